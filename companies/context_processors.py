@@ -1,0 +1,16 @@
+"""Template context shared by every page: the companies in the switcher."""
+
+from django.http import HttpRequest
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """The signed-in user's companies (for the switcher) and the current company, if any."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from companies.selectors import companies_for_user
+
+    return {
+        "switcher_companies": companies_for_user(user=user),
+        "current_company": getattr(request, "company", None),
+    }

@@ -1,0 +1,79 @@
+"""Request → company: resolve the membership, deny outsiders with 404, and scope every query.
+
+Every company page lives under /c/<company_slug>/. The middleware resolves the membership before the
+view runs and runs the view and its template rendering inside django-scopes' `scope(company=...)`, so a
+query on a tenant model that forgets its company filter raises ScopeError instead of leaking rows.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import SimpleTemplateResponse
+from django_scopes import scope, scopes_disabled
+
+from companies.models import Company, Membership
+from companies.selectors import membership_get
+
+COMPANY_PREFIX = "/c/"
+
+__all__ = ["CompanyMiddleware", "company_role_required", "scope", "scopes_disabled"]
+
+
+def _company_slug(path: str) -> str | None:
+    if not path.startswith(COMPANY_PREFIX):
+        return None
+    slug = path[len(COMPANY_PREFIX) :].split("/", 1)[0]
+    return slug or None
+
+
+class CompanyMiddleware:
+    """Sets request.company and request.membership for company pages and scopes the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        slug = _company_slug(request.path_info)
+        if slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        # An unknown slug and a company the user is not a member of get the same answer.
+        membership = membership_get(user=request.user, company_slug=slug)
+        if membership is None:
+            raise Http404("No such company.")
+        request.membership = membership  # type: ignore[attr-defined]
+        request.company = membership.company  # type: ignore[attr-defined]
+        with scope(company=membership.company):
+            response = self.get_response(request)
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                response.render()
+            return response
+
+
+def company_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: 403 unless the member's role is at least `role` (outsiders got 404 already)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership: Membership | None = getattr(request, "membership", None)
+            if membership is None:
+                raise Http404("No such company.")
+            if not membership.has_role(role):
+                raise PermissionDenied("Your role in this company does not allow this.")
+            return view(request, *args, **kwargs)
+
+        wrapped.required_role = role  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def company_for_task(company_id: int) -> Company:
+    """The company a task works for (Company itself is not a scoped model)."""
+    return Company.objects.get(pk=company_id)
