@@ -112,3 +112,13 @@ class Membership(models.Model):
     def has_role(self, role: str) -> bool:
         """True when this membership's role is at least `role`."""
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class Heartbeat(models.Model):
+    """The last time a background process (the Celery worker, via beat) proved it was alive."""
+
+    name = models.CharField(max_length=50, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

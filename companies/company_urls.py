@@ -1,0 +1,12 @@
+"""Company pages (mounted under /c/<company_slug>/ by dynamik.urls)."""
+
+from django.urls import path
+
+from companies import views
+
+app_name = "companies"
+
+urlpatterns = [
+    path("", views.company_home, name="company_home"),
+    path("brukere/", views.members, name="members"),
+]

@@ -1,0 +1,76 @@
+"""Shared fixtures: a two-company world (Acme and Bergen) with a user in every role.
+
+alice is admin in Acme, fiona is finance in Acme, anders is accountant in Acme, bob is admin in Bergen.
+The sandbox fixtures live in tests/sandbox_fixtures.py.
+"""
+
+import pytest
+
+from companies.models import Company, Role, User
+from companies.services import company_create, membership_set
+
+pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def make_user(email: str, **extra: object) -> User:
+    """A user with the shared test password."""
+    return User.objects.create_user(email=email, password=PASSWORD, **extra)
+
+
+@pytest.fixture
+def acme(db) -> Company:
+    return company_create(org_number="923609016", name="Acme Holding AS")
+
+
+@pytest.fixture
+def bergen(db) -> Company:
+    return company_create(org_number="987533269", name="Bergen Invest AS")
+
+
+@pytest.fixture
+def alice(acme) -> User:
+    user = make_user("alice@acme.no", first_name="Alice")
+    membership_set(company=acme, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def fiona(acme) -> User:
+    user = make_user("fiona@acme.no", first_name="Fiona")
+    membership_set(company=acme, user=user, role=Role.FINANCE)
+    return user
+
+
+@pytest.fixture
+def anders(acme) -> User:
+    user = make_user("anders@acme.no", first_name="Anders")
+    membership_set(company=acme, user=user, role=Role.ACCOUNTANT)
+    return user
+
+
+@pytest.fixture
+def bob(bergen) -> User:
+    user = make_user("bob@bergen.no", first_name="Bob")
+    membership_set(company=bergen, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return make_user("staff@dynamik.no", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def members_by_role(acme, alice, fiona, anders) -> dict[str, User]:
+    """One Acme member per role."""
+    return {Role.ADMIN: alice, Role.FINANCE: fiona, Role.ACCOUNTANT: anders}
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,0 +1,114 @@
+"""Start real processes for tests (a Celery worker) against the test database, and stop them."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def redis_url_or_none() -> str | None:
+    """The Redis to test against: REDIS_URL, else a server answering on 127.0.0.1:6379, else None."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
+            return url
+    except OSError:
+        return None
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL that points a child process at the database the tests are using."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The test process's environment plus the test database, for a child process."""
+    env = dict(os.environ)
+    env.update(DATABASE_URL=test_database_url(), DYNAMIK_VAR_DIR=str(settings.VAR_DIR))
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def celery_worker(
+    *, broker_url: str, queue: str | None = None, concurrency: int = 1, beat: bool = False
+) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process consuming `queue`; terminated (then killed) on exit."""
+    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "dynamik",
+        "worker",
+        "-Q",
+        queue,
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"{queue}@%h",
+    ]
+    if beat:
+        args += ["--beat", "--schedule", str(Path(settings.VAR_DIR) / f"beat-{queue}")]
+    log = Path(settings.VAR_DIR) / f"worker-{queue}.log"
+    env = child_env(CELERY_BROKER_URL=broker_url, CELERY_QUEUE=queue)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    proc.queue = queue  # type: ignore[attr-defined]
+    proc.log_path = log  # type: ignore[attr-defined]
+    try:
+        yield proc
+    finally:
+        stop_process_group(proc)
+
+
+def stop_process_group(proc: subprocess.Popen, *, timeout: float = 10) -> None:
+    """SIGTERM the process group, SIGKILL it if it lingers."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

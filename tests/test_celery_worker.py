@@ -1,0 +1,65 @@
+"""A task enqueued on commit is run by a real Celery worker process: on Redis (as in production)
+and on the embedded filesystem broker (as in `make run`)."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from kombu import Connection
+
+from companies.models import Heartbeat
+from companies.tasks import heartbeat_task
+from tests.processes import celery_worker, redis_url_or_none, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _broker_connection(broker_url: str) -> Connection:
+    if broker_url.startswith("filesystem://"):
+        folder = str(Path(settings.VAR_DIR) / "broker")
+        options = {"data_folder_in": folder, "data_folder_out": folder, "store_processed": False}
+        return Connection(broker_url, transport_options=options)
+    return Connection(broker_url)
+
+
+def _enqueue_on_commit(name: str, broker_url: str, queue: str) -> None:
+    def send() -> None:
+        with _broker_connection(broker_url) as connection:
+            heartbeat_task.apply_async(args=[name], queue=queue, connection=connection)
+
+    with transaction.atomic():
+        transaction.on_commit(send)
+        assert not Heartbeat.objects.filter(name=name).exists()
+
+
+@pytest.mark.needs_redis
+def test_task_enqueued_on_commit_runs_on_a_real_worker_over_redis():
+    redis_url = redis_url_or_none()
+    if redis_url is None:
+        pytest.skip("Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)")
+    with celery_worker(broker_url=redis_url) as worker:
+        _enqueue_on_commit("redis-test", redis_url, worker.queue)
+        wait_for(
+            lambda: Heartbeat.objects.filter(name="redis-test").exists(),
+            timeout=60,
+            what=f"the worker to run the task (log: {worker.log_path})",
+        )
+
+
+def test_task_runs_on_the_embedded_filesystem_broker():
+    with celery_worker(broker_url="filesystem://") as worker:
+        _enqueue_on_commit("fs-test", "filesystem://", worker.queue)
+        wait_for(
+            lambda: Heartbeat.objects.filter(name="fs-test").exists(),
+            timeout=60,
+            what=f"the worker to run the task (log: {worker.log_path})",
+        )
+
+
+def test_nothing_is_enqueued_when_the_transaction_rolls_back(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            transaction.on_commit(lambda: heartbeat_task.delay("never"))
+            raise RuntimeError("rolled back")
+    assert callbacks == []
