@@ -57,9 +57,13 @@ def test_task_runs_on_the_embedded_filesystem_broker():
         )
 
 
+def _roll_back_after_enqueueing() -> None:
+    with transaction.atomic():
+        transaction.on_commit(lambda: heartbeat_task.delay("never"))
+        raise RuntimeError("rolled back")
+
+
 def test_nothing_is_enqueued_when_the_transaction_rolls_back(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            transaction.on_commit(lambda: heartbeat_task.delay("never"))
-            raise RuntimeError("rolled back")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        _roll_back_after_enqueueing()
     assert callbacks == []
