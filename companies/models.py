@@ -122,3 +122,113 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EncryptedKeyMixin(models.Model):
+    """An encrypted Tripletex employee token with who set it and when; the key itself is never shown."""
+
+    token_encrypted = models.TextField(_("encrypted key"), blank=True, editable=False)
+    token_last4 = models.CharField(_("last 4 characters"), max_length=4, blank=True, editable=False)
+    token_set_at = models.DateTimeField(_("key set at"), null=True, blank=True, editable=False)
+    token_set_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_encrypted)
+
+
+class OfficeKey(EncryptedKeyMixin):
+    """An accounting office's Tripletex key, stored once and used for all its client companies."""
+
+    name = models.CharField(_("accounting office"), max_length=200)
+    org_number = models.CharField(_("organisation number"), max_length=9, blank=True)
+    tripletex_company_id = models.BigIntegerField(
+        _("Tripletex company id of the office"), null=True, blank=True
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("accounting office key")
+        verbose_name_plural = _("accounting office keys")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TripletexConnection(EncryptedKeyMixin):
+    """How a company reaches Tripletex: its own key, or an accounting office's key plus its client id."""
+
+    class KeyType(models.TextChoices):
+        OWN = "own", _("The company's own key")
+        OFFICE = "office", _("An accounting office's key")
+
+    class Status(models.TextChoices):
+        NOT_VERIFIED = "not_verified", _("Not verified")
+        CONNECTED = "connected", _("Connected")
+        BROKEN = "broken", _("Broken")
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="tripletex")
+    key_type = models.CharField(_("key type"), max_length=10, choices=KeyType.choices)
+    office_key = models.ForeignKey(
+        OfficeKey, on_delete=models.PROTECT, null=True, blank=True, related_name="connections"
+    )
+    # The Basic-auth user name: the client's company id for office keys, 0 for the company's own key.
+    tripletex_company_id = models.BigIntegerField(_("Tripletex company id"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NOT_VERIFIED
+    )
+    status_reason = models.TextField(_("reason"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    # What the onboarding probe found the key could not do (plain-language lines for staff).
+    coverage_problems = models.JSONField(_("missing access"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("Tripletex connection")
+        verbose_name_plural = _("Tripletex connections")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(key_type="own") | models.Q(office_key__isnull=False),
+                name="companies_office_connection_has_office_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company.name}: {self.get_status_display()}"
+
+    @property
+    def basic_auth_company_id(self) -> int:
+        """0 for the company's own key; the client's company id for an office key."""
+        if self.key_type == self.KeyType.OFFICE:
+            return int(self.tripletex_company_id or 0)
+        return 0
+
+
+class AuditEvent(models.Model):
+    """Who did what to a company's setup and when (never a key)."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    company_label = models.CharField(max_length=220, blank=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.company_label}"

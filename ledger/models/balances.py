@@ -1,0 +1,211 @@
+"""Figures synced from Tripletex, per company: the chart of accounts, periods, dimensions, monthly balances
+and the log of sync runs. Months are half-open like Tripletex's dateTo: a row's `month` is the first day
+and the period ends on the first day of the next month."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from companies.models import Company
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class LedgerAccount(models.Model):
+    """An account in the company's Tripletex chart of accounts."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="ledger_accounts")
+    tripletex_id = models.BigIntegerField()
+    number = models.IntegerField(_("account"))
+    name = models.CharField(_("name"), max_length=255)
+    account_type = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField()
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "tripletex_id"], name="ledger_account_one_per_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "number"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class AccountingPeriod(models.Model):
+    """A Tripletex accounting period [start, end) and whether it is closed."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="accounting_periods"
+    )
+    tripletex_id = models.BigIntegerField()
+    start = models.DateField()
+    end = models.DateField()
+    is_closed = models.BooleanField(default=False)
+    synced_at = models.DateTimeField()
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "start"], name="ledger_period_one_per_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m} ({'closed' if self.is_closed else 'open'})"
+
+
+class Department(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="departments")
+    tripletex_id = models.BigIntegerField()
+    number = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField()
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["number", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "tripletex_id"], name="ledger_department_one_per_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+
+class Project(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="projects")
+    tripletex_id = models.BigIntegerField()
+    number = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=255)
+    is_closed = models.BooleanField(default=False)
+    synced_at = models.DateTimeField()
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["number", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "tripletex_id"], name="ledger_project_one_per_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+
+class AccountBalance(models.Model):
+    """One account's balance for one month: in (before the month) + change (in it) = out (at its end).
+
+    Signs as Tripletex stores them: debit positive, credit negative (revenue and liabilities are
+    negative); the figures pages flip signs for display only.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="balances")
+    account_number = models.IntegerField()
+    month = models.DateField(help_text="First day of the month; the period is [month, next month).")
+    balance_in = models.DecimalField(**MONEY)
+    balance_change = models.DecimalField(**MONEY)
+    balance_out = models.DecimalField(**MONEY)
+    synced_at = models.DateTimeField()
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "account_number", "month"], name="ledger_balance_one_per_month"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_number} {self.month:%Y-%m}: {self.balance_out}"
+
+
+class MonthSync(models.Model):
+    """The sync state of one company-month: when it was pulled and whether its figures tie out."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="month_syncs")
+    month = models.DateField()
+    synced_at = models.DateTimeField()
+    period_closed = models.BooleanField(default=False)
+    is_complete = models.BooleanField(default=True)
+    problem = models.TextField(blank=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "month"], name="ledger_monthsync_one_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.month:%Y-%m}"
+
+
+class SyncRun(models.Model):
+    """One sync of a company's figures: what was pulled, how many Tripletex calls, and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        INCOMPLETE = "incomplete", _("Incomplete figures")
+        FAILED = "failed", _("Failed")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        MANUAL = "manual", _("Sync now")
+        COMMAND = "command", _("Command line")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        "companies.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    only_month = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    months_total = models.PositiveIntegerField(default=0)
+    months_done = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    tripletex_calls = models.PositiveIntegerField(default=0)
+    rate_limit_waits = models.PositiveIntegerField(default=0)
+    waited_seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    request_ids = models.JSONField(default=list, blank=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one queued or running sync per company: a second "Sync now" finds the first.
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="ledger_syncrun_one_active_per_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
