@@ -12,6 +12,7 @@ from dynamik.health import healthz
 
 company_urlpatterns = [
     path("", include("companies.company_urls")),
+    path("", include("ledger.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,1 @@
+"""Celery tasks that book transactions into Tripletex."""

@@ -1,0 +1,1 @@
+"""Celery tasks that sync figures from Tripletex."""

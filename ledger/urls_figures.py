@@ -1,0 +1,3 @@
+"""Figures pages (mounted by ledger/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Sync pages (mounted by ledger/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Transactions pages (mounted by ledger/urls.py)."""
+
+urlpatterns: list = []
