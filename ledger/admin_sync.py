@@ -1,0 +1,1 @@
+"""Staff admin for sync schedules and runs."""

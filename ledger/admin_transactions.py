@@ -1,0 +1,1 @@
+"""Staff admin for transactions and bookings."""
