@@ -127,3 +127,19 @@ def test_404_page_has_no_traceback(client, alice):
     response = client.get("/finnes-ikke/")
     assert response.status_code == 404
     assert "Traceback" not in response.content.decode()
+
+
+def test_server_error_page_has_no_traceback(client, alice, settings):
+    from django.urls import path
+
+    def boom(request):
+        raise RuntimeError("secret internals")
+
+    settings.ROOT_URLCONF = type("U", (), {"urlpatterns": [path("boom/", boom)]})
+    client.raise_request_exception = False
+    client.force_login(alice)
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "secret internals" not in body
+    assert "Traceback" not in body

@@ -1,0 +1,39 @@
+"""Amounts are shown the Norwegian way: 1 234 567,89 with non-breaking spaces and a real minus sign."""
+
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+
+from ledger.templatetags.money import format_amount
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (Decimal("1234567.891"), 2, "1\u00a0234\u00a0567,89"),
+        (Decimal("-1234.5"), 2, "\u22121\u00a0234,50"),
+        (Decimal("0"), 2, "0,00"),
+        (Decimal("999.995"), 2, "1\u00a0000,00"),
+        (Decimal("-0.004"), 2, "0,00"),
+        (Decimal("1234567.5"), 0, "1\u00a0234\u00a0568"),
+        ("12", 0, "12"),
+        (None, 2, ""),
+        ("not a number", 2, ""),
+    ],
+)
+def test_format_amount(value, decimals, expected):
+    assert format_amount(value, decimals) == expected
+
+
+def test_nok_cell_marks_negative_amounts():
+    html = Template("{% load money %}{{ a|nok_cell }}|{{ b|nok_cell:0 }}").render(
+        Context({"a": Decimal("-5"), "b": Decimal("7")})
+    )
+    assert html == '<span class="negative">\u22125,00</span>|7'
+
+
+def test_orgnr_is_grouped():
+    assert Template("{% load money %}{{ n|orgnr }}").render(Context({"n": "923609016"})) == (
+        "923 609 016"
+    )
