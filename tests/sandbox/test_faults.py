@@ -1,0 +1,176 @@
+"""Fault knobs of the sandbox: rate limits, latency, errors, dropped replies, corruption."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import requests
+
+from tripletex.sandbox import SandboxServer, demo
+from tripletex.sandbox.faults import Faults
+
+
+def test_rate_limit_headers_and_429(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    server.faults.rate_limit = 3
+    server.faults.rate_window = 30
+    http = sandbox_http(server, demo.OPERATING_TOKEN)
+    remaining = []
+    for _ in range(3):
+        resp = http.get(f"{server.base_url}/ledger/vatType")
+        assert resp.status_code == 200
+        assert resp.headers["X-Rate-Limit-Limit"] == "3"
+        assert 0 < int(resp.headers["X-Rate-Limit-Reset"]) <= 30
+        remaining.append(int(resp.headers["X-Rate-Limit-Remaining"]))
+    assert remaining == [2, 1, 0]
+    limited = http.get(f"{server.base_url}/ledger/vatType")
+    assert limited.status_code == 429
+    assert limited.json()["status"] == 429
+    assert "X-Rate-Limit-Reset" in limited.headers
+
+
+def test_429_without_reset_header(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    server.faults.update({"rate_limit": 1, "omit_reset_on_429": True})
+    http = sandbox_http(server, demo.OPERATING_TOKEN)
+    assert "X-Rate-Limit-Reset" in http.get(f"{server.base_url}/ledger/vatType").headers
+    limited = http.get(f"{server.base_url}/ledger/vatType")
+    assert limited.status_code == 429
+    assert "X-Rate-Limit-Reset" not in limited.headers
+    assert limited.headers["X-Rate-Limit-Remaining"] == "0"
+
+
+def test_rate_window_resets(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    server.faults.update({"rate_limit": 1, "rate_window": 0.3})
+    http = sandbox_http(server, demo.OPERATING_TOKEN)
+    assert http.get(f"{server.base_url}/ledger/vatType").status_code == 200
+    assert http.get(f"{server.base_url}/ledger/vatType").status_code == 429
+    time.sleep(0.35)
+    assert http.get(f"{server.base_url}/ledger/vatType").status_code == 200
+
+
+def test_office_clients_share_one_budget(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    server.faults.rate_limit = 2
+    first = sandbox_http(server, demo.OFFICE_TOKEN, company_id=demo.CLIENT_A.company_id)
+    second = sandbox_http(server, demo.OFFICE_TOKEN, company_id=demo.CLIENT_B.company_id)
+    assert first.get(f"{server.base_url}/ledger/vatType").headers["X-Rate-Limit-Remaining"] == "1"
+    assert second.get(f"{server.base_url}/ledger/vatType").headers["X-Rate-Limit-Remaining"] == "0"
+    assert first.get(f"{server.base_url}/ledger/vatType").status_code == 429
+
+
+def test_latency(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server)
+    server.faults.latency_ms = 150
+    started = time.perf_counter()
+    assert http.get(f"{server.base_url}/ledger/vatType").ok
+    assert time.perf_counter() - started >= 0.15
+
+
+def test_error_rate_fails_reads_only(tripletex_sandbox, sandbox_http):
+    server = tripletex_sandbox
+    http = sandbox_http(server)
+    server.faults.error_rate = 1.0
+    resp = http.get(f"{server.base_url}/ledger/vatType")
+    assert resp.status_code == 500
+    assert resp.json()["code"] == 1000
+    bank = server.store.account_by_number(demo.HOLDING.company_id, 1920)["id"]
+    fee = server.store.account_by_number(demo.HOLDING.company_id, 7770)["id"]
+    body = {
+        "date": server.store.today().isoformat(),
+        "postings": [
+            {"row": 1, "account": {"id": fee}, "amountGross": 10},
+            {"row": 2, "account": {"id": bank}, "amountGross": -10},
+        ],
+    }
+    assert http.post(f"{server.base_url}/ledger/voucher", json=body).status_code == 201
+    server.faults.error_rate = 0.0
+    assert http.get(f"{server.base_url}/ledger/vatType").ok
+
+
+def test_fail_next(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server)
+    server.faults.update({"fail_next": {"status": 503, "count": 2}})
+    statuses = [http.get(f"{server.base_url}/ledger/vatType").status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+
+
+def test_drop_reply_after_voucher_store(tripletex_sandbox, sandbox_http):
+    server = tripletex_sandbox
+    http = sandbox_http(server)
+    server.faults.drop_reply_after_voucher_store = 1
+    bank = server.store.account_by_number(demo.HOLDING.company_id, 1920)["id"]
+    fee = server.store.account_by_number(demo.HOLDING.company_id, 7770)["id"]
+    body = {
+        "date": server.store.today().isoformat(),
+        "externalVoucherNumber": "APP-9-1",
+        "postings": [
+            {"row": 1, "account": {"id": fee}, "amountGross": 10},
+            {"row": 2, "account": {"id": bank}, "amountGross": -10},
+        ],
+    }
+    with pytest.raises(requests.ConnectionError):
+        http.post(f"{server.base_url}/ledger/voucher", json=body)
+    found = http.get(
+        f"{server.base_url}/ledger/voucher/>externalVoucherNumber",
+        params={"externalVoucherNumber": "APP-9-1"},
+    ).json()["values"]
+    assert len(found) == 1
+    assert server.faults.drop_reply_after_voucher_store == 0
+
+
+def test_unbalance_month_breaks_the_tie_out(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server)
+    year = server.store.today().year - 1
+
+    def pull(date_from, date_to):
+        resp = http.get(
+            f"{server.base_url}/balanceSheet",
+            params={"dateFrom": date_from, "dateTo": date_to, "fields": "balanceChange"},
+        )
+        return sum(r["balanceChange"] for r in resp.json(parse_float=Decimal)["values"])
+
+    assert pull(f"{year}-03-01", f"{year}-04-01") == 0
+    server.faults.update(
+        {"unbalance_month": f"{year}-03", "unbalance_company_id": demo.HOLDING.company_id}
+    )
+    assert pull(f"{year}-03-01", f"{year}-04-01") == Decimal("100.00")
+    assert pull(f"{year}-01-01", f"{year + 1}-01-01") == 0
+
+
+def test_faults_update_rejects_unknown_knobs():
+    faults = Faults()
+    with pytest.raises(ValueError, match="unknown fault knob"):
+        faults.update({"nope": 1})
+    faults.update({"latency_ms": "20", "unbalance_amount": "1.50"})
+    assert faults.latency_ms == 20
+    assert faults.unbalance_amount == Decimal("1.50")
+    faults.reset()
+    assert faults == Faults()
+
+
+def test_admin_endpoints_only_with_admin(tripletex_sandbox_shared, tmp_path):
+    resp = requests.get(tripletex_sandbox_shared.base_url[:-3] + "/_sandbox/faults", timeout=10)
+    assert resp.status_code == 404
+    server = SandboxServer(tmp_path / "admin.sqlite3", admin=True).start()
+    try:
+        admin = server.base_url[:-3] + "/_sandbox"
+        with requests.Session() as http:
+            assert http.get(f"{admin}/faults").json()["latency_ms"] == 0
+            changed = http.put(f"{admin}/faults", json={"error_rate": 0.5, "fail_next": 1})
+            assert changed.json()["error_rate"] == 0.5
+            assert server.faults.fail_next == 1
+            assert http.put(f"{admin}/faults", json={"bogus": 1}).status_code == 400
+            assert http.delete(f"{admin}/faults").json()["fail_next"] == 0
+            server.store.today_override = date(2030, 1, 1)
+            assert http.post(f"{admin}/reset").json() == {"status": "reset"}
+            assert server.store.periods(demo.HOLDING.company_id)[0]["start"] == "2029-01-01"
+    finally:
+        server.stop()

@@ -1,0 +1,99 @@
+"""Fault knobs of the sandbox: latency, random 500s, rate limits, dropped replies, corruption.
+
+One mutable `Faults` object per server. Tests flip attributes directly (`server.faults`), the
+CLI sets them at start, and `/_sandbox/faults` (only with --admin) reads and updates them as
+JSON. Counters (`fail_next`, `drop_reply_after_voucher_store`) are consumed under a lock so
+concurrent requests never take the same fault twice.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+DEFAULT_RATE_LIMIT = 100_000
+DEFAULT_RATE_WINDOW = 60.0
+
+
+@dataclass
+class Faults:
+    """Mutable fault settings; defaults mean a well-behaved server."""
+
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window: float = DEFAULT_RATE_WINDOW
+    omit_reset_on_429: bool = False
+    drop_reply_after_voucher_store: int = 0
+    fail_next: int = 0
+    fail_next_status: int = 500
+    unbalance_month: str | None = None
+    unbalance_company_id: int | None = None
+    unbalance_account_number: int = 1920
+    unbalance_amount: Decimal = Decimal("100.00")
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _random: random.Random = field(
+        default_factory=lambda: random.Random(4102), repr=False, compare=False
+    )
+
+    def reset(self) -> None:
+        """Put every knob back to its default."""
+        for f in fields(self):
+            if not f.name.startswith("_"):
+                setattr(self, f.name, f.default)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Knob values as JSON-friendly primitives."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name.startswith("_"):
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Decimal) else value
+        return out
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set knobs from a JSON object; raises ValueError for an unknown knob."""
+        names = {f.name: f for f in fields(self) if not f.name.startswith("_")}
+        if isinstance(values.get("fail_next"), dict):
+            spec = values.pop("fail_next")
+            values["fail_next"] = int(spec.get("count", 1))
+            values["fail_next_status"] = int(spec.get("status", 500))
+        for key, value in values.items():
+            if key not in names:
+                raise ValueError(f"unknown fault knob {key!r}")
+            default = names[key].default
+            if value is None or default is None:
+                setattr(self, key, value)
+            elif isinstance(default, bool):
+                setattr(self, key, bool(value))
+            elif isinstance(default, Decimal):
+                setattr(self, key, Decimal(str(value)))
+            else:
+                setattr(self, key, type(default)(value))
+
+    def take_fail_next(self) -> int | None:
+        """The forced status for this request, if a `fail_next` fault is pending."""
+        with self._lock:
+            if self.fail_next <= 0:
+                return None
+            self.fail_next -= 1
+            return self.fail_next_status
+
+    def take_drop_reply(self) -> bool:
+        """True if this voucher store should be answered by a dropped connection."""
+        with self._lock:
+            if self.drop_reply_after_voucher_store <= 0:
+                return False
+            self.drop_reply_after_voucher_store -= 1
+            return True
+
+    def roll_error(self) -> bool:
+        """True if a read should fail with a random 500 (probability `error_rate`)."""
+        if self.error_rate <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < self.error_rate
