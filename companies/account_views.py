@@ -1,10 +1,11 @@
-"""Log in (with throttling of failed attempts) and log out."""
+"""Log in (with throttling of failed attempts), log out, and set a password from an invitation."""
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from companies.throttle import LoginThrottle
@@ -49,3 +50,12 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    """Set a password from an invitation link; the link works once (the token is tied to it)."""
+
+    template_name = "registration/invitation_accept.html"
+    post_reset_login = True
+    success_url = reverse_lazy("home")
+    reset_url_token = "satt-passord"

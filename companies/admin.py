@@ -1,10 +1,61 @@
-"""Staff admin for companies, users and memberships."""
+"""Staff admin: onboarding, companies and their keys, office keys, users, memberships, audit log.
 
-from django.contrib import admin
+Keys are write-only here: forms have password inputs that never render a value, and pages show
+only "•••• last 4, set on DATE by USER". The admin history (LogEntry) records field names only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.defaultfilters import date as date_filter
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
-from companies.models import Company, Membership, User
+from companies import admin_views
+from companies.credentials import audit_record, connection_remove, office_key_set
+from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
+from companies.invitations import invitation_send
+from companies.models import (
+    AuditEvent,
+    Company,
+    EncryptedKeyMixin,
+    Membership,
+    OfficeKey,
+    Role,
+    TripletexConnection,
+    User,
+)
+from companies.onboarding import connection_key_store, office_key_verified
+
+
+def key_summary(holder: EncryptedKeyMixin | None) -> str:
+    """'•••• 1234, set on 26.11.2026 by staff@dynamik.no' (never the key), or 'No key stored'."""
+    if holder is None or not holder.has_token:
+        return gettext("No key stored")
+    text = f"•••• {holder.token_last4 or '····'}"
+    if holder.token_set_at:
+        text += ", " + gettext("set on %(date)s") % {
+            "date": date_filter(timezone.localtime(holder.token_set_at), "DATE_FORMAT")
+        }
+    if holder.token_set_by:
+        text += " " + gettext("by %(user)s") % {"user": holder.token_set_by.email}
+    return text
+
+
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,10 +66,255 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "org_number", "accounting_system", "created_at"]
+    form = CompanyAdminForm
+    list_display = ["name", "org_number", "connection_status", "accounting_system", "created_at"]
     search_fields = ["name", "org_number"]
-    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["org_number", "connection_summary", "created_at"]
     inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("name", "org_number", "slug", "accounting_system", "created_at")}),
+        (
+            _("Tripletex connection"),
+            {
+                "fields": (
+                    "connection_summary",
+                    "key_type",
+                    "replace_key",
+                    "office_key",
+                    "client_company_id",
+                    "remove_connection",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Company]:
+        return super().get_queryset(request).select_related("tripletex")
+
+    def get_urls(self) -> list[URLPattern]:
+        onboard = self.admin_site.admin_view(self.onboard_view)
+        return [
+            path("onboard/", onboard, name="companies_company_onboard"),
+            *super().get_urls(),
+        ]
+
+    def onboard_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_views.company_onboard(request, self)
+
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # A firm is only ever created through onboarding, which verifies its key first.
+        return redirect("admin:companies_company_onboard")
+
+    @method_decorator(sensitive_post_parameters("replace_key"))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().changeform_view(request, *args, **kwargs)
+
+    @admin.display(description=_("Tripletex"))
+    def connection_status(self, company: Company) -> str:
+        connection = getattr(company, "tripletex", None)
+        if connection is None:
+            return format_html('<span class="muted">{}</span>', gettext("Not connected"))
+        return format_html(
+            '<span class="conn-status conn-{}">{}</span>',
+            connection.status,
+            connection.get_status_display(),
+        )
+
+    @admin.display(description=_("Current key"))
+    def connection_summary(self, company: Company) -> str:
+        connection = TripletexConnection.objects.filter(company=company).first()
+        if connection is None:
+            return gettext("Not connected to Tripletex.")
+        if connection.key_type == TripletexConnection.KeyType.OFFICE and connection.office_key:
+            key = gettext("Office key of %(office)s (%(key)s), Tripletex client id %(id)s") % {
+                "office": connection.office_key.name,
+                "key": key_summary(connection.office_key),
+                "id": connection.tripletex_company_id,
+            }
+        else:
+            key = gettext("Own key: %(key)s") % {"key": key_summary(connection)}
+        changed_at = connection.status_changed_at
+        when = date_filter(timezone.localtime(changed_at), "DATETIME_FORMAT") if changed_at else ""
+        status = f"{connection.get_status_display()}" + (f" ({when})" if when else "")
+        reason = connection.status_reason
+        problems = "; ".join(connection.coverage_problems or [])
+        return format_html(
+            '<span data-testid="key-summary">{}</span><br>{}{}{}',
+            key,
+            status,
+            format_html("<br>{}", reason) if reason else "",
+            format_html("<br>{}", problems) if problems else "",
+        )
+
+    def save_model(self, request: HttpRequest, obj: Company, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        if data.get("remove_connection"):
+            connection_remove(company=obj, by=_actor(request))
+        elif getattr(form, "verified", None) is not None:
+            connection_key_store(
+                company=obj,
+                verified=form.verified,  # type: ignore[attr-defined]
+                key_type=data["key_type"],
+                token=data.get("replace_key") or "",
+                office_key=data.get("office_key"),
+                by=_actor(request),
+            )
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        company = form.instance
+        instances = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            audit_record(
+                company=company,
+                actor=_actor(request),
+                action="membership.removed",
+                detail=membership.user.email,
+            )
+            membership.delete()
+        for membership in instances:
+            previous = (
+                Membership.objects.filter(pk=membership.pk).first() if membership.pk else None
+            )
+            membership.save()
+            if previous is None or previous.role != membership.role:
+                audit_record(
+                    company=company,
+                    actor=_actor(request),
+                    action="membership.added" if previous is None else "membership.role_changed",
+                    detail=f"{membership.user.email}: {Role(membership.role).label}",
+                )
+        formset.save_m2m()
+
+
+@admin.register(OfficeKey)
+class OfficeKeyAdmin(admin.ModelAdmin):
+    form = OfficeKeyAdminForm
+    list_display = ["name", "org_number", "key", "client_count", "verified_at"]
+    search_fields = ["name", "org_number"]
+    readonly_fields = ["key_set", "org_number", "tripletex_company_id", "verified_at"]
+    fields = ["name", "key_set", "key", "org_number", "tripletex_company_id", "verified_at"]
+    actions = ["add_clients_action"]
+    change_form_template = "admin/companies/officekey/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        clients = self.admin_site.admin_view(self.clients_view)
+        return [
+            path("<path:object_id>/clients/", clients, name="companies_officekey_clients"),
+            *super().get_urls(),
+        ]
+
+    def clients_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return admin_views.office_key_clients(request, self, object_id)
+
+    @method_decorator(sensitive_post_parameters("key"))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().changeform_view(request, *args, **kwargs)
+
+    @admin.display(description=_("Key"))
+    def key(self, office_key: OfficeKey) -> str:
+        return key_summary(office_key)
+
+    @admin.display(description=_("Stored key"))
+    def key_set(self, office_key: OfficeKey) -> str:
+        return key_summary(office_key) if office_key.pk else "–"
+
+    @admin.display(description=_("Client firms"))
+    def client_count(self, office_key: OfficeKey) -> int:
+        return office_key.connections.count()
+
+    @admin.action(description=_("Add clients from office key"))
+    def add_clients_action(
+        self, request: HttpRequest, queryset: QuerySet[OfficeKey]
+    ) -> HttpResponseRedirect | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, gettext("Choose exactly one office key."), level=messages.WARNING
+            )
+            return None
+        office_key = queryset.get()
+        return HttpResponseRedirect(
+            reverse("admin:companies_officekey_clients", args=[office_key.pk])
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: OfficeKey, form: ModelForm, change: bool
+    ) -> None:
+        token = form.cleaned_data.get("key")
+        verified = getattr(form, "verified", None)
+        if not token or verified is None:
+            super().save_model(request, obj, form, change)
+            return
+        office_key_set(office_key=obj, name=obj.name, token=token, by=_actor(request))
+        office_key_verified(office_key=obj, verified=verified)
+
+
+@admin.register(TripletexConnection)
+class TripletexConnectionAdmin(admin.ModelAdmin):
+    """Read-only view of every firm's connection; keys are changed on the company page."""
+
+    list_display = ["company", "key_type", "status", "status_changed_at", "verified_at"]
+    list_filter = ["status", "key_type"]
+    search_fields = ["company__name", "company__org_number"]
+    fields = [
+        "company",
+        "key_type",
+        "office_key",
+        "tripletex_company_id",
+        "key",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "verified_at",
+        "coverage_problems",
+    ]
+    readonly_fields = fields
+    actions = ["remove_connections"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("Key"))
+    def key(self, connection: TripletexConnection) -> str:
+        if connection.key_type == TripletexConnection.KeyType.OFFICE:
+            return key_summary(connection.office_key)
+        return key_summary(connection)
+
+    @admin.action(description=_("Remove connection (deletes the key and its sessions)"))
+    def remove_connections(
+        self, request: HttpRequest, queryset: QuerySet[TripletexConnection]
+    ) -> None:
+        companies = [c.company for c in queryset.select_related("company")]
+        for company in companies:
+            connection_remove(company=company, by=_actor(request))
+        self.message_user(request, gettext("%(n)s connection(s) removed.") % {"n": len(companies)})
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, read-only for staff."""
+
+    list_display = ["at", "action", "company_label", "actor", "detail"]
+    list_filter = ["action"]
+    search_fields = ["company_label", "detail", "actor__email"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -33,6 +329,34 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["send_invitations"]
+
+    @admin.action(description=_("Send a new invitation e-mail (users without a password)"))
+    def send_invitations(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        sent = 0
+        for user in queryset.prefetch_related("memberships__company"):
+            membership = user.memberships.first()
+            if user.has_usable_password() or membership is None:
+                continue
+            invitation_send(user=user, company=membership.company, by=_actor(request))
+            audit_record(
+                company=membership.company,
+                actor=_actor(request),
+                action="user.invited",
+                detail=user.email,
+            )
+            sent += 1
+        self.message_user(request, gettext("%(n)s invitation(s) sent.") % {"n": sent})
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if "password" not in name]
+        audit_record(
+            company=None,
+            actor=_actor(request),
+            action="user.changed" if change else "user.added",
+            detail=f"{obj.email}: {', '.join(changed)}" if changed else obj.email,
+        )
 
 
 @admin.register(Membership)
@@ -41,3 +365,29 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "company__name", "company__org_number"]
     autocomplete_fields = ["user", "company"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Membership, form: ModelForm, change: bool
+    ) -> None:
+        previous = Membership.objects.filter(pk=obj.pk).first() if obj.pk else None
+        super().save_model(request, obj, form, change)
+        if previous is None or previous.role != obj.role or previous.company_id != obj.company_id:
+            audit_record(
+                company=obj.company,
+                actor=_actor(request),
+                action="membership.added" if previous is None else "membership.role_changed",
+                detail=f"{obj.user.email}: {Role(obj.role).label}",
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        audit_record(
+            company=obj.company,
+            actor=_actor(request),
+            action="membership.removed",
+            detail=obj.user.email,
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("company", "user"):
+            self.delete_model(request, membership)

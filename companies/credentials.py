@@ -8,6 +8,7 @@ clear reason, and ConnectionUnavailable is raised.
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from companies import crypto
 from companies.models import AuditEvent, Company, OfficeKey, TripletexConnection, User
@@ -32,6 +33,7 @@ def audit_record(
     )
 
 
+@sensitive_variables("token")
 def _store_token(holder: OfficeKey | TripletexConnection, token: str, by: User | None) -> None:
     holder.token_encrypted = crypto.encrypt(token)
     holder.token_last4 = token[-4:] if len(token) >= 8 else ""
@@ -39,6 +41,7 @@ def _store_token(holder: OfficeKey | TripletexConnection, token: str, by: User |
     holder.token_set_by = by if by and by.pk else None
 
 
+@sensitive_variables("token")
 def _drop_sessions_quietly(encrypted: str) -> None:
     """Forget (and revoke) cached sessions of a key that is being replaced or removed."""
     if not encrypted:
@@ -50,6 +53,7 @@ def _drop_sessions_quietly(encrypted: str) -> None:
     transaction.on_commit(lambda: drop_sessions(token))
 
 
+@sensitive_variables("token")
 @transaction.atomic
 def connection_set_own_key(*, company: Company, token: str, by: User | None) -> TripletexConnection:
     """Store (or replace) the company's own key; the connection is 'not verified' until verified."""
@@ -98,6 +102,7 @@ def connection_set_office_key(
     return connection
 
 
+@sensitive_variables("token")
 @transaction.atomic
 def office_key_set(
     *, office_key: OfficeKey | None, name: str, token: str, by: User | None
@@ -156,6 +161,7 @@ def connection_mark_broken(*, company: Company, reason: str) -> None:
     connection_mark(company=company, status=TripletexConnection.Status.BROKEN, reason=reason)
 
 
+@sensitive_variables("token")
 def _employee_token(connection: TripletexConnection) -> str:
     encrypted = (
         connection.office_key.token_encrypted
@@ -167,6 +173,7 @@ def _employee_token(connection: TripletexConnection) -> str:
     return crypto.decrypt(encrypted)
 
 
+@sensitive_variables("token")
 def tripletex_client_for(company: Company) -> TripletexClient:
     """A Tripletex client acting as this company. Raises ConnectionUnavailable (fails closed)."""
     connection = (
@@ -186,6 +193,7 @@ def tripletex_client_for(company: Company) -> TripletexClient:
     return make_client(employee_token=token, company_id=connection.basic_auth_company_id)
 
 
+@sensitive_variables("token")
 def office_client(office_key: OfficeKey) -> TripletexClient:
     """A client for the office's own company (user name 0), e.g. to list its clients."""
     try:

@@ -1,8 +1,12 @@
 """Read-only queries about companies and memberships."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from companies.models import Company, Membership, User
+from companies.models import Company, Membership, TripletexConnection, User
+from tripletex.schemas import ClientCompany
 
 
 def companies_for_user(*, user: User) -> QuerySet[Company]:
@@ -33,3 +37,43 @@ def membership_get(*, user: User, company_slug: str) -> Membership | None:
 def members_of(*, company: Company) -> QuerySet[Membership]:
     """The company's memberships with their users, by e-mail."""
     return Membership.objects.filter(company=company).select_related("user").order_by("user__email")
+
+
+@dataclass(frozen=True)
+class OfficeClientRow:
+    """One client an office key reaches, and whether it can be added as a new firm."""
+
+    client: ClientCompany
+    org_number_valid: bool
+    existing: Company | None
+
+    @property
+    def can_add(self) -> bool:
+        return self.org_number_valid and self.existing is None
+
+
+def office_client_rows(*, clients: Sequence[ClientCompany]) -> list[OfficeClientRow]:
+    """The office's clients with the firm that already has each organisation number, if any."""
+    from stdnum.no import orgnr
+
+    existing = {
+        c.org_number: c
+        for c in Company.objects.filter(org_number__in=[c.organization_number for c in clients])
+    }
+    return [
+        OfficeClientRow(
+            client=client,
+            org_number_valid=bool(orgnr.is_valid(client.organization_number)),
+            existing=existing.get(client.organization_number),
+        )
+        for client in clients
+    ]
+
+
+def connection_for(*, company: Company) -> TripletexConnection | None:
+    """The company's Tripletex connection with its office key and who set the key, or None."""
+    return (
+        TripletexConnection.objects.select_related("office_key", "token_set_by")
+        .filter(company=company)
+        .first()
+    )

@@ -18,7 +18,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def _broker_connection(broker_url: str) -> Connection:
     if broker_url.startswith("filesystem://"):
         folder = str(Path(settings.VAR_DIR) / "broker")
-        options = {"data_folder_in": folder, "data_folder_out": folder, "store_processed": False}
+        options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": folder + "/control",
+            "store_processed": False,
+        }
         return Connection(broker_url, transport_options=options)
     return Connection(broker_url)
 
