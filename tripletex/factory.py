@@ -8,6 +8,7 @@ files under VAR_DIR/tripletex, shared by the processes on this machine.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -38,8 +39,21 @@ def _shared_http() -> requests.Session:
     global _http
     with _lock:
         if _http is None:
-            _http = requests.Session()
+            _http = _new_http()
         return _http
+
+
+def _new_http() -> requests.Session:
+    """A session that reads proxy and CA settings from the environment once, not on every call.
+
+    With trust_env on, requests re-reads proxy variables and .netrc per request: about a tenth of
+    a sync worker's CPU in profiles.
+    """
+    http = requests.Session()
+    http.proxies.update(requests.utils.get_environ_proxies(""))
+    http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    http.trust_env = False
+    return http
 
 
 def _stores() -> tuple[SessionCache, RateLimiter]:
