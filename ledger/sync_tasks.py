@@ -1,1 +1,52 @@
-"""Celery tasks that sync figures from Tripletex."""
+"""Celery tasks that sync figures from Tripletex: one run per task, the beat dispatcher, the re-check.
+
+Beat (dynamik/settings.py) runs `sync_due_dispatch_task` every few minutes: it queues each
+company's nightly sync at its own time (spread over the night) and the intraday refresh of the
+current month. `sync_recheck_mark_due_task` runs weekly and makes each company's next nightly sync
+re-pull its closed months too (a reopened period).
+"""
+
+from celery import shared_task
+from celery.app.task import Task
+
+__all__ = ["balances_sync_task", "sync_due_dispatch_task", "sync_recheck_mark_due_task"]
+
+MAX_RETRIES = 4
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES, acks_late=True)
+def balances_sync_task(self: Task, run_id: int) -> str:
+    """Run one queued sync; returns its final status (or "retrying" / "missing")."""
+    from django_scopes import scopes_disabled
+
+    from ledger.models import SyncRun
+    from ledger.sync import SyncRetryLater, balances_sync, balances_sync_give_up, retry_countdown
+
+    with scopes_disabled():
+        run = SyncRun.objects.select_related("company").filter(pk=run_id).first()
+    if run is None:
+        return "missing"
+    try:
+        finished = balances_sync(company=run.company, run=run)
+    except SyncRetryLater as exc:
+        if self.request.retries >= MAX_RETRIES:
+            return balances_sync_give_up(run=exc.run, error=exc.error).status
+        raise self.retry(countdown=retry_countdown(self.request.retries)) from None
+    return finished.status
+
+
+@shared_task(ignore_result=True)
+def sync_due_dispatch_task() -> str:
+    """Queue the nightly syncs and intraday refreshes that are due; returns a short summary."""
+    from ledger.sync import sync_due_dispatch
+
+    counts = sync_due_dispatch()
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+
+
+@shared_task(ignore_result=True)
+def sync_recheck_mark_due_task() -> str:
+    """Make every company's next nightly sync re-check its closed months."""
+    from ledger.sync import sync_recheck_mark_due
+
+    return f"marked={sync_recheck_mark_due()}"

@@ -175,8 +175,15 @@ class SyncRun(models.Model):
         MANUAL = "manual", _("Sync now")
         COMMAND = "command", _("Command line")
 
+    class Kind(models.TextChoices):
+        FULL = "full", _("All months")
+        MONTH = "month", _("One month")
+        CURRENT = "current", _("Current month")
+        RECHECK = "recheck", _("All months, closed ones re-checked")
+
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FULL)
     requested_by = models.ForeignKey(
         "companies.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -191,6 +198,9 @@ class SyncRun(models.Model):
     tripletex_calls = models.PositiveIntegerField(default=0)
     rate_limit_waits = models.PositiveIntegerField(default=0)
     waited_seconds = models.FloatField(default=0)
+    months_skipped = models.PositiveIntegerField(default=0)
+    # Touched after every month: a running run whose heartbeat stopped lost its worker.
+    progress_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     request_ids = models.JSONField(default=list, blank=True)
 
@@ -209,3 +219,38 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class SyncSchedule(models.Model):
+    """When a company's figures are synced: a nightly time, an intraday refresh, alert state.
+
+    `next_nightly_at` / `next_refresh_at` are the due times the beat dispatcher compares with now;
+    staff edit `nightly_at` and the refresh settings in admin and the due times follow.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="sync_schedule")
+    is_enabled = models.BooleanField(_("scheduled sync on"), default=True)
+    nightly_at = models.TimeField(_("nightly sync at (Oslo time)"))
+    refresh_every_minutes = models.PositiveIntegerField(
+        _("refresh current month every (minutes, 0 = never)"), default=60
+    )
+    refresh_from_hour = models.PositiveSmallIntegerField(_("refresh from hour"), default=7)
+    refresh_to_hour = models.PositiveSmallIntegerField(_("refresh until hour"), default=18)
+    next_nightly_at = models.DateTimeField(_("next nightly sync"), null=True, blank=True)
+    next_refresh_at = models.DateTimeField(_("next refresh"), null=True, blank=True)
+    recheck_due = models.BooleanField(
+        _("re-check closed months at the next nightly sync"), default=False
+    )
+    last_recheck_at = models.DateTimeField(null=True, blank=True)
+    # The problem the company's admins were last e-mailed about; cleared when a sync succeeds.
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    alert_reason = models.TextField(blank=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        verbose_name = _("sync schedule")
+        verbose_name_plural = _("sync schedules")
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.nightly_at:%H:%M}"

@@ -1,0 +1,94 @@
+"""The scheduled path on real processes: beat → dispatcher → balances_sync_task on a Celery
+worker over Redis, against the sandbox; and an accountant's Sync now in a browser."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from companies.credentials import connection_mark, connection_set_own_key
+from companies.models import TripletexConnection
+from ledger.models import SyncRun, SyncSchedule
+from ledger.sync import sync_schedule_get
+from tests.browser import log_in, save_screenshot
+from tests.conftest import PASSWORD
+from tests.processes import celery_worker, redis_url_or_none, wait_for
+from tripletex.sandbox import demo
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def connected(acme, settings, monkeypatch, tripletex_sandbox):
+    """Acme connected to a fresh sandbox; worker subprocesses get its URL through the env."""
+    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
+    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+    monkeypatch.setenv("TRIPLETEX_BASE_URL", tripletex_sandbox.base_url)
+    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", demo.CONSUMER_TOKEN)
+    connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
+    connection_mark(company=acme, status=TripletexConnection.Status.CONNECTED)
+    return acme
+
+
+@pytest.mark.needs_redis
+def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkeypatch):
+    redis_url = redis_url_or_none()
+    if redis_url is None:
+        pytest.skip("Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)")
+    monkeypatch.setenv("SYNC_DISPATCH_SECONDS", "1")
+    with scopes_disabled():
+        schedule = sync_schedule_get(company=connected)
+        SyncSchedule.objects.filter(pk=schedule.pk).update(
+            next_nightly_at=timezone.now() - datetime.timedelta(minutes=1), next_refresh_at=None
+        )
+
+    with celery_worker(broker_url=redis_url, beat=True, concurrency=2) as worker:
+
+        def finished():
+            with scopes_disabled():
+                return SyncRun.objects.filter(
+                    company=connected, status__in=["succeeded", "incomplete", "failed"]
+                ).first()
+
+        run = wait_for(finished, timeout=120, what=f"a scheduled sync (log: {worker.log_path})")
+
+    assert run.trigger == SyncRun.Trigger.SCHEDULE
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.months_done == run.months_total > 0
+    assert run.tripletex_calls > 0
+    with scopes_disabled():
+        assert SyncSchedule.objects.get(pk=schedule.pk).next_nightly_at > timezone.now()
+
+
+@pytest.mark.browser
+def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
+    page, live_server, connected, anders, tripletex_sandbox
+):
+    tripletex_sandbox.faults.latency_ms = 150  # slow enough to watch the progress
+    # The web process sends to the default queue on the embedded broker: the worker consumes it.
+    with celery_worker(broker_url="filesystem://", queue="celery", concurrency=1):
+        log_in(page, anders.email, PASSWORD)
+        page.goto(f"{live_server.url}/c/{connected.slug}/synk/")
+        assert page.get_attribute('[data-testid="figures-as-of"]', "data-as-of") == ""
+        page.click('[data-testid="sync-now"]')
+        progress = page.locator('[data-testid="sync-progress"]')
+        progress.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function(
+            "() => Number(document.querySelector('[data-sync-done]').textContent) > 0",
+            timeout=60_000,
+        )
+        save_screenshot(page, "sync-progress")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=figures-as-of]')"
+            ".getAttribute('data-as-of') !== ''",
+            timeout=120_000,
+        )
+    save_screenshot(page, "sync-done")
+    with scopes_disabled():
+        run = SyncRun.objects.get(company=connected)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert page.locator(f"#run-{run.pk}").count() == 1
+    page.goto(f"{live_server.url}/c/{connected.slug}/")
+    page.locator('[data-testid="sync-panel"]').wait_for()
+    save_screenshot(page, "sync-panel")
