@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -237,6 +238,11 @@ TRIPLETEX_CONSUMER_TOKEN = secret(
 TRIPLETEX_WEB_URL = env.str("TRIPLETEX_WEB_URL", default="https://tripletex.no").rstrip("/")
 TRIPLETEX_CONNECT_TIMEOUT = env.float("TRIPLETEX_CONNECT_TIMEOUT", default=10.0)
 TRIPLETEX_READ_TIMEOUT = env.float("TRIPLETEX_READ_TIMEOUT", default=30.0)
+# Booking: how long after a POST with an unclear outcome "not found" may be trusted before posting
+# again (longer than any POST can take), and how old a "booking" claim must be before the resolver
+# takes it over.
+BOOKING_SETTLE_SECONDS = env.float("BOOKING_SETTLE_SECONDS", default=120.0)
+BOOKING_STUCK_SECONDS = env.float("BOOKING_STUCK_SECONDS", default=600.0)
 
 # Celery: Redis when REDIS_URL/CELERY_BROKER_URL is set, else kombu's filesystem transport under var/
 # (a real broker for a real worker and beat, not eager mode).
@@ -247,6 +253,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -266,6 +273,22 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "companies.tasks.heartbeat_task", "schedule": 60.0},
+    # Rows stuck in "booking" (a worker died mid-post) are looked up and finished.
+    "bookings-resolve-stuck": {
+        "task": "ledger.booking_tasks.bookings_resolve_stuck_task",
+        "schedule": 120.0,
+    },
+    # Figures sync: each company's nightly run (its own time, spread over 00:30–05:30) and the
+    # intraday refresh of the current month are queued by this dispatcher when due.
+    "ledger-sync-due": {
+        "task": "ledger.sync_tasks.sync_due_dispatch_task",
+        "schedule": env.float("SYNC_DISPATCH_SECONDS", default=300.0),
+    },
+    # Weekly: the next nightly sync of every company re-pulls its closed months (reopened periods).
+    "ledger-sync-recheck-weekly": {
+        "task": "ledger.sync_tasks.sync_recheck_mark_due_task",
+        "schedule": crontab(minute=0, hour=0, day_of_week="sunday"),
+    },
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

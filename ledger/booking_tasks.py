@@ -1,1 +1,101 @@
-"""Celery tasks that book transactions into Tripletex."""
+"""Celery tasks that book transactions into Tripletex.
+
+Tasks take ids, are enqueued on commit by ledger.booking.booking_queue and are safe to run twice
+(the conditional claim lets one run in). Transient trouble comes back as BookingRetry: the row
+is queued again and the task retries with backoff and jitter, at most 8 times and never more
+than 10 minutes apart; after that the row is "needs attention".
+"""
+
+import random
+
+from celery import shared_task
+from django_scopes import scope
+
+from companies.tenancy import company_for_task
+
+__all__ = ["bookings_resolve_stuck_task", "transaction_book_task", "transactions_book_batch_task"]
+
+MAX_RETRIES = 8
+MAX_COUNTDOWN = 600
+
+
+def _backoff(retries: int, at_least: float) -> float:
+    delay = max(at_least, min(MAX_COUNTDOWN, 10 * 2**retries))
+    return min(MAX_COUNTDOWN, delay * (1 + random.random() * 0.25))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def transaction_book_task(self, *, company_id: int, transaction_id: int) -> str:
+    """Book one queued transaction; returns booked / already-booked / rejected / not-queued / …"""
+    from django.utils.translation import gettext as _
+
+    from ledger.booking import BookingRetry, booking_mark_failed, booking_run
+
+    company = company_for_task(company_id)
+    with scope(company=company):
+        try:
+            return booking_run(company=company, transaction_id=transaction_id)
+        except BookingRetry as exc:
+            if self.request.retries >= self.max_retries:
+                booking_mark_failed(
+                    company=company,
+                    transaction_id=transaction_id,
+                    reason=_("Tripletex did not answer after several tries. Book again to retry.")
+                    + f" ({exc})",
+                )
+                return "failed"
+            raise self.retry(countdown=_backoff(self.request.retries, exc.countdown)) from None
+
+
+@shared_task(acks_late=True)
+def transactions_book_batch_task(*, company_id: int, transaction_ids: list[int]) -> dict[str, int]:
+    """Book many queued transactions in order with one Tripletex client ("book all ready").
+
+    Each row is claimed on its own, so a row another worker has is skipped; a row that must
+    wait (transient trouble, unclear outcome) continues in its own retrying task."""
+    from companies.credentials import ConnectionUnavailable, tripletex_client_for
+    from ledger.booking import BookingRetry, booking_run
+
+    company = company_for_task(company_id)
+    outcomes: dict[str, int] = {}
+    with scope(company=company):
+        try:
+            client = tripletex_client_for(company)
+        except ConnectionUnavailable:
+            client = None  # each row then ends as "needs attention" with the reason
+        for transaction_id in transaction_ids:
+            try:
+                outcome = booking_run(company=company, transaction_id=transaction_id, client=client)
+            except BookingRetry as exc:
+                transaction_book_task.apply_async(
+                    kwargs={"company_id": company_id, "transaction_id": transaction_id},
+                    countdown=_backoff(0, exc.countdown),
+                )
+                outcome = "retry"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@shared_task(acks_late=True)
+def bookings_resolve_stuck_task() -> list[str]:
+    """Beat: finish rows stuck in "booking" (worker died) and re-enqueue queued rows whose task
+    was lost; lookup first, so this never makes a second voucher."""
+    from ledger.booking import BookingRetry, booking_resolve, bookings_stuck
+
+    outcomes = []
+    for company_id, transaction_id, status in bookings_stuck():
+        company = company_for_task(company_id)
+        with scope(company=company):
+            if status == "queued":
+                transaction_book_task.delay(company_id=company_id, transaction_id=transaction_id)
+                outcomes.append("requeued")
+                continue
+            try:
+                outcomes.append(booking_resolve(company=company, transaction_id=transaction_id))
+            except BookingRetry:
+                transaction_book_task.apply_async(
+                    kwargs={"company_id": company_id, "transaction_id": transaction_id},
+                    countdown=30,
+                )
+                outcomes.append("retry")
+    return outcomes

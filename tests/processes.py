@@ -112,3 +112,20 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, what: str
             return result
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def broker_connection(broker_url: str):
+    """A kombu connection to the broker a test worker consumes; the filesystem broker's folders
+    are the ones settings give a worker process (under VAR_DIR/broker)."""
+    from kombu import Connection
+
+    if broker_url.startswith("filesystem://"):
+        folder = str(Path(settings.VAR_DIR) / "broker")
+        options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": folder + "/control",
+            "store_processed": False,
+        }
+        return Connection(broker_url, transport_options=options)
+    return Connection(broker_url)

@@ -1,36 +1,19 @@
 """A task enqueued on commit is run by a real Celery worker process: on Redis (as in production)
 and on the embedded filesystem broker (as in `make run`)."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.db import transaction
-from kombu import Connection
 
 from companies.models import Heartbeat
 from companies.tasks import heartbeat_task
-from tests.processes import celery_worker, redis_url_or_none, wait_for
+from tests.processes import broker_connection, celery_worker, redis_url_or_none, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _broker_connection(broker_url: str) -> Connection:
-    if broker_url.startswith("filesystem://"):
-        folder = str(Path(settings.VAR_DIR) / "broker")
-        options = {
-            "data_folder_in": folder,
-            "data_folder_out": folder,
-            "control_folder": folder + "/control",
-            "store_processed": False,
-        }
-        return Connection(broker_url, transport_options=options)
-    return Connection(broker_url)
-
-
 def _enqueue_on_commit(name: str, broker_url: str, queue: str) -> None:
     def send() -> None:
-        with _broker_connection(broker_url) as connection:
+        with broker_connection(broker_url) as connection:
             heartbeat_task.apply_async(args=[name], queue=queue, connection=connection)
 
     with transaction.atomic():

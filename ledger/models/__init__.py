@@ -8,14 +8,28 @@ from ledger.models.balances import (
     MonthSync,
     Project,
     SyncRun,
+    SyncSchedule,
+)
+from ledger.models.transactions import (
+    BookingAttempt,
+    GLAccountSettings,
+    JournalLine,
+    Reversal,
+    Transaction,
 )
 
 __all__ = [
     "AccountBalance",
+    "BookingAttempt",
+    "GLAccountSettings",
+    "JournalLine",
+    "Reversal",
+    "Transaction",
     "AccountingPeriod",
     "Department",
     "LedgerAccount",
     "MonthSync",
     "Project",
     "SyncRun",
+    "SyncSchedule",
 ]

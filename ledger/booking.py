@@ -1,0 +1,605 @@
+"""The booking protocol: one transaction becomes exactly one Tripletex voucher per booking round.
+
+Tripletex has no idempotency header (tripletex-api2#76), so our key is the transaction's
+`external_voucher_number` and the protocol is (README §7.2, STYLE P4–P6):
+
+1. **Intent first.** `booking_queue` moves the row to "queued" in the transaction that answers the
+   user, and enqueues the task on commit. A double click finds it queued already.
+2. **Claim.** A conditional UPDATE (queued → booking, with a fresh claim token and lease) lets one
+   worker in; a second worker, a redelivered task or a retry updates nothing and stops.
+3. **Look up before creating** (`GET /ledger/voucher/>externalVoucherNumber`). After a POST that
+   may have reached Tripletex (`last_post_at` set) the lookup is thorough: the booking date's
+   vouchers are listed too (README §11a: the external-number lookup may not find a voucher right
+   away), and no new POST happens until BOOKING_SETTLE_SECONDS have passed since the last one:
+   "not found" right after a timeout is not "not booked".
+4. **Renew the lease and stamp `last_post_at`** (conditional on the claim token), then POST.
+   A POST that may have been applied (timeout, dropped connection, 5xx) is looked up again; if
+   it is still not visible the row goes back to "queued" and the task retries later, lookup first.
+5. **Stuck rows.** A worker killed mid-post leaves the row in "booking" with an old lease;
+   `bookings_resolve_stuck` (beat) reclaims such rows once the lease is older than
+   BOOKING_STUCK_SECONDS and runs steps 3–4 for them.
+
+Every run leaves a BookingAttempt row: outcome, Tripletex calls, request ids, messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from companies.credentials import ConnectionUnavailable, tripletex_client_for
+from companies.models import Company, User
+from ledger.fifo import FifoError, fifo_check
+from ledger.models import BookingAttempt, GLAccountSettings, Reversal, Transaction
+from ledger.vouchers import (
+    VoucherBuildError,
+    booking_references,
+    build_lines,
+    chart_for_booking,
+    forget_reference_data,
+    gl_settings_get,
+    period_is_closed,
+    transaction_cost,
+    voucher_payload,
+)
+from tripletex.client import TripletexClient
+from tripletex.errors import (
+    TripletexAuthError,
+    TripletexError,
+    TripletexForbidden,
+    TripletexOutcomeUnknown,
+    TripletexRateLimited,
+    TripletexUnavailable,
+    TripletexValidationError,
+)
+from tripletex.schemas import Voucher
+
+logger = logging.getLogger(__name__)
+
+Status = Transaction.Status
+Outcome = BookingAttempt.Outcome
+# Rows per "book all" task: long enough to save task round trips, short enough to finish soon.
+BATCH_SIZE = 500
+
+
+def _setting(name: str) -> float:
+    return float(getattr(settings, name))
+
+
+def settle_seconds() -> float:
+    """How long after a POST began before "not found" may be trusted and a new POST sent.
+
+    Longer than a POST can take (connect + read timeout), so a request still in flight at
+    Tripletex when our client gave up has landed before we decide it did not."""
+    return _setting("BOOKING_SETTLE_SECONDS")
+
+
+def stuck_seconds() -> float:
+    """How old a "booking" row's lease must be before the resolver takes it over."""
+    return _setting("BOOKING_STUCK_SECONDS")
+
+
+class BookingStateError(Exception):
+    """The transaction is not in a state that allows this (message for the user)."""
+
+
+class BookingRetry(Exception):
+    """Transient: the row is queued again; run the booking again after `countdown` seconds."""
+
+    def __init__(self, message: str, *, countdown: float) -> None:
+        super().__init__(message)
+        self.countdown = max(0.0, countdown)
+
+
+@dataclass
+class _Run:
+    """One claimed run: the row, its claim token and the attempt being logged."""
+
+    company: Company
+    txn: Transaction
+    token: str
+    attempt: BookingAttempt
+    client: TripletexClient | None = None
+    request_ids: list[str] = field(default_factory=list)
+
+
+# ---- queueing (the click) --------------------------------------------------------------------
+
+
+def _freeze(*, company: Company, txn: Transaction) -> list[str]:
+    """Checks before queueing; returns plain-language problems, freezing the FIFO cost if fine."""
+    txn.cost_basis = None  # recomputed: earlier rows may have changed since the last try
+    try:
+        fifo_check(company=company, txn=txn)
+        cost = transaction_cost(company=company, txn=txn)
+        build_lines(txn=txn, gl=gl_settings_get(company=company), cost=cost)
+    except (FifoError, VoucherBuildError) as exc:
+        return [str(exc)]
+    txn.cost_basis = cost
+    return []
+
+
+@transaction.atomic
+def booking_queue(
+    *, company: Company, transaction_ids: list[int], by: User | None, enqueue: bool = True
+) -> dict[str, int]:
+    """Record the intent to book (status queued) and enqueue on commit; counts per outcome."""
+    from ledger.booking_tasks import transaction_book_task, transactions_book_batch_task
+
+    counts = {"queued": 0, "rejected": 0, "skipped": 0}
+    queued: list[int] = []
+    rows = (
+        Transaction.objects.select_for_update()
+        .filter(company=company, pk__in=transaction_ids)
+        .order_by("trade_date", "pk")
+    )
+    for txn in rows:
+        if txn.status not in Transaction.BOOKABLE:
+            counts["skipped"] += 1
+            continue
+        problems = _freeze(company=company, txn=txn)
+        if not txn.external_voucher_number:
+            txn.external_voucher_number = txn.external_number_for_round(txn.booking_round)
+        if problems:
+            txn.status, txn.messages = Status.REJECTED, problems
+            txn.save(update_fields=["status", "messages", "external_voucher_number", "updated_at"])
+            counts["rejected"] += 1
+            continue
+        txn.status, txn.messages = Status.QUEUED, []
+        txn.queued_at, txn.next_retry_at = timezone.now(), None
+        txn.save(
+            update_fields=[
+                "status",
+                "messages",
+                "queued_at",
+                "next_retry_at",
+                "cost_basis",
+                "external_voucher_number",
+                "updated_at",
+            ]
+        )
+        counts["queued"] += 1
+        queued.append(txn.pk)
+    if enqueue and len(queued) == 1:
+        transaction.on_commit(
+            lambda: transaction_book_task.delay(company_id=company.pk, transaction_id=queued[0])
+        )
+    elif enqueue and queued:
+        # "Book all": one task walks the rows in order (each row still claimed on its own), so a
+        # thousand bookings do not pay a thousand task round trips; a row that must wait gets
+        # its own retrying task.
+        for start in range(0, len(queued), BATCH_SIZE):
+            ids = queued[start : start + BATCH_SIZE]
+            transaction.on_commit(
+                lambda ids=ids: transactions_book_batch_task.delay(
+                    company_id=company.pk, transaction_ids=ids
+                )
+            )
+    return counts
+
+
+def booking_queue_all_ready(*, company: Company, by: User | None) -> dict[str, int]:
+    """Queue every ready transaction of the company ("book all ready")."""
+    ids = list(
+        Transaction.objects.filter(company=company, status=Status.READY).values_list(
+            "pk", flat=True
+        )
+    )
+    return booking_queue(company=company, transaction_ids=ids, by=by)
+
+
+# ---- claiming --------------------------------------------------------------------------------
+
+
+def _claim(*, company: Company, transaction_id: int, stale: bool) -> str | None:
+    """Take the row (queued → booking, or a stale booking lease); the token, or None if taken."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    rows = Transaction.objects.filter(company=company, pk=transaction_id)
+    if stale:
+        rows = rows.filter(
+            status=Status.BOOKING, lease_at__lt=now - timedelta(seconds=stuck_seconds())
+        )
+    else:
+        rows = rows.filter(status=Status.QUEUED)
+    claimed = rows.update(
+        status=Status.BOOKING,
+        claim_token=token,
+        lease_at=now,
+        attempts=F("attempts") + 1,
+        next_retry_at=None,
+    )
+    return token if claimed == 1 else None
+
+
+def _mine(run: _Run) -> Q:
+    return Q(pk=run.txn.pk, status=Status.BOOKING, claim_token=run.token)
+
+
+# ---- endings ---------------------------------------------------------------------------------
+
+
+def _finish(run: _Run, outcome: str, *, messages: list[str] = (), voucher_id: int | None = None):
+    attempt = run.attempt
+    attempt.outcome = outcome
+    attempt.finished_at = timezone.now()
+    attempt.messages = list(messages)
+    attempt.voucher_id = voucher_id
+    attempt.request_ids = run.request_ids
+    if run.client is not None:
+        attempt.tripletex_calls = run.client.stats.calls - getattr(run, "_calls_before", 0)
+    attempt.save()
+    return outcome
+
+
+@transaction.atomic
+def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: list[str] = ()) -> str:
+    # The voucher exists whoever holds the claim now: record it even if the lease moved on.
+    Transaction.objects.filter(pk=run.txn.pk, status=Status.BOOKING).update(
+        status=Status.BOOKED,
+        tripletex_voucher_id=voucher.id,
+        voucher_number=voucher.number,
+        voucher_year=voucher.year or (voucher.date.year if voucher.date else None),
+        booked_at=timezone.now(),
+        messages=list(extra),
+        claim_token="",
+        next_retry_at=None,
+    )
+    logger.info("Transaction %s booked as voucher %s (%s)", run.txn.pk, voucher.id, outcome)
+    return _finish(run, outcome, messages=list(extra), voucher_id=voucher.id)
+
+
+@transaction.atomic
+def _mark_rejected(run: _Run, messages: list[str]) -> str:
+    Transaction.objects.filter(_mine(run)).update(
+        status=Status.REJECTED, messages=messages, claim_token="", cost_basis=None
+    )
+    return _finish(run, Outcome.REJECTED, messages=messages)
+
+
+@transaction.atomic
+def _mark_failed(run: _Run, messages: list[str]) -> str:
+    Transaction.objects.filter(_mine(run)).update(
+        status=Status.FAILED, messages=messages, claim_token=""
+    )
+    return _finish(run, Outcome.FAILED, messages=messages)
+
+
+def _release(run: _Run, outcome: str, message: str, *, countdown: float) -> BookingRetry:
+    """Back to queued for a later run; returns the BookingRetry to raise."""
+    retry_at = timezone.now() + timedelta(seconds=countdown)
+    with transaction.atomic():
+        Transaction.objects.filter(_mine(run)).update(
+            status=Status.QUEUED, messages=[message], claim_token="", next_retry_at=retry_at
+        )
+        _finish(run, outcome, messages=[message])
+    return BookingRetry(message, countdown=countdown)
+
+
+# ---- looking up ------------------------------------------------------------------------------
+
+
+def _lookup(run: _Run, *, thorough: bool) -> Voucher | None:
+    """Our voucher if Tripletex has it: by external number; thorough = the date's list too."""
+    assert run.client is not None
+    number = run.txn.external_voucher_number
+    found = list(run.client.vouchers_by_external_number(number))
+    if not found and thorough:
+        day = run.txn.trade_date
+        found = [
+            v
+            for v in run.client.vouchers_between(date_from=day, date_to=day + timedelta(days=1))
+            if v.external_voucher_number == number
+        ]
+    found = [v for v in found if v.external_voucher_number == number]
+    if len(found) > 1:
+        # Should never happen through us; keep the oldest and say so loudly.
+        logger.error("Duplicate Tripletex vouchers for %s: %s", number, [v.id for v in found])
+    return min(found, key=lambda v: v.id) if found else None
+
+
+# ---- the protocol ----------------------------------------------------------------------------
+
+
+def _plain_messages(exc: TripletexError, txn: Transaction) -> list[str]:
+    """Tripletex's validation messages in plain language (branching on field, never on text)."""
+    plain: list[str] = []
+    for vm in exc.validation_messages or ():
+        name = vm.field or ""
+        if name == "date" or name.endswith(".date"):
+            text = _(
+                "The date %(date)s is not accepted by Tripletex: its accounting period is "
+                "probably closed. Choose a date in an open period and book again."
+            ) % {"date": txn.trade_date.isoformat()}
+        elif "account" in name:
+            text = _(
+                "An account on the voucher is unknown or cannot be used in Tripletex. Check the "
+                "GL account settings and the lines."
+            )
+        elif "vatType" in name:
+            text = _("A VAT code is not allowed on its account in Tripletex.")
+        elif "customer" in name or "supplier" in name:
+            text = _(
+                "An account is a customer or supplier ledger account, which needs a customer or "
+                "supplier. Use an ordinary account."
+            )
+        elif "department" in name or "project" in name:
+            text = _("A department or project is unknown or required on an account.")
+        elif name == "postings" or not name:
+            text = _("Tripletex refused the postings (do they balance?).")
+        else:
+            text = _("Tripletex refused the voucher.")
+        plain.append(f"{text} (Tripletex: {vm.field + ': ' if vm.field else ''}{vm.message})")
+    if not plain:
+        plain.append(_("Tripletex refused the voucher: %(message)s") % {"message": exc.message})
+    return list(dict.fromkeys(plain))
+
+
+def forbidden_message() -> str:
+    """What to do when Tripletex answers 403 to a voucher: grant "Advanced Voucher"."""
+    return _(
+        "Tripletex refused: the company's API key lacks permission to post vouchers. In "
+        'Tripletex, give the key\'s user the "Advanced Voucher" (Avansert bilag) access, or create '
+        'the key with the access template "Alle tilganger", then book again.'
+    )
+
+
+def _gl_settings(txn: Transaction) -> GLAccountSettings:
+    # Loaded with the row (select_related) when the company has settings: one query less.
+    try:
+        return txn.company.gl_settings
+    except GLAccountSettings.DoesNotExist:
+        return gl_settings_get(company=txn.company)
+
+
+def _preflight(run: _Run):
+    """The payload, or a list of plain-language problems (rejected before Tripletex)."""
+    txn, company = run.txn, run.company
+    assert run.client is not None
+    try:
+        cost = transaction_cost(company=company, txn=txn)
+        lines = build_lines(txn=txn, gl=_gl_settings(txn), cost=cost)
+    except (FifoError, VoucherBuildError) as exc:
+        return None, [str(exc)]
+    if period_is_closed(company=company, client=run.client, day=txn.trade_date):
+        return None, [
+            _(
+                "The accounting period of %(date)s is closed in Tripletex. Change the date to one "
+                "in an open period (or ask the accountant to reopen it) and book again."
+            )
+            % {"date": txn.trade_date.isoformat()}
+        ]
+    chart = chart_for_booking(
+        company=company, client=run.client, numbers={line.account_number for line in lines}
+    )
+    refs = booking_references(company=company, client=run.client, lines=lines)
+    try:
+        return voucher_payload(txn=txn, lines=lines, chart=chart, refs=refs), []
+    except VoucherBuildError as exc:
+        return None, [str(exc)]
+
+
+def _protocol(run: _Run) -> str:
+    txn = run.txn
+    assert run.client is not None
+    posted_before = txn.last_post_at
+    found = _lookup(run, thorough=posted_before is not None)
+    if found is not None:
+        return _mark_booked(run, found, Outcome.ALREADY_BOOKED)
+    if posted_before is not None:
+        waited = (timezone.now() - posted_before).total_seconds()
+        if waited < settle_seconds():
+            raise _release(
+                run,
+                Outcome.WAITING,
+                _("Checking whether Tripletex stored the voucher; looking again shortly."),
+                countdown=settle_seconds() - waited,
+            )
+    payload, problems = _preflight(run)
+    if payload is None:
+        return _mark_rejected(run, problems)
+    # Renew the lease right before posting: the resolver leaves a fresh lease alone, and a
+    # worker that lost its claim must not post.
+    now = timezone.now()
+    if not Transaction.objects.filter(_mine(run)).update(lease_at=now, last_post_at=now):
+        return _finish(run, Outcome.LOST_CLAIM)
+    run.attempt.posted = True
+    try:
+        voucher = run.client.voucher_create(payload)
+    except TripletexValidationError as exc:
+        run.request_ids.append(exc.request_id or "")
+        forget_reference_data(company=run.company)
+        _restore_last_post(run, posted_before)
+        return _mark_rejected(run, _plain_messages(exc, txn))
+    except TripletexForbidden as exc:
+        run.request_ids.append(exc.request_id or "")
+        _restore_last_post(run, posted_before)
+        return _mark_rejected(run, [forbidden_message()])
+    except TripletexRateLimited as exc:
+        # Refused before anything happened: the voucher cannot exist.
+        run.request_ids.append(exc.request_id or "")
+        _restore_last_post(run, posted_before)
+        raise _release(
+            run, Outcome.RETRY, _("Tripletex is busy (rate limit); will retry."), countdown=30
+        ) from None
+    except (TripletexOutcomeUnknown, TripletexUnavailable, TripletexError) as exc:
+        if isinstance(exc, TripletexAuthError):
+            raise
+        run.request_ids.append(exc.request_id or "")
+        if isinstance(exc, TripletexUnavailable) and not isinstance(exc, TripletexOutcomeUnknown):
+            # The connection never opened (client's own verdict): nothing reached Tripletex.
+            _restore_last_post(run, posted_before)
+            raise _release(
+                run, Outcome.RETRY, _("Tripletex could not be reached; will retry."), countdown=10
+            ) from None
+        return _after_unknown(run, exc)
+    return _mark_booked(run, voucher, Outcome.BOOKED)
+
+
+def _restore_last_post(run: _Run, value) -> None:
+    Transaction.objects.filter(_mine(run)).update(last_post_at=value)
+
+
+def _after_unknown(run: _Run, exc: TripletexError) -> str:
+    """A POST that may have been applied: look again; never post again on a fresh "not found"."""
+    logger.warning("Voucher %s: unclear outcome (%s)", run.txn.external_voucher_number, exc)
+    try:
+        found = _lookup(run, thorough=True)
+    except TripletexUnavailable:
+        found = None
+    if found is not None:
+        return _mark_booked(run, found, Outcome.BOOKED)
+    raise _release(
+        run,
+        Outcome.UNKNOWN,
+        _("Tripletex did not confirm the voucher; checking again before anything is resent."),
+        countdown=settle_seconds(),
+    )
+
+
+def _start(*, company: Company, transaction_id: int, stale: bool, action: str) -> _Run | None:
+    """Claim the row and open its attempt log in one commit; None when someone else has it."""
+    with transaction.atomic():
+        token = _claim(company=company, transaction_id=transaction_id, stale=stale)
+        if token is None:
+            return None
+        txn = Transaction.objects.select_related("company__gl_settings").get(
+            company=company, pk=transaction_id
+        )
+        attempt = BookingAttempt.objects.create(
+            company=company,
+            transaction=txn,
+            attempt=txn.attempts,
+            action=action,
+            external_voucher_number=txn.external_voucher_number,
+        )
+    return _Run(company=company, txn=txn, token=token, attempt=attempt)
+
+
+def _run_claimed(run: _Run, client: TripletexClient | None = None) -> str:
+    """Run the protocol for a claimed row, turning every error into an ending."""
+    try:
+        run.client = client or tripletex_client_for(run.company)
+    except ConnectionUnavailable as exc:
+        return _mark_failed(run, [str(exc)])
+    run._calls_before = run.client.stats.calls  # type: ignore[attr-defined]
+    try:
+        return _protocol(run)
+    except TripletexAuthError as exc:
+        run.request_ids.append(exc.request_id or "")
+        return _mark_failed(
+            run,
+            [_("Tripletex no longer accepts the company's API key. Ask staff to reconnect it.")],
+        )
+    except TripletexForbidden as exc:
+        run.request_ids.append(exc.request_id or "")
+        return _mark_rejected(run, [forbidden_message()])
+    except TripletexUnavailable as exc:
+        # A lookup or reference read failed even after the client's own retries.
+        run.request_ids.append(exc.request_id or "")
+        raise _release(
+            run, Outcome.RETRY, _("Tripletex did not answer; will retry."), countdown=15
+        ) from None
+    except TripletexError as exc:
+        run.request_ids.append(exc.request_id or "")
+        raise _release(
+            run, Outcome.RETRY, _("Unexpected answer from Tripletex; will retry."), countdown=60
+        ) from None
+
+
+def booking_run(
+    *, company: Company, transaction_id: int, client: TripletexClient | None = None
+) -> str:
+    """Book one queued transaction; safe to run twice. Raises BookingRetry when transient.
+
+    `client` lets a batch reuse one Tripletex client for many rows."""
+    run = _start(company=company, transaction_id=transaction_id, stale=False, action="book")
+    return "not-queued" if run is None else _run_claimed(run, client)
+
+
+def booking_resolve(*, company: Company, transaction_id: int) -> str:
+    """Take over a row stuck in "booking" (its worker died) and finish it; lookup first."""
+    run = _start(company=company, transaction_id=transaction_id, stale=True, action="resolve")
+    return "not-stuck" if run is None else _run_claimed(run)
+
+
+def booking_mark_failed(*, company: Company, transaction_id: int, reason: str) -> None:
+    """Retries are used up: the queued row needs attention (booking again looks up first)."""
+    Transaction.objects.filter(company=company, pk=transaction_id, status=Status.QUEUED).update(
+        status=Status.FAILED, messages=[reason], next_retry_at=None
+    )
+
+
+def bookings_stuck(*, now=None) -> list[tuple[int, int, str]]:
+    """(company id, transaction id, status) of rows stuck in booking, or queued with no task."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=stuck_seconds())
+    with scopes_disabled():
+        stuck = Transaction.objects.filter(status=Status.BOOKING, lease_at__lt=cutoff)
+        lost = Transaction.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).filter(
+            Q(next_retry_at__isnull=True) | Q(next_retry_at__lt=cutoff)
+        )
+        return [(t.company_id, t.pk, t.status) for t in [*stuck, *lost]]
+
+
+# ---- reversing -------------------------------------------------------------------------------
+
+
+def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User | None) -> Reversal:
+    """Reverse the booked voucher on date `on` (PUT :reverse); the row can then be edited and
+    booked anew under a new external number. Raises BookingStateError / TripletexError."""
+    with transaction.atomic():
+        locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
+        if locked.status != Status.BOOKED or not locked.tripletex_voucher_id:
+            raise BookingStateError(_("Only a booked transaction can be reversed."))
+    client = tripletex_client_for(company)
+    try:
+        reversal = client.voucher_reverse(locked.tripletex_voucher_id, date=on)
+    except TripletexOutcomeUnknown:
+        # Never sent twice: ask the original voucher whether it now points to a reversal.
+        original = client.voucher_get(locked.tripletex_voucher_id)
+        if original.reverse_voucher_id is None:
+            raise
+        reversal = client.voucher_get(original.reverse_voucher_id)
+    except TripletexValidationError as exc:
+        raise BookingStateError(" ".join(_plain_messages(exc, locked))) from exc
+    except TripletexForbidden as exc:
+        raise BookingStateError(forbidden_message()) from exc
+    with transaction.atomic():
+        record = Reversal.objects.create(
+            company=company,
+            transaction=locked,
+            booking_round=locked.booking_round,
+            external_voucher_number=locked.external_voucher_number,
+            original_voucher_id=locked.tripletex_voucher_id,
+            original_number=locked.voucher_number,
+            original_year=locked.voucher_year,
+            reversal_voucher_id=reversal.id,
+            reversal_number=reversal.number,
+            reversal_year=reversal.year,
+            reversal_date=on,
+            reversed_by=by,
+        )
+        BookingAttempt.objects.create(
+            company=company,
+            transaction=locked,
+            attempt=locked.attempts,
+            action="reverse",
+            external_voucher_number=locked.external_voucher_number,
+            outcome=Outcome.REVERSED,
+            finished_at=timezone.now(),
+            voucher_id=reversal.id,
+        )
+        Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
+            status=Status.REVERSED, cost_basis=None, messages=[]
+        )
+    return record

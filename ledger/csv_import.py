@@ -1,0 +1,336 @@
+"""CSV import of transactions: every bad row is reported with its line number, and a file with
+any error imports nothing.
+
+The format (documented in README "Importing transactions from CSV"): UTF-8 (or Windows-1252 as
+Excel writes it), semicolon-separated (comma and tab are detected too), one header line, amounts
+with a decimal comma or point and optional spaces as thousands separators, dates as 2026-03-31 or
+31.03.2026. Journal entries take one row per line; rows with the same `entry` form one entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from companies.models import Company, User
+from ledger.models import Transaction
+from ledger.transaction_services import (
+    TransactionInvalid,
+    journal_line_problems,
+    securities_problems,
+    transaction_create,
+)
+
+# Column name (lower case) → field; Norwegian headers are accepted too.
+COLUMNS: dict[str, str] = {
+    "type": "kind",
+    "trade_date": "trade_date",
+    "handelsdato": "trade_date",
+    "date": "trade_date",
+    "dato": "trade_date",
+    "settlement_date": "settlement_date",
+    "oppgjørsdato": "settlement_date",
+    "instrument": "instrument_name",
+    "verdipapir": "instrument_name",
+    "isin": "isin",
+    "quantity": "quantity",
+    "antall": "quantity",
+    "price": "price",
+    "kurs": "price",
+    "amount": "amount",
+    "beløp": "amount",
+    "fees": "fees",
+    "gebyr": "fees",
+    "kurtasje": "fees",
+    "currency": "currency",
+    "valuta": "currency",
+    "amount_currency": "amount_currency",
+    "valutabeløp": "amount_currency",
+    "to_instrument": "to_instrument_name",
+    "til_verdipapir": "to_instrument_name",
+    "to_isin": "to_isin",
+    "til_isin": "to_isin",
+    "to_quantity": "to_quantity",
+    "til_antall": "to_quantity",
+    "paid_through": "settle_via",
+    "betalt_fra": "settle_via",
+    "description": "description",
+    "beskrivelse": "description",
+    "tekst": "description",
+    "note": "note",
+    "notat": "note",
+    "entry": "entry",
+    "bilag": "entry",
+    "account": "account_number",
+    "konto": "account_number",
+    "debit": "debit",
+    "credit": "credit",
+    "kredit": "credit",
+    "department": "department_number",
+    "avdeling": "department_number",
+    "project": "project_number",
+    "prosjekt": "project_number",
+    "vat_code": "vat_code",
+    "mva_kode": "vat_code",
+    "mva-kode": "vat_code",
+}
+KINDS: dict[str, str] = {
+    "purchase": "purchase",
+    "kjøp": "purchase",
+    "sale": "sale",
+    "salg": "sale",
+    "dividend": "dividend",
+    "utbytte": "dividend",
+    "interest": "interest",
+    "renter": "interest",
+    "renteinntekt": "interest",
+    "fee": "fee",
+    "gebyr": "fee",
+    "withholding_tax": "withholding_tax",
+    "kildeskatt": "withholding_tax",
+    "repayment": "repayment",
+    "tilbakebetaling": "repayment",
+    "fund_switch": "fund_switch",
+    "fondsbytte": "fund_switch",
+    "journal": "journal",
+    "postering": "journal",
+    "bilag": "journal",
+}
+SETTLE_VIA = {"": "bank", "bank": "bank", "loan": "loan", "lån": "loan"}
+DECIMAL_FIELDS = ("quantity", "price", "amount", "fees", "amount_currency", "to_quantity")
+LINE_DECIMALS = ("debit", "credit")
+DATE_FIELDS = ("trade_date", "settlement_date")
+MAX_ROWS = 10_000
+
+
+class ValueProblem(ValueError):
+    """A cell that cannot be read; the message names what was expected."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did: the rows created, or every problem as (line, message)."""
+
+    created: list[Transaction] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """'1 234,50' / '1234.50' / '1.234,50' / '-12,5' → Decimal; '' → None. Raises ValueProblem."""
+    raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    raw = raw.replace("\u2212", "-")
+    if not raw:
+        return None
+    if "," in raw and "." in raw:
+        # Whichever comes last is the decimal mark; the other groups thousands.
+        raw = raw.replace(".", "") if raw.rfind(",") > raw.rfind(".") else raw.replace(",", "")
+    raw = raw.replace(",", ".")
+    if not re.fullmatch(r"[-+]?\d+(\.\d+)?", raw):
+        raise ValueProblem(_("“%(text)s” is not a number.") % {"text": text.strip()})
+    try:
+        return Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - the pattern above already rules this out
+        raise ValueProblem(_("“%(text)s” is not a number.") % {"text": text.strip()}) from None
+
+
+def parse_date(text: str) -> date | None:
+    """'2026-03-31' or '31.03.2026' → date; '' → None. Raises ValueProblem."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"):
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise ValueProblem(
+        _("“%(text)s” is not a date (use 2026-03-31 or 31.03.2026).") % {"text": raw}
+    )
+
+
+def _decode(content: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return content.decode("latin-1")
+
+
+def _reader(text: str) -> csv.reader:
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = max((";", "\t", ","), key=first.count)
+    return csv.reader(io.StringIO(text), delimiter=delimiter)
+
+
+def _row_values(header: list[str | None], cells: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, cell in zip(header, cells, strict=False):
+        if name:
+            values[name] = cell.strip()
+    return values
+
+
+def _convert(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Typed values of one row, and the problems converting them."""
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    kind_text = values.get("kind", "").strip().lower()
+    data["kind"] = KINDS.get(kind_text, "")
+    if not data["kind"]:
+        problems.append(_("Unknown type “%(type)s”.") % {"type": values.get("kind", "")})
+    _convert_typed(values, data, problems)
+    if not data.get("trade_date") and not any(p.startswith("trade_date") for p in problems):
+        problems.append(_("The date is missing."))
+    settle = values.get("settle_via", "").lower()
+    if settle not in SETTLE_VIA:
+        problems.append(_("paid_through must be bank or loan."))
+    data["settle_via"] = SETTLE_VIA.get(settle, "bank")
+    for name in ("instrument_name", "to_instrument_name", "description", "note", "entry"):
+        data[name] = values.get(name, "")
+    for name in ("isin", "to_isin"):
+        data[name] = values.get(name, "").upper()
+    data["currency"] = (values.get("currency") or "NOK").upper()
+    account = values.get("account_number", "")
+    data["account_number"] = int(account) if account.isdigit() else None
+    if account and not account.isdigit():
+        problems.append(_("The account must be a number such as 1920."))
+    for name in ("department_number", "project_number", "vat_code"):
+        data[name] = values.get(name, "")
+    if data["fees"] is None:
+        data["fees"] = Decimal("0.00")
+    return data, problems
+
+
+def _convert_typed(values: dict[str, str], data: dict[str, Any], problems: list[str]) -> None:
+    for name in (*DECIMAL_FIELDS, *LINE_DECIMALS):
+        try:
+            data[name] = parse_decimal(values.get(name, ""))
+        except ValueProblem as exc:
+            problems.append(f"{name}: {exc}")
+    for name in DATE_FIELDS:
+        try:
+            data[name] = parse_date(values.get(name, ""))
+        except ValueProblem as exc:
+            problems.append(f"{name}: {exc}")
+
+
+@dataclass
+class _Entry:
+    line: int
+    data: dict[str, Any]
+    lines: list[dict[str, Any]] | None = None
+
+
+def _parse(text: str, result: ImportResult) -> list[_Entry]:
+    reader = _reader(text)
+    try:
+        header_cells = next(reader)
+    except StopIteration:
+        result.errors.append((1, _("The file is empty.")))
+        return []
+    header = [COLUMNS.get(h.strip().lower().lstrip("\ufeff")) for h in header_cells]
+    unknown = [h for h, name in zip(header_cells, header, strict=True) if h.strip() and not name]
+    if unknown:
+        result.errors.append((1, _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}))
+    if "kind" not in header or "trade_date" not in header:
+        result.errors.append((1, _("The header needs at least the columns type and trade_date.")))
+        return []
+    entries: list[_Entry] = []
+    journals: dict[tuple[str, date | None], _Entry] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(entries) > MAX_ROWS:
+            result.errors.append((line, _("Too many rows; split the file.")))
+            break
+        data, problems = _convert(_row_values(header, cells))
+        if data["kind"] == Transaction.Kind.JOURNAL:
+            problems += journal_line_problems(data)
+            key = (data["entry"] or f"line-{line}", data.get("trade_date"))
+            entry = journals.get(key)
+            if entry is None:
+                entry = _Entry(line, {"kind": "journal", **_journal_header(data)}, [])
+                journals[key] = entry
+                entries.append(entry)
+            entry.lines.append(data)
+        elif data["kind"]:
+            problems += list(securities_problems(data).values())
+            entries.append(_Entry(line, data))
+        result.errors.extend((line, p) for p in problems)
+    for entry in journals.values():
+        _check_journal(entry, result)
+    return entries
+
+
+def _journal_header(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "trade_date": data.get("trade_date"),
+        "description": data.get("description", ""),
+        "note": data.get("note", ""),
+    }
+
+
+def _check_journal(entry: _Entry, result: ImportResult) -> None:
+    lines = entry.lines or []
+    debit = sum((line.get("debit") or Decimal(0) for line in lines), Decimal(0))
+    credit = sum((line.get("credit") or Decimal(0) for line in lines), Decimal(0))
+    if len(lines) < 2:
+        result.errors.append((entry.line, _("A journal entry needs at least two lines.")))
+    elif debit != credit:
+        result.errors.append(
+            (
+                entry.line,
+                _("The journal entry starting here does not balance (debit %(d)s, credit %(c)s).")
+                % {"d": debit, "c": credit},
+            )
+        )
+
+
+class _Rollback(Exception):
+    pass
+
+
+def transactions_import(*, company: Company, content: bytes, by: User | None) -> ImportResult:
+    """Import a CSV file: all rows, or (with any error) none. Errors carry line numbers."""
+    result = ImportResult()
+    entries = _parse(_decode(content), result)
+    if not entries and not result.errors:
+        result.errors.append((1, _("The file has no transactions.")))
+    if result.errors:
+        result.errors.sort()
+        return result
+    try:
+        with transaction.atomic():
+            for entry in entries:
+                try:
+                    txn = transaction_create(
+                        company=company,
+                        data=entry.data,
+                        lines=entry.lines,
+                        by=by,
+                        source=Transaction.Source.CSV,
+                    )
+                except TransactionInvalid as exc:
+                    result.errors.extend((entry.line, m) for m in exc.messages)
+                    continue
+                result.created.append(txn)
+            if result.errors:
+                raise _Rollback
+    except _Rollback:
+        result.created = []
+    result.errors.sort()
+    return result

@@ -1,0 +1,174 @@
+"""Forms for recording transactions, journal entries, GL account settings, import and reversal.
+
+Amount fields accept the Norwegian decimal comma and spaces as thousands separators ("1 234,50").
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ledger.csv_import import ValueProblem, parse_decimal
+from ledger.models import GLAccountSettings, Transaction
+from ledger.transaction_services import journal_line_problems, securities_problems
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class NorwegianDecimalField(forms.CharField):
+    """A decimal typed as 1 234,50 or 1234.50; cleaned to Decimal (None when empty)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.setdefault("class", "num")
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f").replace(".", ",")
+        return value
+
+    def to_python(self, value: Any) -> Decimal | None:
+        try:
+            return parse_decimal(str(value or ""))
+        except ValueProblem as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+SECURITIES_KINDS = [(k, label) for k, label in Transaction.Kind.choices if k != "journal"]
+
+
+class SecuritiesForm(forms.Form):
+    """A securities transaction: purchase, sale, dividend, interest, fee, tax, repayment, switch."""
+
+    kind = forms.ChoiceField(label=_("Type"), choices=SECURITIES_KINDS)
+    trade_date = forms.DateField(label=_("Trade date"), widget=DATE_WIDGET)
+    settlement_date = forms.DateField(
+        label=_("Settlement date"), widget=DATE_WIDGET, required=False
+    )
+    instrument_name = forms.CharField(label=_("Instrument"), max_length=200, required=False)
+    isin = forms.CharField(label=_("ISIN"), max_length=12, required=False)
+    quantity = NorwegianDecimalField(label=_("Quantity"))
+    price = NorwegianDecimalField(label=_("Price"))
+    amount = NorwegianDecimalField(label=_("Amount (NOK)"))
+    fees = NorwegianDecimalField(label=_("Fees (NOK)"))
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="NOK")
+    amount_currency = NorwegianDecimalField(label=_("Amount in currency"))
+    to_instrument_name = forms.CharField(label=_("Switched into"), max_length=200, required=False)
+    to_isin = forms.CharField(label=_("ISIN switched into"), max_length=12, required=False)
+    to_quantity = NorwegianDecimalField(label=_("Quantity switched into"))
+    settle_via = forms.ChoiceField(
+        label=_("Paid through"), choices=Transaction.SettleVia.choices, initial="bank"
+    )
+    description = forms.CharField(label=_("Voucher text"), max_length=200, required=False)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("trade_date"):
+            self.initial["trade_date"] = timezone.localdate()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["isin"] = (data.get("isin") or "").strip().upper()
+        data["to_isin"] = (data.get("to_isin") or "").strip().upper()
+        data["currency"] = (data.get("currency") or "NOK").strip().upper()
+        data["fees"] = data.get("fees") or Decimal("0.00")
+        if self.errors:
+            return data
+        for name, problem in securities_problems(data).items():
+            self.add_error(name if name in self.fields else None, problem)
+        return data
+
+
+class JournalForm(forms.Form):
+    """The head of a manual journal entry."""
+
+    trade_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    description = forms.CharField(label=_("Voucher text"), max_length=200)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("trade_date"):
+            self.initial["trade_date"] = timezone.localdate()
+
+
+class JournalLineForm(forms.Form):
+    """One line: account, debit or credit, text, and optional dimensions and VAT code."""
+
+    account_number = forms.IntegerField(label=_("Account"), required=False, min_value=1000)
+    debit = NorwegianDecimalField(label=_("Debit"))
+    credit = NorwegianDecimalField(label=_("Credit"))
+    description = forms.CharField(label=_("Text"), max_length=200, required=False)
+    department_number = forms.CharField(label=_("Department"), max_length=40, required=False)
+    project_number = forms.CharField(label=_("Project"), max_length=40, required=False)
+    vat_code = forms.CharField(label=_("VAT code"), max_length=10, required=False)
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not data.get("account_number") and not data.get("debit") and not data.get("credit")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors or self.is_blank():
+            return data
+        for problem in journal_line_problems(data):
+            raise forms.ValidationError(problem)
+        return data
+
+
+class BaseJournalLineFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        lines = self.lines()
+        if len(lines) < 2:
+            raise forms.ValidationError(_("A journal entry needs at least two lines."))
+        debit = sum((line.get("debit") or Decimal(0) for line in lines), Decimal(0))
+        credit = sum((line.get("credit") or Decimal(0) for line in lines), Decimal(0))
+        if debit != credit:
+            raise forms.ValidationError(
+                _("Debit (%(debit)s) and credit (%(credit)s) must be equal.")
+                % {"debit": debit, "credit": credit}
+            )
+
+    def lines(self) -> list[dict[str, Any]]:
+        """The non-blank lines in order."""
+        return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.is_blank()]
+
+
+JournalLineFormSet = forms.formset_factory(
+    JournalLineForm, formset=BaseJournalLineFormSet, extra=0, min_num=2, max_num=100
+)
+
+
+class GLSettingsForm(forms.ModelForm):
+    """The account for each kind of posting."""
+
+    class Meta:
+        model = GLAccountSettings
+        fields = list(GLAccountSettings.ROLES)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        return upload
+
+
+class ReverseForm(forms.Form):
+    date = forms.DateField(label=_("Reversal date"), widget=DATE_WIDGET)

@@ -1,0 +1,319 @@
+"""What finance users record and book into Tripletex: transactions, their journal lines, the GL
+account settings per company, every booking attempt, and reversals.
+
+A transaction becomes exactly one Tripletex voucher per booking round. Its idempotency key is
+`external_voucher_number` (DYN-<company>-<pk>, plus -<round> from the second round on, after a
+reversal): stable for the row's life in that round, and the only way we find a voucher whose
+creation answer we never saw.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from companies.models import Company
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+QUANTITY = {"max_digits": 24, "decimal_places": 8}
+
+
+def _number_text(value: Decimal | None) -> str:
+    """1234.5000 → '1 234,5' (Norwegian, no trailing zeros)."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    whole, _sep, fraction = text.lstrip("-").partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    sign = "\u2212" if value < 0 else ""
+    return sign + "\u00a0".join(groups or ["0"]) + ("," + fraction if fraction else "")
+
+
+class Transaction(models.Model):
+    """A securities transaction or a manual journal entry, and where its booking stands."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        SALE = "sale", _("Sale")
+        DIVIDEND = "dividend", _("Dividend")
+        INTEREST = "interest", _("Interest")
+        FEE = "fee", _("Fee")
+        WITHHOLDING_TAX = "withholding_tax", _("Withholding tax")
+        REPAYMENT = "repayment", _("Repayment of capital")
+        FUND_SWITCH = "fund_switch", _("Fund switch")
+        JOURNAL = "journal", _("Manual journal entry")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        READY = "ready", _("Ready")
+        QUEUED = "queued", _("Queued")
+        BOOKING = "booking", _("Booking")
+        BOOKED = "booked", _("Booked")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Needs attention")
+        REVERSED = "reversed", _("Reversed")
+
+    class SettleVia(models.TextChoices):
+        BANK = "bank", _("Bank account")
+        LOAN = "loan", _("Instrument loan")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Form")
+        CSV = "csv", _("CSV import")
+
+    # Statuses whose rows may still be changed by the user.
+    EDITABLE = (Status.DRAFT, Status.READY, Status.REJECTED, Status.REVERSED)
+    # Statuses from which "Book to Tripletex" queues the row.
+    BOOKABLE = (Status.READY, Status.REJECTED, Status.FAILED)
+    WAITING = (Status.READY, Status.QUEUED, Status.BOOKING)
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="transactions")
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.READY, db_index=True
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FORM)
+    trade_date = models.DateField(_("trade date"))
+    settlement_date = models.DateField(_("settlement date"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    instrument_name = models.CharField(_("instrument"), max_length=200, blank=True)
+    isin = models.CharField(_("ISIN"), max_length=12, blank=True)
+    quantity = models.DecimalField(_("quantity"), null=True, blank=True, **QUANTITY)
+    price = models.DecimalField(_("price"), null=True, blank=True, **QUANTITY)
+    # Always NOK, the company currency: what is posted. For foreign currency the user states it.
+    amount = models.DecimalField(_("amount (NOK)"), null=True, blank=True, **MONEY)
+    fees = models.DecimalField(_("fees (NOK)"), default=Decimal("0.00"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="NOK")
+    amount_currency = models.DecimalField(_("amount in currency"), null=True, blank=True, **MONEY)
+    to_instrument_name = models.CharField(_("switched into"), max_length=200, blank=True)
+    to_isin = models.CharField(_("ISIN switched into"), max_length=12, blank=True)
+    to_quantity = models.DecimalField(
+        _("quantity switched into"), null=True, blank=True, **QUANTITY
+    )
+    settle_via = models.CharField(
+        _("paid through"), max_length=10, choices=SettleVia.choices, default=SettleVia.BANK
+    )
+    note = models.TextField(_("note"), blank=True)
+    # FIFO cost of what a sale or switch disposes of, frozen when the row is queued for booking.
+    cost_basis = models.DecimalField(null=True, blank=True, **MONEY)
+
+    # Booking state. The round grows by one after each reversal, so the key changes with it.
+    booking_round = models.PositiveIntegerField(default=1)
+    external_voucher_number = models.CharField(max_length=60, blank=True, db_index=True)
+    tripletex_voucher_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    voucher_number = models.IntegerField(null=True, blank=True)
+    voucher_year = models.IntegerField(null=True, blank=True)
+    messages = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.CharField(max_length=40, blank=True)
+    lease_at = models.DateTimeField(null=True, blank=True)
+    # When a POST of this round's voucher last started: after it, never post again unlooked.
+    last_post_at = models.DateTimeField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["-trade_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "external_voucher_number"],
+                condition=~models.Q(external_voucher_number=""),
+                name="ledger_transaction_unique_external_number",
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.trade_date} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """A short text for lists: the description, else the instrument."""
+        return self.description or self.instrument_name or ""
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.status in self.BOOKABLE
+
+    @property
+    def is_journal(self) -> bool:
+        return self.kind == self.Kind.JOURNAL
+
+    @property
+    def instrument_key(self) -> str:
+        """FIFO groups lots per instrument: by ISIN when known, else by name."""
+        return (self.isin or self.instrument_name).strip().upper()
+
+    @property
+    def quantity_text(self) -> str:
+        return _number_text(self.quantity)
+
+    @property
+    def price_text(self) -> str:
+        return _number_text(self.price)
+
+    @property
+    def to_quantity_text(self) -> str:
+        return _number_text(self.to_quantity)
+
+    def external_number_for_round(self, booking_round: int) -> str:
+        """The idempotency key of a booking round: stable, unique per company and round."""
+        base = f"DYN-{self.company_id}-{self.pk}"
+        return base if booking_round <= 1 else f"{base}-{booking_round}"
+
+
+class JournalLine(models.Model):
+    """One line of a manual journal entry: an account and a debit or a credit amount."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="lines")
+    row = models.PositiveIntegerField()
+    account_number = models.IntegerField(_("account"))
+    debit = models.DecimalField(_("debit"), default=Decimal("0.00"), **MONEY)
+    credit = models.DecimalField(_("credit"), default=Decimal("0.00"), **MONEY)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    department_number = models.CharField(_("department"), max_length=40, blank=True)
+    project_number = models.CharField(_("project"), max_length=40, blank=True)
+    vat_code = models.CharField(_("VAT code"), max_length=10, blank=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["row"]
+        constraints = [
+            models.UniqueConstraint(fields=["transaction", "row"], name="ledger_journalline_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.account_number} {self.debit - self.credit}"
+
+    @property
+    def amount(self) -> Decimal:
+        """Signed like Tripletex: debit positive, credit negative."""
+        return self.debit - self.credit
+
+
+class GLAccountSettings(models.Model):
+    """Which account each kind of posting goes to, per company (NS 4102 defaults)."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="gl_settings")
+    bank = models.PositiveIntegerField(_("Bank"), default=1920)
+    securities = models.PositiveIntegerField(_("Securities"), default=1810)
+    profit = models.PositiveIntegerField(_("Gain on sale"), default=8070)
+    loss = models.PositiveIntegerField(_("Loss on sale"), default=8160)
+    dividend = models.PositiveIntegerField(_("Dividend"), default=8040)
+    repayment = models.PositiveIntegerField(_("Repayment of capital"), default=1810)
+    interest = models.PositiveIntegerField(_("Interest income"), default=8050)
+    instrument_loan = models.PositiveIntegerField(_("Instrument loan"), default=2220)
+    withholding_tax = models.PositiveIntegerField(_("Withholding tax"), default=8300)
+    fund_switch = models.PositiveIntegerField(_("Fund switch (clearing)"), default=1880)
+    fees = models.PositiveIntegerField(_("Fees"), default=8170)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(company="company")
+
+    ROLES = (
+        "bank",
+        "securities",
+        "profit",
+        "loss",
+        "dividend",
+        "repayment",
+        "interest",
+        "instrument_loan",
+        "withholding_tax",
+        "fund_switch",
+        "fees",
+    )
+
+    class Meta:
+        verbose_name = _("GL account settings")
+        verbose_name_plural = _("GL account settings")
+
+    def __str__(self) -> str:
+        return f"GL settings of {self.company_id}"
+
+
+class BookingAttempt(models.Model):
+    """One run of the booking protocol (or a reversal) for one transaction, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        ALREADY_BOOKED = "already-booked", _("Found already booked")
+        REJECTED = "rejected", _("Rejected")
+        UNKNOWN = "unknown", _("Outcome unknown")
+        RETRY = "retry", _("Will retry")
+        WAITING = "waiting", _("Waiting before looking again")
+        FAILED = "failed", _("Failed")
+        REVERSED = "reversed", _("Reversed")
+        LOST_CLAIM = "lost-claim", _("Taken over by another worker")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="booking_attempts"
+    )
+    attempt = models.PositiveIntegerField()
+    action = models.CharField(max_length=20, default="book")
+    external_voucher_number = models.CharField(max_length=60, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    posted = models.BooleanField(default=False)
+    tripletex_calls = models.PositiveIntegerField(default=0)
+    request_ids = models.JSONField(default=list, blank=True)
+    messages = models.JSONField(default=list, blank=True)
+    voucher_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} #{self.attempt} {self.outcome}"
+
+
+class Reversal(models.Model):
+    """A booked voucher of a transaction that was reversed in Tripletex, linked to its reversal."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="reversals")
+    booking_round = models.PositiveIntegerField()
+    external_voucher_number = models.CharField(max_length=60)
+    original_voucher_id = models.BigIntegerField()
+    original_number = models.IntegerField(null=True, blank=True)
+    original_year = models.IntegerField(null=True, blank=True)
+    reversal_voucher_id = models.BigIntegerField()
+    reversal_number = models.IntegerField(null=True, blank=True)
+    reversal_year = models.IntegerField(null=True, blank=True)
+    reversal_date = models.DateField()
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_voucher_id} reversed by {self.reversal_voucher_id}"

@@ -1,0 +1,340 @@
+"""Transaction pages: list, record, edit, preview, book to Tripletex, live status, import, reverse,
+and GL account settings. Views are thin: parse, check role, one service/selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from companies.credentials import ConnectionUnavailable, tripletex_client_for
+from companies.models import Role
+from companies.tenancy import company_role_required
+from ledger import transaction_services as svc
+from ledger.booking import (
+    BookingStateError,
+    booking_queue,
+    booking_queue_all_ready,
+    booking_reverse,
+)
+from ledger.csv_import import transactions_import
+from ledger.forms_transactions import (
+    GLSettingsForm,
+    ImportForm,
+    JournalForm,
+    JournalLineFormSet,
+    ReverseForm,
+    SecuritiesForm,
+)
+from ledger.models import Transaction
+from ledger.vouchers import (
+    chart_fetch,
+    chart_known,
+    gl_settings_check,
+    gl_settings_get,
+    voucher_preview,
+)
+from tripletex.errors import TripletexError
+
+
+def _get(request: HttpRequest, pk: int) -> Transaction:
+    try:
+        return svc.transaction_get(company=request.company, pk=pk)
+    except Transaction.DoesNotExist:
+        raise Http404("No such transaction.") from None
+
+
+def _detail_url(request: HttpRequest, txn: Transaction) -> str:
+    return reverse(
+        "ledger:transaction_detail", kwargs={"company_slug": request.company.slug, "pk": txn.pk}
+    )
+
+
+def _list_url(request: HttpRequest) -> str:
+    return reverse("ledger:transactions", kwargs={"company_slug": request.company.slug})
+
+
+def _can_book(request: HttpRequest) -> bool:
+    return request.membership.has_role(Role.FINANCE)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def transactions(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """The company's transactions with their booking status (live while booking)."""
+    status = request.GET.get("status", "")
+    rows = svc.transactions_list(company=request.company, status=status)[:500]
+    context = {
+        "rows": [
+            (
+                t,
+                svc.status_label(t),
+                svc.STATUS_BADGE.get(t.status, ""),
+                svc.voucher_web_url(company=request.company, voucher_id=t.tripletex_voucher_id),
+            )
+            for t in rows
+        ],
+        "counts": svc.transaction_counts(company=request.company),
+        "status": status,
+        "can_book": _can_book(request),
+    }
+    return render(request, "ledger/transactions/list.html", context)
+
+
+def _securities_data(form: SecuritiesForm) -> dict:
+    return dict(form.cleaned_data)
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def transaction_new(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Record a securities transaction."""
+    form = SecuritiesForm(
+        request.POST or None, initial={"kind": request.GET.get("type", "purchase")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            txn = svc.transaction_create(
+                company=request.company, data=_securities_data(form), by=request.user
+            )
+        except svc.TransactionInvalid as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Saved. Check the voucher below, then book it."))
+            return redirect(_detail_url(request, txn))
+    return render(request, "ledger/transactions/form.html", {"form": form, "txn": None})
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def journal_new(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Record a manual journal entry."""
+    form = JournalForm(request.POST or None)
+    lines = JournalLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = {"kind": Transaction.Kind.JOURNAL, **form.cleaned_data}
+        try:
+            txn = svc.transaction_create(
+                company=request.company, data=data, lines=lines.lines(), by=request.user
+            )
+        except svc.TransactionInvalid as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Saved. Check the voucher below, then book it."))
+            return redirect(_detail_url(request, txn))
+    context = {"form": form, "lines": lines, "txn": None}
+    return render(request, "ledger/transactions/journal_form.html", context)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def transaction_detail(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """One transaction: its voucher preview, booking status and log."""
+    txn = _get(request, pk)
+    context = {
+        "txn": txn,
+        "preview": voucher_preview(company=request.company, txn=txn),
+        "status_label": svc.status_label(txn),
+        "badge": svc.STATUS_BADGE.get(txn.status, ""),
+        "voucher_url": svc.voucher_web_url(
+            company=request.company, voucher_id=txn.tripletex_voucher_id
+        ),
+        "attempts": svc.booking_attempts(company=request.company, txn=txn)[:20],
+        "reversals": txn.reversals.all(),
+        "lines": txn.lines.all() if txn.is_journal else [],
+        "can_book": _can_book(request),
+        "reverse_form": ReverseForm(initial={"date": timezone.localdate()}),
+    }
+    return render(request, "ledger/transactions/detail.html", context)
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def transaction_edit(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Change a transaction that is not (or no longer) in Tripletex."""
+    txn = _get(request, pk)
+    if not txn.is_editable:
+        messages.error(request, _("This transaction cannot be changed in its current status."))
+        return redirect(_detail_url(request, txn))
+    if txn.is_journal:
+        return _journal_edit(request, txn)
+    initial = {name: getattr(txn, name) for name in svc.SECURITIES_FIELDS}
+    form = SecuritiesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.transaction_update(
+                company=request.company, txn=txn, data=_securities_data(form), by=request.user
+            )
+        except svc.TransactionInvalid as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(_detail_url(request, txn))
+    return render(request, "ledger/transactions/form.html", {"form": form, "txn": txn})
+
+
+def _journal_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
+    initial = {"trade_date": txn.trade_date, "description": txn.description, "note": txn.note}
+    line_initial = [
+        {name: getattr(line, name) for name in svc.LINE_FIELDS} for line in txn.lines.all()
+    ]
+    form = JournalForm(request.POST or None, initial=initial)
+    lines = JournalLineFormSet(request.POST or None, initial=line_initial, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        try:
+            svc.transaction_update(
+                company=request.company,
+                txn=txn,
+                data=form.cleaned_data,
+                lines=lines.lines(),
+                by=request.user,
+            )
+        except svc.TransactionInvalid as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(_detail_url(request, txn))
+    context = {"form": form, "lines": lines, "txn": txn}
+    return render(request, "ledger/transactions/journal_form.html", context)
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transaction_book(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Book to Tripletex: record the intent (queued) now; a worker posts it."""
+    txn = _get(request, pk)
+    counts = booking_queue(company=request.company, transaction_ids=[txn.pk], by=request.user)
+    _report_queue(request, counts)
+    return redirect(request.POST.get("next") or _detail_url(request, txn))
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transactions_book_all(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Book every ready transaction of the company."""
+    counts = booking_queue_all_ready(company=request.company, by=request.user)
+    _report_queue(request, counts)
+    return redirect(_list_url(request))
+
+
+def _report_queue(request: HttpRequest, counts: dict[str, int]) -> None:
+    if counts["queued"]:
+        messages.success(
+            request,
+            _("%(n)s transaction(s) queued for booking in Tripletex.") % {"n": counts["queued"]},
+        )
+    if counts["rejected"]:
+        messages.error(
+            request,
+            _("%(n)s transaction(s) cannot be booked as they are; see their messages.")
+            % {"n": counts["rejected"]},
+        )
+    if not counts["queued"] and not counts["rejected"]:
+        messages.info(request, _("Nothing to book: already queued, booking or booked."))
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def transactions_status(request: HttpRequest, company_slug: str) -> JsonResponse:
+    """Live status (JSON) of the transactions named in ?ids=1,2,3."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
+    rows = svc.transactions_status(company=request.company, ids=ids)
+    return JsonResponse({"rows": [row.as_json() for row in rows]})
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def transaction_reverse(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Reverse a booked voucher in Tripletex on a chosen date."""
+    txn = _get(request, pk)
+    form = ReverseForm(request.POST or None, initial={"date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = booking_reverse(
+                company=request.company, txn=txn, on=form.cleaned_data["date"], by=request.user
+            )
+        except (BookingStateError, ConnectionUnavailable) as exc:
+            messages.error(request, str(exc))
+        except TripletexError as exc:
+            messages.error(
+                request,
+                _("Tripletex did not confirm the reversal; try again shortly (request id %(id)s).")
+                % {"id": exc.request_id or "?"},
+            )
+        else:
+            messages.success(
+                request,
+                _("Reversed by voucher %(number)s. You can now change and book it again.")
+                % {"number": record.reversal_number},
+            )
+        return redirect(_detail_url(request, txn))
+    return render(request, "ledger/transactions/reverse.html", {"txn": txn, "form": form})
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transaction_delete(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Delete a transaction that was never booked."""
+    txn = _get(request, pk)
+    try:
+        svc.transaction_delete(company=request.company, txn=txn)
+    except svc.TransactionInvalid as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_detail_url(request, txn))
+    messages.success(request, _("Deleted."))
+    return redirect(_list_url(request))
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def transactions_import_view(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Import transactions from a CSV file (all or nothing)."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read()
+        result = transactions_import(company=request.company, content=content, by=request.user)
+        if result.ok:
+            messages.success(
+                request, _("Imported %(n)s transaction(s).") % {"n": len(result.created)}
+            )
+            return redirect(_list_url(request))
+    context = {"form": form, "result": result}
+    status = 400 if result is not None and not result.ok else 200
+    return render(request, "ledger/transactions/import.html", context, status=status)
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def gl_settings(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Which account each kind of posting uses, checked against the live Tripletex chart."""
+    gl = gl_settings_get(company=request.company)
+    form = GLSettingsForm(request.POST or None, instance=gl)
+    if request.method == "POST" and "check" in request.POST:
+        try:
+            chart_fetch(company=request.company, client=tripletex_client_for(request.company))
+        except (ConnectionUnavailable, TripletexError) as exc:
+            messages.error(
+                request, _("Could not read the chart from Tripletex: %(e)s") % {"e": exc}
+            )
+        return redirect(request.path)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Account settings saved."))
+        return redirect(request.path)
+    chart = chart_known(company=request.company)
+    problems = gl_settings_check(company=request.company, gl=gl, chart=chart) if chart else {}
+    rows = [(form[role], chart.get(getattr(gl, role)), problems.get(role, "")) for role in gl.ROLES]
+    return render(
+        request,
+        "ledger/transactions/gl_settings.html",
+        {"form": form, "rows": rows, "chart": chart},
+    )

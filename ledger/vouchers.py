@@ -1,0 +1,549 @@
+"""Transaction → voucher: the posting lines, the preview users check, and the Tripletex payload.
+
+Posting lines are signed like Tripletex: debit positive, credit negative, gross amounts in NOK
+(the company currency), rows from 1. Securities transactions carry no VAT. Every voucher sums to
+exactly 0.00 in Decimal; a builder that could not balance raises instead of sending.
+
+Accounts are configured by number (GLAccountSettings, NS 4102 defaults) and sent by Tripletex's
+id, which differs per company: the chart is read from the synced LedgerAccount rows when they are
+fresh, else fetched once (GET /ledger/account) and cached for CHART_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from companies.models import Company
+from ledger.models import GLAccountSettings, LedgerAccount, Transaction
+from tripletex.client import TripletexClient
+from tripletex.schemas import PostingPayload, VoucherPayload
+
+CHART_CACHE_SECONDS = 15 * 60
+# A worker books many vouchers a second: keep reference data in process memory briefly too, so a
+# booking costs no cache round trip (a Tripletex rejection drops both copies).
+LOCAL_CACHE_SECONDS = 60
+_local: dict[str, tuple[float, Any]] = {}
+LEDGER_ACCOUNTS_FRESH = timedelta(hours=24)
+ZERO = Decimal("0.00")
+
+# NS 4102 names of the default accounts, for previews before the chart has been read.
+NS4102_NAMES = {
+    1810: "Markedsbaserte aksjer og verdipapirfondsandeler",
+    1880: "Andre finansielle instrumenter",
+    1920: "Bankinnskudd",
+    2220: "Langsiktig lån fra kredittinstitusjon",
+    8040: "Utbytte",
+    8050: "Annen renteinntekt",
+    8070: "Gevinst ved realisasjon av aksjer",
+    8160: "Tap ved realisasjon av aksjer",
+    8170: "Annen finanskostnad",
+    8300: "Betalbar skatt",
+}
+
+
+class VoucherBuildError(ValueError):
+    """The transaction cannot become a valid voucher; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class ChartAccount:
+    """What booking needs to know about one account of the company's Tripletex chart."""
+
+    id: int
+    number: int
+    name: str
+    is_inactive: bool = False
+    vat_locked: bool = False
+    vat_type_id: int | None = None
+    requires_department: bool = False
+    requires_project: bool = False
+
+
+@dataclass
+class VoucherLine:
+    """One posting line as the user sees it and as it is sent (by account number here)."""
+
+    row: int
+    account_number: int
+    amount: Decimal
+    description: str = ""
+    vat_code: str = ""
+    department_number: str = ""
+    project_number: str = ""
+    account_name: str = ""
+
+    @property
+    def debit(self) -> Decimal | None:
+        return self.amount if self.amount > 0 else None
+
+    @property
+    def credit(self) -> Decimal | None:
+        return -self.amount if self.amount < 0 else None
+
+
+@dataclass
+class VoucherPreview:
+    """What a transaction will become: date, description, lines, and whether it balances."""
+
+    date: date
+    description: str
+    external_voucher_number: str
+    lines: list[VoucherLine] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def debit_total(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.amount > 0), ZERO)
+
+    @property
+    def credit_total(self) -> Decimal:
+        return -sum((line.amount for line in self.lines if line.amount < 0), ZERO)
+
+    @property
+    def is_balanced(self) -> bool:
+        return bool(self.lines) and self.total == 0
+
+
+# ---- GL account settings -------------------------------------------------------------------
+
+
+def gl_settings_get(*, company: Company) -> GLAccountSettings:
+    """The company's GL account settings, created with the NS 4102 defaults on first use."""
+    settings_row, _created = GLAccountSettings.objects.get_or_create(company=company)
+    return settings_row
+
+
+def gl_settings_check(
+    *, company: Company, gl: GLAccountSettings, chart: dict[int, ChartAccount]
+) -> dict[str, str]:
+    """Problems per role ('' when fine): the account must exist in the chart and be active."""
+    problems: dict[str, str] = {}
+    for role in GLAccountSettings.ROLES:
+        number = getattr(gl, role)
+        account = chart.get(number)
+        if account is None:
+            problems[role] = _("Account %(number)s does not exist in Tripletex.") % {
+                "number": number
+            }
+        elif account.is_inactive:
+            problems[role] = _("Account %(number)s is inactive in Tripletex.") % {"number": number}
+        else:
+            problems[role] = ""
+    return problems
+
+
+# ---- the chart of accounts and other reference data ------------------------------------------
+
+
+def _chart_key(company: Company) -> str:
+    return f"ledger:booking:chart:{company.pk}"
+
+
+def chart_known(*, company: Company) -> dict[int, ChartAccount]:
+    """The chart we already have (cache, else fresh synced rows); never calls Tripletex."""
+    cached = cache.get(_chart_key(company))
+    if cached is not None:
+        return cached
+    fresh_after = timezone.now() - LEDGER_ACCOUNTS_FRESH
+    rows = LedgerAccount.objects.filter(company=company, synced_at__gte=fresh_after)
+    return {
+        row.number: ChartAccount(
+            id=row.tripletex_id, number=row.number, name=row.name, is_inactive=not row.is_active
+        )
+        for row in rows
+    }
+
+
+def chart_fetch(*, company: Company, client: TripletexClient) -> dict[int, ChartAccount]:
+    """The company's chart from Tripletex (one GET /ledger/account), cached for a while."""
+    chart = {
+        a.number: ChartAccount(
+            id=a.id,
+            number=a.number,
+            name=a.name,
+            is_inactive=a.is_inactive,
+            vat_locked=a.vat_locked,
+            vat_type_id=a.vat_type_id,
+            requires_department=a.requires_department,
+            requires_project=a.requires_project,
+        )
+        for a in client.accounts()
+    }
+    cache.set(_chart_key(company), chart, CHART_CACHE_SECONDS)
+    return chart
+
+
+def chart_for_booking(
+    *, company: Company, client: TripletexClient, numbers: set[int]
+) -> dict[int, ChartAccount]:
+    """A chart that knows every number in `numbers` if Tripletex does: refetched when one is missing."""
+    key = _chart_key(company)
+    chart = _local_get(key)
+    if chart is None:
+        chart = cache.get(key)
+    if chart is None or not numbers <= chart.keys():
+        chart = chart_fetch(company=company, client=client)
+    _local_set(key, chart)
+    return chart
+
+
+def _local_get(key: str) -> Any:
+    hit = _local.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
+def _local_set(key: str, value: Any) -> None:
+    _local[key] = (time.monotonic() + LOCAL_CACHE_SECONDS, value)
+
+
+def _cached(key: str, load: Any) -> Any:
+    value = _local_get(key)
+    if value is None:
+        value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, CHART_CACHE_SECONDS)
+    _local_set(key, value)
+    return value
+
+
+def period_is_closed(*, company: Company, client: TripletexClient, day: date) -> bool:
+    """True when Tripletex's accounting period holding `day` is closed (periods cached per year)."""
+    key = f"ledger:booking:periods:{company.pk}:{day.year}"
+    periods = _cached(
+        key,
+        lambda: [
+            (p.start, p.end, p.is_closed)
+            for p in client.accounting_periods(
+                start_from=date(day.year, 1, 1), start_to=date(day.year + 1, 1, 1)
+            )
+        ],
+    )
+    return any(start <= day < end and closed for start, end, closed in periods)
+
+
+def forget_reference_data(*, company: Company) -> None:
+    """Drop cached chart and periods (after Tripletex said they changed)."""
+    year = timezone.localdate().year
+    keys = [_chart_key(company)]
+    keys += [f"ledger:booking:periods:{company.pk}:{y}" for y in (year - 1, year, year + 1)]
+    cache.delete_many(keys)
+    for key in keys:
+        _local.pop(key, None)
+
+
+# ---- lines -----------------------------------------------------------------------------------
+
+
+def _lines_from(pairs: list[tuple[int, Decimal, str]]) -> list[VoucherLine]:
+    """Rows 1..n from (account, signed amount, text), leaving out zero lines."""
+    lines = [VoucherLine(0, number, amount, text) for number, amount, text in pairs if amount]
+    for i, line in enumerate(lines, start=1):
+        line.row = i
+    return lines
+
+
+def _quantity_text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format(value.normalize(), "f").replace(".", ",")
+
+
+def voucher_description(txn: Transaction) -> str:
+    """The voucher text Tripletex shows: the user's description, else type + instrument."""
+    if txn.description:
+        return txn.description[:200]
+    parts = [str(txn.get_kind_display()), txn.instrument_name]
+    if txn.quantity:
+        parts.append(_quantity_text(txn.quantity))
+    if txn.kind == Transaction.Kind.FUND_SWITCH and txn.to_instrument_name:
+        parts.append("→ " + txn.to_instrument_name)
+    return " ".join(p for p in parts if p)[:200]
+
+
+def _money(value: Decimal | None) -> Decimal:
+    amount = Decimal(value or 0)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise VoucherBuildError(_("Amounts can have at most two decimals (øre)."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def build_lines(
+    *, txn: Transaction, gl: GLAccountSettings, cost: Decimal | None = None
+) -> list[VoucherLine]:
+    """The posting lines of a transaction; `cost` is the FIFO cost for sales and switches."""
+    if txn.kind == Transaction.Kind.JOURNAL:
+        return _journal_lines(txn)
+    amount, fees = _money(txn.amount), _money(txn.fees)
+    if amount <= 0:
+        raise VoucherBuildError(_("The amount must be above zero."))
+    if fees < 0:
+        raise VoucherBuildError(_("Fees cannot be negative."))
+    pay = gl.instrument_loan if txn.settle_via == Transaction.SettleVia.LOAN else gl.bank
+    name = txn.instrument_name or txn.isin
+    kind = Transaction.Kind
+    if txn.kind == kind.PURCHASE:
+        return _lines_from(
+            [
+                (gl.securities, amount, name),
+                (gl.securities, fees, _("Fees") + " " + name),
+                (pay, -(amount + fees), name),
+            ]
+        )
+    if txn.kind in (kind.SALE, kind.FUND_SWITCH):
+        if cost is None:
+            raise VoucherBuildError(_("The cost of what is sold is unknown."))
+        return _disposal_lines(txn, gl, amount, fees, _money(cost), pay)
+    income = {kind.DIVIDEND: gl.dividend, kind.INTEREST: gl.interest, kind.REPAYMENT: gl.repayment}
+    if txn.kind in income:
+        return _lines_from(
+            [
+                (pay, amount - fees, name),
+                (gl.fees, fees, _("Fees") + " " + name),
+                (income[txn.kind], -amount, name),
+            ]
+        )
+    expense = {kind.FEE: gl.fees, kind.WITHHOLDING_TAX: gl.withholding_tax}
+    if txn.kind in expense:
+        return _lines_from([(expense[txn.kind], amount, name), (pay, -amount, name)])
+    raise VoucherBuildError(_("Unknown transaction type."))
+
+
+def _disposal_lines(
+    txn: Transaction,
+    gl: GLAccountSettings,
+    amount: Decimal,
+    fees: Decimal,
+    cost: Decimal,
+    pay: int,
+) -> list[VoucherLine]:
+    """Sale: proceeds less fees against FIFO cost, the difference to gain or loss.
+    Fund switch: the same disposal through the clearing account, and the new fund bought."""
+    name = txn.instrument_name or txn.isin
+    if txn.kind == Transaction.Kind.SALE:
+        if fees > amount:
+            raise VoucherBuildError(_("Fees cannot exceed the sale amount."))
+        result = amount - fees - cost
+        return _lines_from(
+            [
+                (pay, amount - fees, name),
+                (gl.securities, -cost, _("Cost (FIFO)") + " " + name),
+                (gl.profit if result > 0 else gl.loss, -result, _("Gain/loss") + " " + name),
+            ]
+        )
+    result = amount - cost
+    to_name = txn.to_instrument_name or txn.to_isin
+    return _lines_from(
+        [
+            (gl.fund_switch, amount, name),
+            (gl.securities, -cost, _("Cost (FIFO)") + " " + name),
+            (gl.profit if result > 0 else gl.loss, -result, _("Gain/loss") + " " + name),
+            (gl.securities, amount + fees, to_name),
+            (gl.fund_switch, -amount, to_name),
+            (pay, -fees, _("Fees") + " " + to_name),
+        ]
+    )
+
+
+def _journal_lines(txn: Transaction) -> list[VoucherLine]:
+    lines = []
+    for i, line in enumerate(txn.lines.all(), start=1):
+        amount = _money(line.debit) - _money(line.credit)
+        lines.append(
+            VoucherLine(
+                row=i,
+                account_number=line.account_number,
+                amount=amount,
+                description=line.description,
+                vat_code=line.vat_code,
+                department_number=line.department_number,
+                project_number=line.project_number,
+            )
+        )
+    if len(lines) < 2:
+        raise VoucherBuildError(_("A journal entry needs at least two lines."))
+    total = sum((line.amount for line in lines), ZERO)
+    if total != 0:
+        raise VoucherBuildError(
+            _("The lines do not balance: debit and credit differ by %(diff)s.")
+            % {"diff": format(abs(total), "f").replace(".", ",")}
+        )
+    return lines
+
+
+def check_balanced(lines: list[VoucherLine]) -> None:
+    """Raise VoucherBuildError unless there are two or more lines summing to exactly 0.00."""
+    if len(lines) < 2:
+        raise VoucherBuildError(_("A voucher needs at least two lines."))
+    if sum((line.amount for line in lines), ZERO) != 0:
+        raise VoucherBuildError(_("The voucher does not balance."))
+
+
+# ---- preview and payload ---------------------------------------------------------------------
+
+
+def transaction_cost(*, company: Company, txn: Transaction) -> Decimal | None:
+    """The FIFO cost for a sale or switch (frozen once queued); None for other kinds."""
+    from ledger.fifo import fifo_cost
+
+    if txn.kind not in (Transaction.Kind.SALE, Transaction.Kind.FUND_SWITCH):
+        return None
+    if txn.cost_basis is not None:
+        return txn.cost_basis
+    return fifo_cost(company=company, txn=txn)
+
+
+def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
+    """The voucher a transaction will become, with account names; problems listed, not raised."""
+    from ledger.fifo import FifoError
+
+    preview = VoucherPreview(
+        date=txn.trade_date,
+        description=voucher_description(txn),
+        external_voucher_number=txn.external_voucher_number,
+    )
+    gl = gl_settings_get(company=company)
+    try:
+        cost = transaction_cost(company=company, txn=txn)
+        preview.lines = build_lines(txn=txn, gl=gl, cost=cost)
+    except (VoucherBuildError, FifoError) as exc:
+        preview.problems.append(str(exc))
+        return preview
+    chart = chart_known(company=company)
+    for line in preview.lines:
+        account = chart.get(line.account_number)
+        if account is not None:
+            line.account_name = account.name
+            if account.is_inactive:
+                preview.problems.append(
+                    _("Account %(number)s is inactive in Tripletex.")
+                    % {"number": line.account_number}
+                )
+        else:
+            line.account_name = NS4102_NAMES.get(line.account_number, "")
+            if chart:
+                preview.problems.append(
+                    _("Account %(number)s does not exist in Tripletex.")
+                    % {"number": line.account_number}
+                )
+    return preview
+
+
+@dataclass
+class BookingReferences:
+    """Tripletex ids for what journal lines name by number: VAT codes, departments, projects."""
+
+    vat_types: dict[str, int] = field(default_factory=dict)
+    departments: dict[str, int] = field(default_factory=dict)
+    projects: dict[str, int] = field(default_factory=dict)
+
+
+def booking_references(
+    *, company: Company, client: TripletexClient, lines: list[VoucherLine]
+) -> BookingReferences:
+    """Only what the lines use is fetched (and cached): securities vouchers need none of it."""
+    refs = BookingReferences()
+    if any(line.vat_code for line in lines):
+        refs.vat_types = _cached(
+            f"ledger:booking:vat:{company.pk}", lambda: {v.number: v.id for v in client.vat_types()}
+        )
+    if any(line.department_number for line in lines):
+        refs.departments = _cached(
+            f"ledger:booking:departments:{company.pk}",
+            lambda: {d.number: d.id for d in client.departments()},
+        )
+    if any(line.project_number for line in lines):
+        refs.projects = _cached(
+            f"ledger:booking:projects:{company.pk}",
+            lambda: {p.number: p.id for p in client.projects()},
+        )
+    return refs
+
+
+def _posting(
+    line: VoucherLine, chart: dict[int, ChartAccount], refs: BookingReferences
+) -> tuple[PostingPayload | None, list[str]]:
+    problems: list[str] = []
+    account = chart.get(line.account_number)
+    if account is None:
+        msg = _(
+            "Account %(number)s does not exist in the company's chart of accounts in Tripletex."
+        )
+        return None, [msg % {"number": line.account_number}]
+    if account.is_inactive:
+        problems.append(
+            _("Account %(number)s is inactive in Tripletex.") % {"number": line.account_number}
+        )
+    vat_id = refs.vat_types.get(line.vat_code) if line.vat_code else None
+    if line.vat_code and vat_id is None:
+        problems.append(
+            _("VAT code %(code)s does not exist in Tripletex.") % {"code": line.vat_code}
+        )
+    dept_id = refs.departments.get(line.department_number) if line.department_number else None
+    if line.department_number and dept_id is None:
+        problems.append(
+            _("Department %(number)s does not exist in Tripletex.")
+            % {"number": line.department_number}
+        )
+    project_id = refs.projects.get(line.project_number) if line.project_number else None
+    if line.project_number and project_id is None:
+        problems.append(
+            _("Project %(number)s does not exist in Tripletex.") % {"number": line.project_number}
+        )
+    if account.requires_department and dept_id is None:
+        problems.append(
+            _("Account %(number)s requires a department.") % {"number": line.account_number}
+        )
+    if account.requires_project and project_id is None:
+        problems.append(
+            _("Account %(number)s requires a project.") % {"number": line.account_number}
+        )
+    posting = PostingPayload(
+        row=line.row,
+        account_id=account.id,
+        amount_gross=line.amount,
+        description=line.description[:200],
+        vat_type_id=vat_id,
+        department_id=dept_id,
+        project_id=project_id,
+    )
+    return posting, problems
+
+
+def voucher_payload(
+    *,
+    txn: Transaction,
+    lines: list[VoucherLine],
+    chart: dict[int, ChartAccount],
+    refs: BookingReferences,
+) -> VoucherPayload:
+    """The POST /ledger/voucher body. Raises VoucherBuildError with every problem found."""
+    check_balanced(lines)
+    postings, problems = [], []
+    for line in lines:
+        posting, line_problems = _posting(line, chart, refs)
+        problems.extend(line_problems)
+        if posting is not None:
+            postings.append(posting)
+    if problems:
+        raise VoucherBuildError(" ".join(dict.fromkeys(problems)))
+    return VoucherPayload(
+        date=txn.trade_date,
+        description=voucher_description(txn),
+        external_voucher_number=txn.external_voucher_number,
+        postings=tuple(postings),
+    )

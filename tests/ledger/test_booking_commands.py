@@ -1,0 +1,30 @@
+"""manage.py book_transactions books synchronously, one line per transaction, safe to rerun."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
+from tests.ledger.test_booking_support import record, reload, vouchers_with
+
+pytestmark = pytest.mark.django_db
+
+
+def test_book_transactions_books_each_ready_row_once(sandbox_acme, tripletex_sandbox, capsys):
+    rows = [record(sandbox_acme), record(sandbox_acme)]
+    call_command("book_transactions", sandbox_acme.org_number)
+    out = capsys.readouterr().out
+    assert out.count(": booked voucher ") == 2
+    assert "Done: 2 booked." in out
+    call_command("book_transactions", "--all")
+    assert "nothing to book" in capsys.readouterr().out
+    for txn in rows:
+        row = reload(txn)
+        assert row.status == "booked"
+        assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
+
+
+def test_book_transactions_needs_a_company():
+    with pytest.raises(CommandError):
+        call_command("book_transactions")
+    with pytest.raises(CommandError, match="Unknown"):
+        call_command("book_transactions", "000000000")
