@@ -2,9 +2,15 @@
 
 from django.urls import path
 
-from companies import views
+from companies import account_views, views
+from ledger.views_figures import overview
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", overview, name="home"),
     path("bytt-selskap/", views.company_switch, name="company_switch"),
+    path(
+        "konto/invitasjon/<uidb64>/<token>/",
+        account_views.InvitationAcceptView.as_view(),
+        name="invitation_accept",
+    ),
 ]

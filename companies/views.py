@@ -13,14 +13,6 @@ from companies.tenancy import company_role_required
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The overview of the user's companies."""
-    rows = companies_overview(user=request.user)
-    return render(request, "companies/home.html", {"rows": rows})
-
-
-@require_GET
-@login_required
 def company_switch(request: HttpRequest) -> HttpResponse:
     """The switcher's target: go to the chosen company (404 unless a member)."""
     slug = request.GET.get("company", "")

@@ -1,0 +1,200 @@
+"""Drill-down: the postings behind one account-month, read live from Tripletex's /ledger/posting.
+
+Pages are cached briefly (an accountant clicks back and forth) per company, account, month, page
+and page size. Vouchers that our product booked are marked as ours by their Tripletex voucher id.
+Tripletex failures become a plain-language message; no traceback reaches the page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Sum
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from companies.credentials import ConnectionUnavailable, tripletex_client_for
+from companies.models import Company
+from ledger.figures import add_months, money
+from ledger.models import AccountBalance, LedgerAccount
+from tripletex.errors import (
+    TripletexAuthError,
+    TripletexError,
+    TripletexForbidden,
+    TripletexUnavailable,
+)
+from tripletex.schemas import Posting
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+CACHE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class PostingRow:
+    """One posting as the drill-down shows it."""
+
+    date: datetime.date | None
+    voucher_id: int | None
+    voucher_number: int | None
+    voucher_year: int | None
+    description: str
+    amount: Decimal
+    voucher_url: str
+    is_ours: bool
+
+    @property
+    def voucher_label(self) -> str:
+        if self.voucher_number is None:
+            return ""
+        return (
+            f"{self.voucher_number}-{self.voucher_year}"
+            if self.voucher_year
+            else str(self.voucher_number)
+        )
+
+
+@dataclass
+class PostingsPage:
+    """A page of postings of one account-month, or the reason there is none."""
+
+    account_number: int
+    account_name: str
+    month: datetime.date
+    page: int
+    rows: list[PostingRow] = field(default_factory=list)
+    has_next: bool = False
+    error: str = ""
+    synced_change: Decimal | None = None
+
+    @property
+    def page_total(self) -> Decimal:
+        return sum((row.amount for row in self.rows), Decimal(0))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def voucher_url(*, company: Company, voucher_id: int) -> str:
+    """A link that opens the voucher in Tripletex's web UI (office clients need their context id)."""
+    query = {"voucherId": voucher_id}
+    connection = getattr(company, "tripletex", None)
+    if connection is not None and connection.basic_auth_company_id:
+        query["contextId"] = connection.basic_auth_company_id
+    return f"{settings.TRIPLETEX_WEB_URL}/execute/voucher?{urlencode(query)}"
+
+
+def postings_for_account_month(
+    *, company: Company, account_number: int, month: datetime.date, page: int = 1
+) -> PostingsPage:
+    """A page of the account's postings in [month, next month) from Tripletex, marked ours or not."""
+    page = max(1, page)
+    account = LedgerAccount.objects.filter(company=company, number=account_number).first()
+    synced = AccountBalance.objects.filter(
+        company=company, account_number=account_number, month=month
+    ).aggregate(change=Sum("balance_change"))["change"]
+    synced = None if synced is None else money(synced)
+    result = PostingsPage(
+        account_number=account_number,
+        account_name=account.name if account else "",
+        month=month,
+        page=page,
+        synced_change=synced,
+    )
+    if account is None:
+        result.error = _(
+            "Account %(number)s is not in the synced chart of accounts. Sync the figures and try "
+            "again."
+        ) % {"number": account_number}
+        return result
+    try:
+        postings, is_last = _postings_page(company, account.tripletex_id, month, page)
+    except ConnectionUnavailable as exc:
+        result.error = str(exc)
+        return result
+    except TripletexError as exc:
+        logger.warning(
+            "drill-down failed for company %s account %s: %s (request id %s)",
+            company.pk,
+            account_number,
+            type(exc).__name__,
+            exc.request_id,
+        )
+        result.error = _error_message(exc)
+        return result
+    ours = _our_voucher_ids(company, {p.voucher_id for p in postings if p.voucher_id})
+    result.rows = [
+        PostingRow(
+            date=p.date,
+            voucher_id=p.voucher_id,
+            voucher_number=p.voucher_number,
+            voucher_year=p.voucher_year,
+            description=p.description,
+            amount=p.amount if p.amount is not None else Decimal(0),
+            voucher_url=voucher_url(company=company, voucher_id=p.voucher_id)
+            if p.voucher_id
+            else "",
+            is_ours=p.voucher_id in ours,
+        )
+        for p in postings
+    ]
+    result.has_next = not is_last
+    return result
+
+
+def _postings_page(
+    company: Company, account_id: int, month: datetime.date, page: int
+) -> tuple[list[Posting], bool]:
+    key = f"figures:postings:{company.pk}:{account_id}:{month:%Y-%m}:{page}:{PAGE_SIZE}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    client = tripletex_client_for(company)
+    # One row more than a page tells whether a next page exists, so the last page is never empty.
+    answer = client.postings_page(
+        date_from=month,
+        date_to=add_months(month, 1),
+        account_id=account_id,
+        from_=(page - 1) * PAGE_SIZE,
+        count=PAGE_SIZE + 1,
+    )
+    value = (list(answer.values[:PAGE_SIZE]), len(answer.values) <= PAGE_SIZE)
+    cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+def _error_message(exc: TripletexError) -> str:
+    if isinstance(exc, TripletexUnavailable):
+        message = _("Tripletex did not answer in time. Try again in a minute.")
+    elif isinstance(exc, TripletexAuthError | TripletexForbidden):
+        message = _(
+            "Tripletex refused our key for this company, or the key may not read postings. "
+            "Ask an administrator to check the Tripletex connection."
+        )
+    else:
+        message = _("Tripletex could not list the postings.")
+    if exc.request_id:
+        message += " " + _("Tripletex request id: %(id)s.") % {"id": exc.request_id}
+    return message
+
+
+def _our_voucher_ids(company: Company, voucher_ids: set[int]) -> set[int]:
+    """The voucher ids among these that our product booked (empty until transactions exist)."""
+    if not voucher_ids:
+        return set()
+    try:
+        model = apps.get_model("ledger", "Transaction")
+    except LookupError:
+        return set()
+    if not any(f.name == "tripletex_voucher_id" for f in model._meta.get_fields()):
+        return set()
+    rows = model.objects.filter(company=company, tripletex_voucher_id__in=voucher_ids)
+    return set(rows.values_list("tripletex_voucher_id", flat=True))

@@ -1,0 +1,648 @@
+"""Selectors for the figures pages: the P&L by month and the balance sheet, grouped as NS 4102.
+
+Signs. AccountBalance keeps Tripletex's signs (debit +, credit −). In the default "display" signs
+revenue, financial income, equity, liabilities and every result line are flipped so that profit
+and revenue read positive, while costs and assets keep their (debit-positive) sign — the layout of
+the Norwegian oppstillingsplan. The raw mode shows every number exactly as Tripletex stores it.
+Whatever the mode, a variance is favourable when the raw (Tripletex) variance is negative: more
+credit is more profit.
+
+Fiscal year. Tripletex resets the opening balance (`balanceIn`) of result accounts (3000–8999)
+at the start of every fiscal year, and carries it forward from month to month inside it. So the
+calendar month in which every synced result-account row opens at zero, while the month before
+carries balances, is the first month of the firm's fiscal year (`fiscal_year_start_month`).
+January wins ties and is the answer when the data cannot tell. A fiscal year is named by the
+calendar year it starts in ("2025", or "2025/26" when it starts after January).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.utils.translation import gettext_lazy as _
+
+from companies.models import Company
+from ledger.models import AccountBalance, LedgerAccount
+from ledger.sync_selectors import FiguresStatus, figures_status
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+RESULT_FROM, RESULT_TO = 3000, 9000  # result accounts [3000, 9000)
+BALANCE_FROM, BALANCE_TO = 1000, 3000  # balance accounts [1000, 3000)
+
+INCOME = "income"  # credit-natured: shown flipped in display signs
+COST = "cost"  # debit-natured: shown as stored
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One group of accounts: account-number ranges [low, high) and whether it is income or cost."""
+
+    key: str
+    label: str
+    ranges: tuple[tuple[int, int], ...]
+    nature: str
+    hide_when_empty: bool = False
+    # Lines after the net result (8800–8999 allocations) are shown but never summed into it.
+    in_result: bool = True
+
+
+@dataclass(frozen=True)
+class TotalSpec:
+    """A result line: the sum of every group above it that counts in the result."""
+
+    key: str
+    label: str
+
+
+PNL_LAYOUT: tuple[GroupSpec | TotalSpec, ...] = (
+    GroupSpec("revenue", _("Operating revenue"), ((3000, 4000),), INCOME),
+    GroupSpec("cogs", _("Cost of goods sold"), ((4000, 5000),), COST),
+    GroupSpec("payroll", _("Payroll expenses"), ((5000, 6000),), COST),
+    GroupSpec("depreciation", _("Depreciation"), ((6000, 6100),), COST),
+    GroupSpec("opex", _("Other operating expenses"), ((6100, 8000),), COST),
+    TotalSpec("operating_result", _("Operating result")),
+    GroupSpec("fin_income", _("Financial income"), ((8000, 8100),), INCOME),
+    # NS 4102 leaves 82xx unused; anything booked there is a financial item, not tax.
+    GroupSpec("fin_cost", _("Financial expenses"), ((8100, 8300),), COST),
+    TotalSpec("pre_tax", _("Result before tax")),
+    GroupSpec("tax", _("Tax expense"), ((8300, 8400),), COST),
+    # 84xx–87xx (the old extraordinary items) only appear in old charts of accounts.
+    GroupSpec("other", _("Other result items"), ((8400, 8800),), COST, hide_when_empty=True),
+    TotalSpec("net_result", _("Net result for the year")),
+    GroupSpec(
+        "allocations",
+        _("Transfers and allocations"),
+        ((8800, 9000),),
+        COST,
+        hide_when_empty=True,
+        in_result=False,
+    ),
+)
+
+BALANCE_ASSETS: tuple[GroupSpec, ...] = (
+    GroupSpec("fixed_assets", _("Fixed assets"), ((1000, 1400),), COST),
+    GroupSpec("current_assets", _("Current assets"), ((1400, 2000),), COST),
+)
+BALANCE_EQUITY_LIABILITIES: tuple[GroupSpec, ...] = (
+    GroupSpec("equity", _("Equity"), ((2000, 2100),), INCOME),
+    GroupSpec("long_term_debt", _("Long-term liabilities"), ((2100, 2300),), INCOME),
+    GroupSpec("short_term_debt", _("Current liabilities"), ((2300, 3000),), INCOME),
+)
+
+
+# ---- months and fiscal years -------------------------------------------------------------------
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The first day of the month `months` after (or before) day's month."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class FiscalYear:
+    """Twelve months from `start`; named by the calendar year it starts in."""
+
+    start: datetime.date
+
+    @cached_property
+    def months(self) -> list[datetime.date]:
+        return [add_months(self.start, i) for i in range(12)]
+
+    @property
+    def end(self) -> datetime.date:
+        """The first day after the fiscal year (half-open)."""
+        return add_months(self.start, 12)
+
+    @property
+    def label(self) -> str:
+        if self.start.month == 1:
+            return str(self.start.year)
+        return f"{self.start.year}/{(self.start.year + 1) % 100:02d}"
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    def previous(self) -> FiscalYear:
+        return FiscalYear(add_months(self.start, -12))
+
+    def contains(self, month: datetime.date) -> bool:
+        return self.start <= month < self.end
+
+
+def fiscal_year_of(month: datetime.date, start_month: int) -> FiscalYear:
+    """The fiscal year (starting in calendar month start_month) that contains `month`."""
+    year = month.year if month.month >= start_month else month.year - 1
+    return FiscalYear(datetime.date(year, start_month, 1))
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    """One synced month: how many result-account rows it has and how many open non-zero."""
+
+    month: datetime.date
+    result_rows: int
+    result_rows_opened: int
+
+
+def months_summary(*, company: Company) -> list[MonthSummary]:
+    """Every month with balances, oldest first (one query; feeds fiscal-year detection)."""
+    is_result = Q(account_number__gte=RESULT_FROM, account_number__lt=RESULT_TO)
+    rows = (
+        AccountBalance.objects.filter(company=company)
+        .values("month")
+        .annotate(
+            result_rows=Count("id", filter=is_result),
+            opened=Count("id", filter=is_result & ~Q(balance_in=0)),
+        )
+        .order_by("month")
+    )
+    return [MonthSummary(r["month"], r["result_rows"], r["opened"]) for r in rows]
+
+
+def fiscal_year_start_month(summary: Iterable[MonthSummary]) -> int:
+    """The calendar month the firm's fiscal year starts in, read from the balances (see module doc)."""
+    summary = list(summary)
+    opened_months = {s.month.month for s in summary if s.result_rows_opened}
+    if not opened_months:
+        return 1
+    by_month: dict[int, list[MonthSummary]] = defaultdict(list)
+    for s in summary:
+        if s.result_rows:
+            by_month[s.month.month].append(s)
+    candidates = [
+        m for m, rows in sorted(by_month.items()) if all(r.result_rows_opened == 0 for r in rows)
+    ]
+    # A fiscal year starts right after a month that carried balances (the last of the year before).
+    starts = [m for m in candidates if (m - 2) % 12 + 1 in opened_months]
+    if not starts or 1 in starts:
+        return 1
+    return starts[0]
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a figures page shows: the fiscal year, the month it runs through, and the signs."""
+
+    fiscal_year: FiscalYear
+    through: datetime.date
+    is_raw: bool
+    start_month: int
+    years: list[FiscalYear]
+    has_data: bool
+
+    @cached_property
+    def months(self) -> list[datetime.date]:
+        return [m for m in self.fiscal_year.months if m <= self.through]
+
+    @cached_property
+    def last_year_months(self) -> list[datetime.date]:
+        return [add_months(m, -12) for m in self.months]
+
+
+def period_resolve(
+    *,
+    company: Company,
+    year: int | None,
+    month: int | None,
+    is_raw: bool,
+    today: datetime.date | None = None,
+) -> Period:
+    """The period a figures page shows for ?ar=&mnd= (defaults: the latest synced month)."""
+    summary = months_summary(company=company)
+    start_month = fiscal_year_start_month(summary)
+    today = today or datetime.date.today()
+    latest = summary[-1].month if summary else today.replace(day=1)
+    years = sorted(
+        {fiscal_year_of(s.month, start_month) for s in summary}
+        | {fiscal_year_of(latest, start_month)},
+        key=lambda fy: fy.start,
+        reverse=True,
+    )
+    fy = fiscal_year_of(latest, start_month)
+    if year is not None and 1900 <= year <= 2100:
+        fy = FiscalYear(datetime.date(year, start_month, 1))
+    through = fy.months[-1]
+    synced = [s.month for s in summary if fy.contains(s.month)]
+    if synced:
+        through = synced[-1]
+    if month is not None and 1 <= month <= 12:
+        through = next(m for m in fy.months if m.month == month)
+    if fy not in years:
+        years = sorted([*years, fy], key=lambda f: f.start, reverse=True)
+    return Period(fy, through, is_raw, start_month, years, bool(summary))
+
+
+# ---- amounts -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Cells:
+    """One line's amounts in the shown signs: each month, YTD, same period last year, variance."""
+
+    months: list[Decimal]
+    ytd: Decimal
+    last_year: Decimal
+    # The raw variance decides the colour: negative (more credit) is favourable.
+    raw_variance: Decimal
+
+    @property
+    def variance(self) -> Decimal:
+        return self.ytd - self.last_year
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        if not self.last_year:
+            return None
+        return (self.variance / abs(self.last_year) * 100).quantize(Decimal("0.1"))
+
+    @property
+    def is_favourable(self) -> bool | None:
+        if not self.raw_variance:
+            return None
+        return self.raw_variance < 0
+
+
+def _cells(raw_months: list[Decimal], raw_last_year: Decimal, sign: int) -> Cells:
+    ytd = sum(raw_months, ZERO)
+    return Cells(
+        months=[v * sign for v in raw_months],
+        ytd=ytd * sign,
+        last_year=raw_last_year * sign,
+        raw_variance=ytd - raw_last_year,
+    )
+
+
+@dataclass
+class AccountLine:
+    number: int
+    name: str
+    cells: Cells
+
+
+@dataclass
+class PnlLine:
+    """A group (with its accounts) or a result line of the P&L."""
+
+    key: str
+    label: str
+    is_total: bool
+    cells: Cells
+    accounts: list[AccountLine] = field(default_factory=list)
+    in_result: bool = True
+
+
+@dataclass
+class ChartMonth:
+    month: datetime.date
+    revenue: Decimal
+    costs: Decimal
+    result: Decimal
+    last_year_result: Decimal
+
+
+@dataclass
+class Pnl:
+    company: Company
+    period: Period
+    lines: list[PnlLine]
+    chart: list[ChartMonth]
+    account_count: int
+
+
+def _group_of(number: int, specs: Iterable[GroupSpec]) -> GroupSpec | None:
+    for spec in specs:
+        if any(low <= number < high for low, high in spec.ranges):
+            return spec
+    return None
+
+
+def money(value: Decimal | None) -> Decimal:
+    """An aggregate as exact kroner and øre (SQLite sums decimals in floating point)."""
+    return (value or ZERO).quantize(CENT)
+
+
+def _account_names(*, company: Company, low: int, high: int) -> dict[int, str]:
+    rows = LedgerAccount.objects.filter(company=company, number__gte=low, number__lt=high)
+    return dict(rows.values_list("number", "name"))
+
+
+def _display_sign(nature: str, is_raw: bool) -> int:
+    return 1 if is_raw or nature == COST else -1
+
+
+def pnl_for_period(*, company: Company, period: Period) -> Pnl:
+    """The P&L of the period grouped per NS 4102, with YTD, last year and variance (4 queries)."""
+    months = period.months
+    index = {m: i for i, m in enumerate(months)}
+    this_year: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * len(months))
+    rows = AccountBalance.objects.filter(
+        company=company,
+        account_number__gte=RESULT_FROM,
+        account_number__lt=RESULT_TO,
+        month__gte=months[0],
+        month__lte=months[-1],
+    ).values_list("account_number", "month", "balance_change")
+    for number, month, change in rows:
+        this_year[number][index[month]] += change
+    ly_months = period.last_year_months
+    last_year_rows = (
+        AccountBalance.objects.filter(
+            company=company,
+            account_number__gte=RESULT_FROM,
+            account_number__lt=RESULT_TO,
+            month__gte=ly_months[0],
+            month__lte=ly_months[-1],
+        )
+        .values("account_number")
+        .annotate(total=Sum("balance_change"))
+        .values_list("account_number", "total")
+    )
+    last_year = {number: money(total) for number, total in last_year_rows}
+    names = _account_names(company=company, low=RESULT_FROM, high=RESULT_TO)
+    lines = _pnl_lines(this_year, last_year, names, len(months), period.is_raw)
+    chart = _pnl_chart(company, period, this_year)
+    numbers = set(this_year) | set(last_year)
+    return Pnl(company, period, lines, chart, len(numbers))
+
+
+def _pnl_lines(
+    this_year: dict[int, list[Decimal]],
+    last_year: dict[int, Decimal],
+    names: dict[int, str],
+    n_months: int,
+    is_raw: bool,
+) -> list[PnlLine]:
+    """Groups with their accounts, and result lines summing every counting group above them."""
+    specs = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec)]
+    members: dict[str, list[int]] = defaultdict(list)
+    for number in sorted(set(this_year) | set(last_year)):
+        spec = _group_of(number, specs)
+        if spec is not None:
+            members[spec.key].append(number)
+    running_months, running_ly = [ZERO] * n_months, ZERO
+    lines: list[PnlLine] = []
+    for spec in PNL_LAYOUT:
+        if isinstance(spec, TotalSpec):
+            # Result lines read "profit positive" in display signs.
+            sign = 1 if is_raw else -1
+            lines.append(
+                PnlLine(spec.key, str(spec.label), True, _cells(running_months, running_ly, sign))
+            )
+            continue
+        numbers = members.get(spec.key, [])
+        if spec.hide_when_empty and not numbers:
+            continue
+        sign = _display_sign(spec.nature, is_raw)
+        group_months, group_ly = [ZERO] * n_months, ZERO
+        accounts = []
+        for number in numbers:
+            raw = this_year.get(number, [ZERO] * n_months)
+            ly = last_year.get(number, ZERO)
+            group_months = [a + b for a, b in zip(group_months, raw, strict=True)]
+            group_ly += ly
+            accounts.append(AccountLine(number, names.get(number, ""), _cells(raw, ly, sign)))
+        if spec.in_result:
+            running_months = [a + b for a, b in zip(running_months, group_months, strict=True)]
+            running_ly += group_ly
+        line = PnlLine(spec.key, str(spec.label), False, _cells(group_months, group_ly, sign))
+        line.accounts, line.in_result = accounts, spec.in_result
+        lines.append(line)
+    return lines
+
+
+def _pnl_chart(
+    company: Company, period: Period, this_year: dict[int, list[Decimal]]
+) -> list[ChartMonth]:
+    """Income, costs and result per month (profit positive), and last year's result per month.
+
+    Income is every credit-natured group (operating revenue and financial income: for a holding
+    company dividends are the income); costs are every other group of the result.
+    """
+    specs = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec) and s.in_result]
+    months = period.months
+    income, costs = [ZERO] * len(months), [ZERO] * len(months)
+    for number, values in this_year.items():
+        spec = _group_of(number, specs)
+        if spec is None:
+            continue
+        target = income if spec.nature == INCOME else costs
+        for i, value in enumerate(values):
+            target[i] += value
+    ly_rows = (
+        AccountBalance.objects.filter(
+            company=company,
+            account_number__gte=RESULT_FROM,
+            account_number__lt=8800,
+            month__gte=period.last_year_months[0],
+            month__lte=period.last_year_months[-1],
+        )
+        .values("month")
+        .annotate(total=Sum("balance_change"))
+        .values_list("month", "total")
+    )
+    ly = {month: -money(total) for month, total in ly_rows}
+    return [
+        ChartMonth(
+            m, -income[i], costs[i], -(income[i] + costs[i]), ly.get(add_months(m, -12), ZERO)
+        )
+        for i, m in enumerate(months)
+    ]
+
+
+# ---- balance sheet ----------------------------------------------------------------------------
+
+
+@dataclass
+class BalanceAccount:
+    number: int
+    name: str
+    amount: Decimal
+    previous: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.amount - self.previous
+
+
+@dataclass
+class BalanceLine:
+    """A group with its accounts, a computed line (this year's result) or a sum line."""
+
+    key: str
+    label: str
+    kind: str  # "group" | "line" | "sum" | "check"
+    amount: Decimal
+    previous: Decimal
+    accounts: list[BalanceAccount] = field(default_factory=list)
+
+    @property
+    def change(self) -> Decimal:
+        return self.amount - self.previous
+
+
+@dataclass
+class BalanceSheet:
+    company: Company
+    period: Period
+    at: datetime.date  # the month whose end the sheet shows
+    previous_at: datetime.date  # the last month of the previous fiscal year
+    assets: list[BalanceLine]
+    equity_liabilities: list[BalanceLine]
+    total_assets: BalanceLine
+    total_equity_liabilities: BalanceLine
+    check: BalanceLine
+
+    @property
+    def is_balanced(self) -> bool:
+        return self.check.amount == 0 and self.check.previous == 0
+
+
+def _balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal]:
+    """Each balance account's balance at the end of `month`: the out of its latest row up to it."""
+    rows = AccountBalance.objects.filter(
+        company=company,
+        account_number__gte=BALANCE_FROM,
+        account_number__lt=BALANCE_TO,
+        month__lte=month,
+    )
+    if connection.vendor == "postgresql":
+        # DISTINCT ON walks the (company, account, month) index once.
+        latest = rows.order_by("account_number", "-month").distinct("account_number")
+    else:
+        newest = (
+            AccountBalance.objects.filter(
+                company=company, account_number=OuterRef("account_number"), month__lte=month
+            )
+            .order_by("-month")
+            .values("month")[:1]
+        )
+        latest = rows.filter(month=Subquery(newest))
+    return dict(latest.values_list("account_number", "balance_out"))
+
+
+def _results_through(
+    *, company: Company, now: FiscalYear, at: datetime.date, before: FiscalYear
+) -> tuple[Decimal, Decimal]:
+    """Raw sum of result accounts (3000–8999) in [now.start, at] and over the whole `before` year."""
+    totals = AccountBalance.objects.filter(
+        company=company,
+        account_number__gte=RESULT_FROM,
+        account_number__lt=RESULT_TO,
+        month__gte=before.start,
+        month__lte=at,
+    ).aggregate(
+        now=Sum("balance_change", filter=Q(month__gte=now.start)),
+        before=Sum("balance_change", filter=Q(month__lt=before.end)),
+    )
+    return money(totals["now"]), money(totals["before"])
+
+
+def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
+    """The balance sheet at the end of period.through, with the previous fiscal year end (4 queries)."""
+    at = period.through
+    previous_year = period.fiscal_year.previous()
+    previous_at = previous_year.months[-1]
+    now = _balances_at(company=company, month=at)
+    before = _balances_at(company=company, month=previous_at)
+    result_now, result_before = _results_through(
+        company=company, now=period.fiscal_year, at=at, before=previous_year
+    )
+    names = _account_names(company=company, low=BALANCE_FROM, high=BALANCE_TO)
+    numbers = sorted(set(now) | set(before))
+    sign = 1 if period.is_raw else -1
+    assets = _balance_groups(BALANCE_ASSETS, numbers, now, before, names, period.is_raw)
+    equity_liabilities = _balance_groups(
+        BALANCE_EQUITY_LIABILITIES, numbers, now, before, names, period.is_raw
+    )
+    # The year's result is still on the result accounts until the year-end closing voucher moves it
+    # to equity (8960 → 2050); without this line assets could never equal equity and liabilities.
+    result_line = BalanceLine(
+        "unallocated_result",
+        str(_("Result for the year, not yet allocated")),
+        "line",
+        result_now * sign,
+        result_before * sign,
+    )
+    equity_liabilities.insert(1, result_line)
+    total_assets = _sum_line("total_assets", _("Total assets"), assets)
+    total_el = _sum_line(
+        "total_equity_liabilities", _("Total equity and liabilities"), equity_liabilities
+    )
+    # Raw signs: the two sides are already opposite, so they must add up to zero; display signs
+    # show both sides positive, so they must be equal.
+    side = 1 if period.is_raw else -1
+    check = BalanceLine(
+        "check",
+        str(_("Difference (assets − equity and liabilities)")),
+        "check",
+        total_assets.amount + side * total_el.amount,
+        total_assets.previous + side * total_el.previous,
+    )
+    return BalanceSheet(
+        company,
+        period,
+        at,
+        previous_at,
+        assets,
+        equity_liabilities,
+        total_assets,
+        total_el,
+        check,
+    )
+
+
+def _balance_groups(
+    specs: tuple[GroupSpec, ...],
+    numbers: list[int],
+    now: dict[int, Decimal],
+    before: dict[int, Decimal],
+    names: dict[int, str],
+    is_raw: bool,
+) -> list[BalanceLine]:
+    lines = []
+    for spec in specs:
+        sign = _display_sign(spec.nature, is_raw)
+        accounts = [
+            BalanceAccount(n, names.get(n, ""), now.get(n, ZERO) * sign, before.get(n, ZERO) * sign)
+            for n in numbers
+            if _group_of(n, [spec])
+        ]
+        lines.append(
+            BalanceLine(
+                spec.key,
+                str(spec.label),
+                "group",
+                sum((a.amount for a in accounts), ZERO),
+                sum((a.previous for a in accounts), ZERO),
+                accounts,
+            )
+        )
+    return lines
+
+
+def _sum_line(key: str, label: str, lines: list[BalanceLine]) -> BalanceLine:
+    return BalanceLine(
+        key,
+        str(label),
+        "sum",
+        sum((line.amount for line in lines), ZERO),
+        sum((line.previous for line in lines), ZERO),
+    )
+
+
+# ---- figures status ----------------------------------------------------------------------------
+
+
+def figures_status_for(*, company: Company) -> FiguresStatus:
+    """The sync's FiguresStatus (figures as of, incomplete reasons, runs) for the company."""
+    return figures_status(company=company)

@@ -1,0 +1,243 @@
+"""Figures pages: the overview of my companies, P&L, balance sheet, drill-down and exports.
+
+Every choice (fiscal year `ar`, month `mnd`, signs `fortegn`, open groups `apne`, sort `sort`,
+page `side`) lives in the query string, so a view can be bookmarked and shared.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from companies.models import Role
+from companies.tenancy import company_role_required
+from ledger import charts, exports
+from ledger.drilldown import postings_for_account_month
+from ledger.figures import (
+    PNL_LAYOUT,
+    GroupSpec,
+    Period,
+    balance_sheet_at,
+    figures_status_for,
+    fiscal_year_of,
+    fiscal_year_start_month,
+    months_summary,
+    period_resolve,
+    pnl_for_period,
+)
+from ledger.overview import OVERVIEW_SORTS, companies_figures_overview
+
+RAW_SIGNS = "tripletex"
+ALL_GROUPS = "alle"
+GROUP_KEYS = [s.key for s in PNL_LAYOUT if isinstance(s, GroupSpec)] + [
+    "fixed_assets",
+    "current_assets",
+    "equity",
+    "long_term_debt",
+    "short_term_debt",
+]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _period(request: HttpRequest) -> Period:
+    return period_resolve(
+        company=request.company,  # type: ignore[attr-defined]
+        year=_int_or_none(request.GET.get("ar")),
+        month=_int_or_none(request.GET.get("mnd")),
+        is_raw=request.GET.get("fortegn") == RAW_SIGNS,
+    )
+
+
+def _query(period: Period, **extra: str) -> str:
+    params = {"ar": str(period.fiscal_year.year), "mnd": str(period.through.month)}
+    if period.is_raw:
+        params["fortegn"] = RAW_SIGNS
+    params.update({k: v for k, v in extra.items() if v})
+    return urlencode(params)
+
+
+def _open_groups(request: HttpRequest) -> tuple[set[str], bool]:
+    raw = request.GET.get("apne", "")
+    if raw == ALL_GROUPS:
+        return set(GROUP_KEYS), True
+    return {key for key in raw.split(",") if key in GROUP_KEYS}, False
+
+
+def _toggle_links(period: Period, open_groups: set[str]) -> dict[str, str]:
+    """For each group, the query string that opens it (or closes it when open)."""
+    links = {}
+    for key in GROUP_KEYS:
+        toggled = open_groups ^ {key}
+        links[key] = _query(period, apne=",".join(k for k in GROUP_KEYS if k in toggled))
+    return links
+
+
+def _page_context(request: HttpRequest, period: Period) -> dict[str, object]:
+    company = request.company  # type: ignore[attr-defined]
+    open_groups, all_open = _open_groups(request)
+    return {
+        "company": company,
+        "period": period,
+        "status": figures_status_for(company=company),
+        "query": _query(period),
+        "open_groups": open_groups,
+        "all_open": all_open,
+        "open_param": request.GET.get("apne", ""),
+        "toggle": _toggle_links(period, open_groups),
+        "open_all_query": _query(period, apne=ALL_GROUPS),
+        "close_all_query": _query(period),
+        "signs_query": {
+            "display": _query(replace(period, is_raw=False), apne=request.GET.get("apne", "")),
+            "raw": _query(replace(period, is_raw=True), apne=request.GET.get("apne", "")),
+        },
+        # Relative to /c/<slug>/resultat/ and /balanse/: thousands of links, so keep them short.
+        "drill_base": "../posteringer/",
+    }
+
+
+@require_GET
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """Overview of my companies: connection, figures as of, last sync, open transactions."""
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in OVERVIEW_SORTS:
+        sort = "name"
+    rows = companies_figures_overview(user=request.user, sort=sort)  # type: ignore[arg-type]
+    return render(
+        request,
+        "ledger/figures/overview.html",
+        {"rows": rows, "sort": sort, "sorts": OVERVIEW_SORTS},
+    )
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def pnl(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Resultatregnskap by month with YTD, last year and variance, charts and drill-down links."""
+    period = _period(request)
+    report = pnl_for_period(company=request.company, period=period)  # type: ignore[attr-defined]
+    context = _page_context(request, period)
+    context.update(
+        {
+            "pnl": report,
+            "chart_months": charts.pnl_months_svg(report.chart),
+            "chart_trend": charts.result_trend_svg(report.chart),
+        }
+    )
+    return render(request, "ledger/figures/pnl.html", context)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def balance(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """Balanse at a month end against the previous fiscal year end, with the check line."""
+    period = _period(request)
+    sheet = balance_sheet_at(company=request.company, period=period)  # type: ignore[attr-defined]
+    context = _page_context(request, period)
+    context["sheet"] = sheet
+    return render(request, "ledger/figures/balance.html", context)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def postings(
+    request: HttpRequest, company_slug: str, account: int, year: int, month: int
+) -> HttpResponse:
+    """The postings behind one account-month, read live from Tripletex, page by page."""
+    if not (1 <= month <= 12 and 1900 <= year <= 2100):
+        raise Http404("No such month.")
+    page = max(1, _int_or_none(request.GET.get("side")) or 1)
+    result = postings_for_account_month(
+        company=request.company,  # type: ignore[attr-defined]
+        account_number=account,
+        month=datetime.date(year, month, 1),
+        page=page,
+    )
+    back = request.GET.get("fra", "")
+    start_month = fiscal_year_start_month(months_summary(company=request.company))  # type: ignore[attr-defined]
+    fiscal_year = fiscal_year_of(result.month, start_month)
+    return render(
+        request,
+        "ledger/figures/postings.html",
+        {
+            "result": result,
+            "status": figures_status_for(company=request.company),  # type: ignore[attr-defined]
+            "back_query": urlencode({"ar": fiscal_year.year, "mnd": month}),
+            "back_to": "balance" if back == "balanse" else "pnl",
+            "from_param": back,
+        },
+    )
+
+
+def _download(content: bytes | str, filename: str, content_type: str) -> HttpResponse:
+    if isinstance(content, str):
+        # A byte-order mark makes Excel read the file as UTF-8 (æ, ø, å).
+        content = "\ufeff".encode() + content.encode("utf-8")
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def _pnl_table(request: HttpRequest) -> tuple[exports.Table, str]:
+    company = request.company  # type: ignore[attr-defined]
+    period = _period(request)
+    report = pnl_for_period(company=company, period=period)
+    table = exports.pnl_table(report, figures_status_for(company=company))
+    name = f"resultat-{company.org_number}-{period.fiscal_year.year}-{period.through:%m}"
+    return table, name
+
+
+def _balance_table(request: HttpRequest) -> tuple[exports.Table, str]:
+    company = request.company  # type: ignore[attr-defined]
+    period = _period(request)
+    sheet = balance_sheet_at(company=company, period=period)
+    table = exports.balance_table(sheet, figures_status_for(company=company))
+    return table, f"balanse-{company.org_number}-{period.through:%Y-%m}"
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def pnl_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """The P&L as an Excel workbook."""
+    table, name = _pnl_table(request)
+    return _download(exports.table_xlsx(table), f"{name}.xlsx", XLSX)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def pnl_csv(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """The P&L as CSV (semicolons, decimal comma)."""
+    table, name = _pnl_table(request)
+    return _download(exports.table_csv(table), f"{name}.csv", CSV)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def balance_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """The balance sheet as an Excel workbook."""
+    table, name = _balance_table(request)
+    return _download(exports.table_xlsx(table), f"{name}.xlsx", XLSX)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def balance_csv(request: HttpRequest, company_slug: str) -> HttpResponse:
+    """The balance sheet as CSV (semicolons, decimal comma)."""
+    table, name = _balance_table(request)
+    return _download(exports.table_csv(table), f"{name}.csv", CSV)

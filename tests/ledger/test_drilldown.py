@@ -1,0 +1,168 @@
+"""Drill-down to postings, live from the Tripletex sandbox: paging, voucher links, ours, errors."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from django_scopes import scope
+
+from companies.credentials import connection_set_own_key, tripletex_client_for
+from companies.services import company_create, membership_set
+from ledger import drilldown
+from ledger.drilldown import postings_for_account_month
+from ledger.models import LedgerAccount
+from tests.conftest import make_user
+from tripletex.sandbox import demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def holding(db, settings, tripletex_sandbox):
+    """Fjellvik Holding connected to the sandbox with its own key and its chart of accounts."""
+    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
+    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+    settings.TRIPLETEX_WEB_URL = "https://tripletex.example"
+    company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
+    connection_set_own_key(company=company, token=demo.HOLDING_TOKEN, by=None)
+    now = timezone.now()
+    accounts = tripletex_client_for(company).accounts()
+    with scope(company=company):
+        LedgerAccount.objects.bulk_create(
+            LedgerAccount(
+                company=company, tripletex_id=a.id, number=a.number, name=a.name, synced_at=now
+            )
+            for a in accounts
+        )
+    company.sandbox = tripletex_sandbox
+    company.bank_id = next(a.id for a in accounts if a.number == 1920)
+    return company
+
+
+def _march(sandbox) -> datetime.date:
+    return datetime.date(sandbox.store.today().year - 1, 3, 1)
+
+
+def _sandbox_postings(company, month):
+    following = datetime.date(month.year, month.month + 1, 1)
+    total, items = company.sandbox.store.postings(
+        demo.HOLDING.company_id, month, following, filters={"account_id": company.bank_id}
+    )
+    return total, items
+
+
+def test_pages_through_every_posting(holding, monkeypatch):
+    monkeypatch.setattr(drilldown, "PAGE_SIZE", 2)
+    month = _march(holding.sandbox)
+    total, items = _sandbox_postings(holding, month)
+    assert total > 4  # the fixture month must need several pages
+    seen, page = [], 1
+    with scope(company=holding):
+        while True:
+            result = postings_for_account_month(
+                company=holding, account_number=1920, month=month, page=page
+            )
+            assert result.error == ""
+            assert len(result.rows) <= 2
+            seen += result.rows
+            if not result.has_next:
+                break
+            page += 1
+    assert page == (total + 1) // 2
+    assert len(seen) == total
+    assert sum(r.amount for r in seen) == sum(Decimal(str(i["amount"])) for i in items)
+    assert all(month <= r.date < datetime.date(month.year, 4, 1) for r in seen)
+    first = seen[0]
+    assert first.voucher_number is not None
+    assert first.voucher_url == (
+        f"https://tripletex.example/execute/voucher?voucherId={first.voucher_id}"
+    )
+
+
+def test_pages_are_cached_briefly(holding):
+    month = _march(holding.sandbox)
+    with scope(company=holding):
+        first = postings_for_account_month(company=holding, account_number=1920, month=month)
+        holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+        again = postings_for_account_month(company=holding, account_number=1920, month=month)
+    assert again.error == ""
+    assert again.rows == first.rows
+
+
+def test_tripletex_errors_become_a_message(holding):
+    holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+    with scope(company=holding):
+        result = postings_for_account_month(
+            company=holding, account_number=1920, month=_march(holding.sandbox)
+        )
+    assert result.rows == []
+    assert result.error
+    assert "Traceback" not in result.error
+
+
+def test_unknown_account_and_missing_connection(holding, acme):
+    with scope(company=holding):
+        result = postings_for_account_month(
+            company=holding, account_number=1999, month=_march(holding.sandbox)
+        )
+    assert result.error
+    assert not result.rows
+    with scope(company=acme):
+        LedgerAccount.objects.create(
+            company=acme, tripletex_id=1, number=1920, name="Bank", synced_at=timezone.now()
+        )
+        result = postings_for_account_month(
+            company=acme, account_number=1920, month=datetime.date(2025, 1, 1)
+        )
+    assert result.error
+    assert not result.rows
+
+
+def test_vouchers_booked_by_us_are_marked(holding):
+    from ledger.models import Transaction
+
+    month = _march(holding.sandbox)
+    _total, items = _sandbox_postings(holding, month)
+    ours = items[0]["voucher"].id
+    with scope(company=holding):
+        Transaction.objects.create(
+            company=holding,
+            kind="journal",
+            trade_date=month,
+            status="booked",
+            tripletex_voucher_id=ours,
+        )
+        result = postings_for_account_month(company=holding, account_number=1920, month=month)
+    marked = {r.voucher_id for r in result.rows if r.is_ours}
+    assert marked == {ours}
+
+
+def test_postings_page_in_the_browser_flow(client, holding, monkeypatch):
+    monkeypatch.setattr(drilldown, "PAGE_SIZE", 2)
+    user = make_user("accountant@fjellvik.no")
+    membership_set(company=holding, user=user, role="accountant")
+    client.force_login(user)
+    month = _march(holding.sandbox)
+    url = f"/c/{holding.slug}/posteringer/1920/{month.year}/3/"
+    response = client.get(url + "?side=2")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="posting-row"') == 2
+    assert 'data-testid="page-previous"' in html
+    assert 'data-testid="page-next"' in html
+    assert 'href="https://tripletex.example/execute/voucher?voucherId=' in html
+    assert client.get(f"/c/{holding.slug}/posteringer/1920/{month.year}/13/").status_code == 404
+    holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+    cache.clear()
+    failed = client.get(url)
+    assert failed.status_code == 200
+    assert 'data-testid="postings-error"' in failed.content.decode()

@@ -1,0 +1,139 @@
+"""XLSX and CSV exports of the P&L and the balance sheet, read back cell by cell."""
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django_scopes import scope
+
+from tests.ledger.figures_data import BALANCE_CHANGES, PNL_CHANGES, PNL_NAMES, seed_changes
+
+
+@pytest.fixture
+def pnl_company(acme):
+    with scope(company=acme):
+        seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
+    return acme
+
+
+def _workbook(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    return openpyxl.load_workbook(io.BytesIO(response.content)).active
+
+
+def _body(sheet):
+    """(header row number, rows under it as lists of values)."""
+    header = int(sheet.freeze_panes[1:]) - 1
+    assert sheet.freeze_panes == f"C{header + 1}"  # labels and headings stay in view
+    rows = [list(r) for r in sheet.iter_rows(min_row=header + 1, values_only=True)]
+    return header, rows
+
+
+def test_pnl_xlsx_cell_by_cell(client, anders, pnl_company):
+    client.force_login(anders)
+    sheet = _workbook(client.get(f"/c/{pnl_company.slug}/resultat/excel/?ar=2025&mnd=3"))
+    header, rows = _body(sheet)
+    headings = [c.value for c in sheet[header]]
+    assert len(headings) == 2 + 3 + 4  # account, name, Jan–Mar, YTD, last year, variance, %
+    assert sheet.cell(row=1, column=1).font.bold
+    # Columns: number, label, Jan, Feb, Mar, YTD, last year, variance, variance share.
+    by_label = {(r[0], r[1]): r for r in rows}
+    revenue = rows[0]
+    assert revenue[0] is None
+    assert revenue[2:8] == [100_000, 125_000, 80_000, 305_000, 250_000, 55_000]
+    assert revenue[8] == pytest.approx(0.22)
+    assert by_label[(3000, PNL_NAMES[3000])][2:7] == [100_000, 120_000, 80_000, 300_000, 250_000]
+    assert by_label[(4300, PNL_NAMES[4300])][5] == 120_000
+    numbers = [r[0] for r in rows if r[0] is not None]
+    assert numbers == [3000, 3900, 4300, 5000, 6010, 6300, 8050, 8150, 8300]
+    net = rows[-1]
+    assert net[2:8] == [17_500, 32_500, -1_000, 49_000, 41_500, 7_500]
+    assert all(isinstance(v, int | float) for v in net[2:9])
+    # Totals are the sum of the groups above them.
+    operating = rows[[r[0] for r in rows].index(6300) + 1]
+    assert operating[5] == 305_000 - 120_000 - 90_000 - 6_000 - 30_000
+    # Number formats: thousands grouping, red negatives; bold totals.
+    net_row = header + len(rows)
+    assert sheet.cell(row=net_row, column=4).number_format == "#,##0.00;[Red]-#,##0.00"
+    assert sheet.cell(row=net_row, column=9).number_format == "0.0%;[Red]-0.0%"
+    assert sheet.cell(row=net_row, column=2).font.bold
+    assert not sheet.cell(row=header + 2, column=2).font.bold  # an account row
+
+
+def test_pnl_xlsx_in_raw_signs(client, anders, pnl_company):
+    client.force_login(anders)
+    sheet = _workbook(client.get(f"/c/{pnl_company.slug}/resultat/excel/?fortegn=tripletex"))
+    _header, rows = _body(sheet)
+    assert rows[0][5] == -305_000
+    assert rows[-1][5] == -49_000
+
+
+def test_balance_xlsx_cell_by_cell(client, anders, acme):
+    with scope(company=acme):
+        seed_changes(acme, BALANCE_CHANGES)
+    client.force_login(anders)
+    sheet = _workbook(client.get(f"/c/{acme.slug}/balanse/excel/"))
+    _header, rows = _body(sheet)
+    amounts = [(r[0], r[2], r[3], r[4]) for r in rows]
+    assert amounts[0] == (None, 44_000, 50_000, -6_000)  # fixed assets
+    assert (1920, 560_000, 450_000, 110_000) in amounts
+    totals = [r for r in rows if r[0] is None and r[2] == 624_000]
+    assert len(totals) == 2  # total assets, total equity and liabilities
+    check = rows[-1]
+    assert (check[2], check[3]) == (0, 0)
+
+
+def test_csv_exports(client, anders, pnl_company):
+    client.force_login(anders)
+    response = client.get(f"/c/{pnl_company.slug}/resultat/csv/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    lines = text.splitlines()
+    account = next(line for line in lines if line.startswith("3000;"))
+    assert account.split(";")[2:7] == [
+        "100000,00",
+        "120000,00",
+        "80000,00",
+        "300000,00",
+        "250000,00",
+    ]
+    assert lines[-1].split(";")[2:8] == [
+        "17500,00",
+        "32500,00",
+        "-1000,00",
+        "49000,00",
+        "41500,00",
+        "7500,00",
+    ]
+    balance = client.get(f"/c/{pnl_company.slug}/balanse/csv/")
+    assert balance.status_code == 200
+
+
+def test_export_values_are_exact(client, anders, acme):
+    with scope(company=acme):
+        seed_changes(acme, {3000: {__import__("datetime").date(2025, 1, 1): Decimal("-0.07")}})
+    client.force_login(anders)
+    _header, rows = _body(_workbook(client.get(f"/c/{acme.slug}/resultat/excel/")))
+    assert rows[1][2] == pytest.approx(0.07)
+
+
+def test_names_that_look_like_formulas_stay_text(client, anders, acme):
+    import datetime
+
+    with scope(company=acme):
+        seed_changes(acme, {3000: {datetime.date(2025, 1, 1): -100}}, names={3000: "=HYPERLINK(1)"})
+    client.force_login(anders)
+    sheet = _workbook(client.get(f"/c/{acme.slug}/resultat/excel/"))
+    header, _rows = _body(sheet)
+    cell = sheet.cell(row=header + 2, column=2)
+    assert cell.value == "=HYPERLINK(1)"
+    assert cell.data_type == "s"
+    text = client.get(f"/c/{acme.slug}/resultat/csv/").content.decode("utf-8")
+    assert "3000;'=HYPERLINK(1);" in text
