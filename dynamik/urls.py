@@ -9,6 +9,7 @@ from django.urls import include, path
 
 from companies import account_views
 from dynamik.health import healthz
+from ledger.views_figures import overview
 
 company_urlpatterns = [
     path("", include("companies.company_urls")),
@@ -21,6 +22,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("konto/logg-inn/", account_views.LoginView.as_view(), name="login"),
     path("konto/logg-ut/", account_views.LogoutView.as_view(), name="logout"),
+    # The start page: every company the user belongs to, with its figures and sync state.
+    path("", overview, name="home"),
     path("", include("companies.urls")),
     path("c/<slug:company_slug>/", include(company_urlpatterns)),
 ]
