@@ -5,6 +5,7 @@ The sandbox fixtures live in tests/sandbox_fixtures.py.
 """
 
 import pytest
+from django.utils import translation
 
 from companies.models import Company, Role, User
 from companies.services import company_create, membership_set
@@ -12,6 +13,14 @@ from companies.services import company_create, membership_set
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Code a test calls directly runs in English, so tests can check what messages say; pages
+    still get bokmål through LocaleMiddleware (the default a user sees)."""
+    with translation.override("en"):
+        yield
 
 
 def make_user(email: str, **extra: object) -> User:

@@ -4,6 +4,7 @@ worker over Redis, against the sandbox; and an accountant's Sync now in a browse
 import datetime
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -66,8 +67,13 @@ def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
     page, live_server, connected, anders, tripletex_sandbox
 ):
     tripletex_sandbox.faults.latency_ms = 150  # slow enough to watch the progress
-    # The web process sends to the default queue on the embedded broker: the worker consumes it.
-    with celery_worker(broker_url="filesystem://", queue="celery", concurrency=1):
+    # The web process (the live server) sends to its configured broker and default queue (Redis or
+    # the embedded broker, a per-run queue under `make test`): the worker consumes exactly that.
+    with celery_worker(
+        broker_url=settings.CELERY_BROKER_URL,
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        concurrency=1,
+    ):
         log_in(page, anders.email, PASSWORD)
         page.goto(f"{live_server.url}/c/{connected.slug}/synk/")
         assert page.get_attribute('[data-testid="figures-as-of"]', "data-as-of") == ""
