@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +21,13 @@ from companies.selectors import membership_get
 
 COMPANY_PREFIX = "/c/"
 
-__all__ = ["CompanyMiddleware", "company_role_required", "scope", "scopes_disabled"]
+__all__ = [
+    "CompanyMiddleware",
+    "UnscopedModelAdmin",
+    "company_role_required",
+    "scope",
+    "scopes_disabled",
+]
 
 
 def _company_slug(path: str) -> str | None:
@@ -79,3 +86,27 @@ def company_role_required(
 def company_for_task(company_id: int) -> Company:
     """The company a task works for (Company itself is not a scoped model)."""
     return Company.objects.get(pk=company_id)
+
+
+class UnscopedModelAdmin(admin.ModelAdmin):
+    """Admin for a tenant model: staff see every company, so its views (and their rendering) run
+    without django-scopes."""
+
+    def _unscoped(self, view: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        with scopes_disabled():
+            response = view(*args, **kwargs)
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                response.render()
+            return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return self._unscoped(super().changelist_view, request, extra_context)
+
+    def changeform_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._unscoped(super().changeform_view, *args, **kwargs)
+
+    def history_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._unscoped(super().history_view, *args, **kwargs)
+
+    def delete_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._unscoped(super().delete_view, *args, **kwargs)

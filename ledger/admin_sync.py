@@ -3,39 +3,15 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.template.response import SimpleTemplateResponse
-from django_scopes import scopes_disabled
+from django.http import HttpRequest
 
+from companies.tenancy import UnscopedModelAdmin
 from ledger.models import SyncRun, SyncSchedule
 from ledger.sync import sync_schedule_reschedule
 
 
-class UnscopedAdmin(admin.ModelAdmin):
-    """Staff see every company: run the admin views (and their rendering) without django-scopes."""
-
-    def _unscoped(self, view: Any, *args: Any, **kwargs: Any) -> HttpResponse:
-        with scopes_disabled():
-            response = view(*args, **kwargs)
-            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
-                response.render()
-            return response
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return self._unscoped(super().changelist_view, request, extra_context)
-
-    def changeform_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().changeform_view, *args, **kwargs)
-
-    def history_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().history_view, *args, **kwargs)
-
-    def delete_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().delete_view, *args, **kwargs)
-
-
 @admin.register(SyncSchedule)
-class SyncScheduleAdmin(UnscopedAdmin):
+class SyncScheduleAdmin(UnscopedModelAdmin):
     list_display = [
         "company",
         "is_enabled",
@@ -78,7 +54,7 @@ class SyncScheduleAdmin(UnscopedAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(UnscopedAdmin):
+class SyncRunAdmin(UnscopedModelAdmin):
     list_display = [
         "company",
         "created_at",

@@ -6,37 +6,13 @@ status could post a voucher twice)."""
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.template.response import SimpleTemplateResponse
-from django_scopes import scopes_disabled
+from django.http import HttpRequest
 
+from companies.tenancy import UnscopedModelAdmin
 from ledger.models import BookingAttempt, GLAccountSettings, Reversal, Transaction
 
 
-class _Unscoped(admin.ModelAdmin):
-    """Staff see every company: admin views run (and render) without django-scopes."""
-
-    def _unscoped(self, view: Any, *args: Any, **kwargs: Any) -> HttpResponse:
-        with scopes_disabled():
-            response = view(*args, **kwargs)
-            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
-                response.render()
-            return response
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return self._unscoped(super().changelist_view, request, extra_context)
-
-    def changeform_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().changeform_view, *args, **kwargs)
-
-    def delete_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().delete_view, *args, **kwargs)
-
-    def history_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._unscoped(super().history_view, *args, **kwargs)
-
-
-class _ReadOnly(_Unscoped):
+class _ReadOnly(UnscopedModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -103,5 +79,5 @@ class ReversalAdmin(_ReadOnly):
 
 
 @admin.register(GLAccountSettings)
-class GLAccountSettingsAdmin(_Unscoped):
+class GLAccountSettingsAdmin(UnscopedModelAdmin):
     list_display = ("company", "bank", "securities", "profit", "loss", "dividend")
