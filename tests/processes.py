@@ -121,6 +121,8 @@ def broker_connection(broker_url: str):
 
     if broker_url.startswith("filesystem://"):
         folder = str(Path(settings.VAR_DIR) / "broker")
+        # Under Redis settings nothing else creates it before the worker starts.
+        Path(folder, "control").mkdir(parents=True, exist_ok=True)
         options = {
             "data_folder_in": folder,
             "data_folder_out": folder,
