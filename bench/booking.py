@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,15 +30,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return url
-    except OSError:
-        return None
+from tests.processes import redis_url_or_none  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -97,7 +88,7 @@ def main() -> None:
 
     sandbox.handle = counting_handle  # type: ignore[method-assign]
 
-    redis_url = _redis_url()
+    redis_url = redis_url_or_none()
     broker = redis_url or "filesystem://"
     queue = f"bench-booking-{uuid.uuid4().hex[:8]}"
     env = {

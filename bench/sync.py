@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.processes import redis_url_or_none  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/dynamik_bench_sync"
 ENV_DEFAULTS = {
     "DEBUG": "false",
@@ -37,16 +38,6 @@ ENV_DEFAULTS = {
     "ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SETTINGS_MODULE": "dynamik.settings",
 }
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return url
-    except OSError:
-        return None
 
 
 def _ensure_database(url: str) -> None:
@@ -98,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
 
     db_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    redis_url = _redis_url()
+    redis_url = redis_url_or_none()
     var_dir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     env = {**ENV_DEFAULTS, **{k: v for k, v in os.environ.items() if k in ENV_DEFAULTS}}
     env.update(DATABASE_URL=db_url, DYNAMIK_VAR_DIR=str(var_dir))
