@@ -204,6 +204,11 @@ class TripletexConnection(EncryptedKeyMixin):
         return f"{self.company.name}: {self.get_status_display()}"
 
     @property
+    def badge(self) -> str:
+        """The status badge's colour class: ok (connected), warn (not verified), bad (broken)."""
+        return {self.Status.CONNECTED: "ok", self.Status.BROKEN: "bad"}.get(self.status, "warn")
+
+    @property
     def basic_auth_company_id(self) -> int:
         """0 for the company's own key; the client's company id for an office key."""
         if self.key_type == self.KeyType.OFFICE:

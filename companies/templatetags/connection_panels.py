@@ -3,16 +3,9 @@
 from django import template
 from django.template.loader import render_to_string
 
-from companies.models import TripletexConnection
 from companies.selectors import connection_for
 
 register = template.Library()
-
-BADGES = {
-    TripletexConnection.Status.CONNECTED: "ok",
-    TripletexConnection.Status.NOT_VERIFIED: "warn",
-    TripletexConnection.Status.BROKEN: "bad",
-}
 
 
 @register.simple_tag(takes_context=True)
@@ -28,7 +21,7 @@ def connection_panel(context: template.Context) -> str:
         {
             "company": company,
             "connection": connection,
-            "badge": BADGES.get(connection.status, "warn") if connection else "warn",
+            "badge": connection.badge if connection else "warn",
         },
         request=request,
     )

@@ -208,3 +208,21 @@ def test_next_sync_at_follows_the_schedule_and_stops_for_a_broken_key(acme):
     )
     with scope(company=acme):
         assert next_sync_at(company=acme) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "badge"),
+    [("connected", "badge ok"), ("not_verified", "badge warn"), ("broken", "badge bad")],
+)
+def test_sync_page_shows_the_connection_state_in_its_colour(client, acme, anders, status, badge):
+    import re
+
+    from companies.credentials import connection_mark, connection_set_own_key
+
+    connection_set_own_key(company=acme, token="a-key-for-the-sync-page-test", by=None)
+    connection_mark(company=acme, status=status)
+    client.force_login(anders)
+    html = client.get(f"/c/{acme.slug}/synk/").content.decode()
+    state = re.search(r'data-testid="connection-state">(.*?)</dd>', html, re.S)
+    assert state, "no connection state on the sync page"
+    assert badge in state.group(1)
