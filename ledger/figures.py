@@ -25,11 +25,11 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
-from ledger.models import AccountBalance, LedgerAccount
+from ledger.models import AccountBalance, LedgerAccount, MonthSync
 from ledger.sync_selectors import FiguresStatus, figures_status
 
 ZERO = Decimal(0)
@@ -155,18 +155,17 @@ class MonthSummary:
 
 
 def months_summary(*, company: Company) -> list[MonthSummary]:
-    """Every month with balances, oldest first (one query; feeds fiscal-year detection)."""
-    is_result = Q(account_number__gte=RESULT_FROM, account_number__lt=RESULT_TO)
+    """Every month with balances, oldest first (one query; feeds fiscal-year detection).
+
+    Read from MonthSync, which the sync writes with each month's balances and their counts: a few
+    dozen rows, where aggregating the balances themselves would read every one of them.
+    """
     rows = (
-        AccountBalance.objects.filter(company=company)
-        .values("month")
-        .annotate(
-            result_rows=Count("id", filter=is_result),
-            opened=Count("id", filter=is_result & ~Q(balance_in=0)),
-        )
+        MonthSync.objects.filter(company=company, balance_rows__gt=0)
         .order_by("month")
+        .values_list("month", "result_rows", "result_rows_opened")
     )
-    return [MonthSummary(r["month"], r["result_rows"], r["opened"]) for r in rows]
+    return [MonthSummary(month, result, opened) for month, result, opened in rows]
 
 
 def fiscal_year_start_month(summary: Iterable[MonthSummary]) -> int:

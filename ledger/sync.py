@@ -49,7 +49,7 @@ from ledger.models import (
 )
 from ledger.sync_selectors import ACTIVE, failures_in_a_row, nightly_default, window_start
 from ledger.sync_selectors import next_at as _next_at
-from ledger.tieout import tieout_check
+from ledger.tieout import is_result_account, tieout_check
 from tripletex.client import TripletexClient
 from tripletex.errors import (
     TripletexAuthError,
@@ -398,10 +398,14 @@ WITH dropped AS (
         synced_at = EXCLUDED.synced_at
     RETURNING 1
 ), month_sync AS (
-    INSERT INTO ledger_monthsync (company_id, month, synced_at, period_closed, is_complete, problem)
-    VALUES (%(company)s, %(month)s, %(now)s, %(closed)s, true, '')
+    INSERT INTO ledger_monthsync (company_id, month, synced_at, period_closed, is_complete, problem,
+                                  balance_rows, result_rows, result_rows_opened)
+    VALUES (%(company)s, %(month)s, %(now)s, %(closed)s, true, '',
+            %(balance_rows)s, %(result_rows)s, %(result_rows_opened)s)
     ON CONFLICT (company_id, month) DO UPDATE SET
-        synced_at = EXCLUDED.synced_at, period_closed = EXCLUDED.period_closed
+        synced_at = EXCLUDED.synced_at, period_closed = EXCLUDED.period_closed,
+        balance_rows = EXCLUDED.balance_rows, result_rows = EXCLUDED.result_rows,
+        result_rows_opened = EXCLUDED.result_rows_opened
     RETURNING 1
 ), progress AS (
     UPDATE ledger_syncrun SET
@@ -435,12 +439,14 @@ def balances_month_replace(
     update_conflicts on the same unique constraints, a delete and an update, in one transaction.
     """
     numbers = [v[0] for v in values]
+    counts = _month_counts(values)
     if connection.vendor == "postgresql":
         params = {
             "company": company.pk,
             "month": month,
             "now": synced_at,
             "closed": period_closed,
+            **counts,
             "run": run_id,
             "calls": run_calls,
             "numbers": numbers,
@@ -480,12 +486,16 @@ def balances_month_replace(
         MonthSync.objects.bulk_create(
             [
                 MonthSync(
-                    company=company, month=month, synced_at=synced_at, period_closed=period_closed
+                    company=company,
+                    month=month,
+                    synced_at=synced_at,
+                    period_closed=period_closed,
+                    **counts,
                 )
             ],
             update_conflicts=True,
             unique_fields=["company", "month"],
-            update_fields=["synced_at", "period_closed"],
+            update_fields=["synced_at", "period_closed", *counts],
         )
         if run_id is not None:
             SyncRun.objects.filter(pk=run_id).update(
@@ -495,6 +505,16 @@ def balances_month_replace(
                 progress_at=synced_at,
             )
     return len(values), dropped
+
+
+def _month_counts(values: list[tuple[int, Decimal, Decimal, Decimal]]) -> dict[str, int]:
+    """MonthSync's counts for a month made of `values`: rows, result-account rows, opened ones."""
+    result = [b_in for number, b_in, _change, _out in values if is_result_account(number)]
+    return {
+        "balance_rows": len(values),
+        "result_rows": len(result),
+        "result_rows_opened": sum(1 for b_in in result if b_in),
+    }
 
 
 def _reference_data_pull(company: Company, client: TripletexClient) -> None:

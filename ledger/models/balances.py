@@ -145,6 +145,15 @@ class MonthSync(models.Model):
     period_closed = models.BooleanField(default=False)
     is_complete = models.BooleanField(default=True)
     problem = models.TextField(blank=True)
+    # What the month holds, counted when it is written: the figures pages read the months with
+    # data and the fiscal-year start from these few rows instead of aggregating every balance.
+    balance_rows = models.PositiveIntegerField(default=0, help_text="Accounts with a balance.")
+    result_rows = models.PositiveIntegerField(
+        default=0, help_text="Of those, result accounts (3000–8999)."
+    )
+    result_rows_opened = models.PositiveIntegerField(
+        default=0, help_text="Of those, accounts whose opening balance is not zero."
+    )
 
     objects = ScopedManager(company="company")
 

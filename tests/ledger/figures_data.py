@@ -8,13 +8,15 @@ balance forever; result accounts (3000–8999) restart at zero at every fiscal-y
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
 
 from django.utils import timezone
 
 from companies.models import Company
-from ledger.models import AccountBalance, LedgerAccount
+from ledger.models import LedgerAccount
+from ledger.sync import balances_month_replace
 
 D = Decimal
 
@@ -37,29 +39,21 @@ def seed_changes(
 ) -> None:
     """AccountBalance rows for every (account, month) given, plus LedgerAccount names."""
     now = timezone.now()
-    rows = []
-    for account, by_month in changes.items():
+    by_month: dict[datetime.date, list[tuple[int, Decimal, Decimal, Decimal]]] = defaultdict(list)
+    for account, changes_by_month in changes.items():
         running = D(opening.get(account, 0)) if opening else D(0)
         current_fy = None
-        for day in sorted(by_month):
+        for day in sorted(changes_by_month):
             if account >= 3000:
                 fy = _fiscal_key(day, fiscal_start_month)
                 if fy != current_fy:
                     running, current_fy = D(0), fy
-            change = D(by_month[day])
-            rows.append(
-                AccountBalance(
-                    company=company,
-                    account_number=account,
-                    month=day,
-                    balance_in=running,
-                    balance_change=change,
-                    balance_out=running + change,
-                    synced_at=now,
-                )
-            )
+            change = D(changes_by_month[day])
+            by_month[day].append((account, running, change, running + change))
             running += change
-    AccountBalance.objects.bulk_create(rows, batch_size=2000)
+    # As the sync writes them: each month whole, with its MonthSync.
+    for day, values in sorted(by_month.items()):
+        balances_month_replace(company=company, month=day, values=values, synced_at=now)
     numbers = set(changes) | set(names or {})
     LedgerAccount.objects.bulk_create(
         [
@@ -163,20 +157,12 @@ def seed_from_tripletex(
         )
         for a in client.accounts()
     )
-    rows, day = [], first
+    day = first
     while day <= last:
         following = month(day.year + day.month // 12, day.month % 12 + 1)
-        for r in client.balance_sheet(date_from=day, date_to=following):
-            rows.append(
-                AccountBalance(
-                    company=company,
-                    account_number=r.account_number,
-                    month=day,
-                    balance_in=r.balance_in,
-                    balance_change=r.balance_change,
-                    balance_out=r.balance_out,
-                    synced_at=now,
-                )
-            )
+        values = [
+            (r.account_number, r.balance_in, r.balance_change, r.balance_out)
+            for r in client.balance_sheet(date_from=day, date_to=following)
+        ]
+        balances_month_replace(company=company, month=day, values=values, synced_at=now)
         day = following
-    AccountBalance.objects.bulk_create(rows)

@@ -12,7 +12,7 @@ from django_scopes import scope
 
 from companies.credentials import connection_mark, connection_set_own_key, tripletex_client_for
 from companies.services import company_create, membership_set
-from ledger.models import MonthSync, SyncRun
+from ledger.models import SyncRun
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD, make_user
 from tests.ledger.figures_data import seed_from_tripletex
@@ -38,9 +38,6 @@ def firm(settings, tripletex_sandbox):
         )
         SyncRun.objects.create(
             company=company, trigger="schedule", status="succeeded", finished_at=timezone.now()
-        )
-        MonthSync.objects.create(
-            company=company, month=today.replace(day=1), synced_at=timezone.now()
         )
     user = make_user("regnskap@fjellvik.no")
     membership_set(company=company, user=user, role="accountant")

@@ -97,12 +97,8 @@ def test_figures_as_of_and_incomplete_warning(client, anders, pnl_company):
             status="incomplete",
             finished_at=finished,
         )
-        MonthSync.objects.create(
-            company=pnl_company,
-            month=month(2025, 3),
-            synced_at=finished,
-            is_complete=False,
-            problem="sum of changes is 12.00, not 0",
+        MonthSync.objects.filter(company=pnl_company, month=month(2025, 3)).update(
+            synced_at=finished, is_complete=False, problem="sum of changes is 12.00, not 0"
         )
     client.force_login(anders)
     for path in ("resultat/", "balanse/"):

@@ -123,6 +123,29 @@ def stored_balances(company: Company) -> dict:
         return {(n, m): (i, c, o) for n, m, i, c, o in rows}
 
 
+def assert_month_counts_match_balances(company: Company) -> None:
+    """Each MonthSync counts exactly the balances stored for its month (the figures rely on it)."""
+    with scopes_disabled():
+        counted: dict = {}
+        for number, month, balance_in in AccountBalance.objects.filter(company=company).values_list(
+            "account_number", "month", "balance_in"
+        ):
+            rows, result, opened = counted.get(month, (0, 0, 0))
+            is_result = 3000 <= number <= 8999
+            counted[month] = (
+                rows + 1,
+                result + is_result,
+                opened + (is_result and balance_in != 0),
+            )
+        stored = {
+            m.month: (m.balance_rows, m.result_rows, m.result_rows_opened)
+            for m in MonthSync.objects.filter(company=company)
+        }
+    assert counted, "the sync should have stored balances"
+    assert stored == {month: counted.get(month, (0, 0, 0)) for month in stored}
+    assert set(counted) <= set(stored)
+
+
 def fast_client(server, token: str = demo.HOLDING_TOKEN, company_id: int = 0, **retry):
     """A client whose retry waits are recorded instead of slept (sleeps: list of delays)."""
     sleeps: list[float] = []
@@ -196,6 +219,7 @@ def test_first_sync_stores_the_sandbox_balances(holding, sandbox):
             sandbox.store.projects(demo.HOLDING.company_id)
         )
         assert MonthSync.objects.filter(company=holding, is_complete=True).count() == len(months)
+    assert_month_counts_match_balances(holding)
     with scope(company=holding):
         status = figures_status(company=holding)
     assert status.as_of == run.finished_at
@@ -580,3 +604,4 @@ def test_rows_of_accounts_gone_from_a_month_are_removed(holding, sandbox):
         sandbox, demo.HOLDING.company_id, months_until_now()
     )
     assert run.rows_written >= 1
+    assert_month_counts_match_balances(holding)
