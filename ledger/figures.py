@@ -342,8 +342,9 @@ def _display_sign(nature: str, is_raw: bool) -> int:
 def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     """The P&L of the period grouped per NS 4102, with YTD, last year and variance (4 queries)."""
     months = period.months
+    n_months = len(months)
     index = {m: i for i, m in enumerate(months)}
-    this_year: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * len(months))
+    this_year: dict[int, list[Decimal]] = {}
     rows = AccountBalance.objects.filter(
         company=company,
         account_number__gte=RESULT_FROM,
@@ -352,7 +353,10 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
         month__lte=months[-1],
     ).values_list("account_number", "month", "balance_change")
     for number, month, change in rows:
-        this_year[number][index[month]] += change
+        values = this_year.get(number)
+        if values is None:
+            values = this_year[number] = [ZERO] * n_months
+        values[index[month]] += change
     ly_months = period.last_year_months
     last_year_rows = (
         AccountBalance.objects.filter(
@@ -368,27 +372,46 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     )
     last_year = {number: money(total) for number, total in last_year_rows}
     names = _account_names(company=company, low=RESULT_FROM, high=RESULT_TO)
-    lines = _pnl_lines(this_year, last_year, names, len(months), period.is_raw)
-    chart = _pnl_chart(company, period, this_year)
-    numbers = set(this_year) | set(last_year)
-    return Pnl(company, period, lines, chart, len(numbers))
+    members = _pnl_members(set(this_year) | set(last_year))
+    group_months = {
+        key: _column_sums([this_year[n] for n in numbers if n in this_year], n_months)
+        for key, numbers in members.items()
+    }
+    lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
+    chart = _pnl_chart(company, period, group_months)
+    return Pnl(company, period, lines, chart, sum(len(numbers) for numbers in members.values()))
 
 
-def _pnl_lines(
-    this_year: dict[int, list[Decimal]],
-    last_year: dict[int, Decimal],
-    names: dict[int, str],
-    n_months: int,
-    is_raw: bool,
-) -> list[PnlLine]:
-    """Groups with their accounts, and result lines summing every counting group above them."""
+def _pnl_members(numbers: Iterable[int]) -> dict[str, list[int]]:
+    """The P&L group key of each account number, as {group key: sorted account numbers}."""
     specs = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec)]
     members: dict[str, list[int]] = defaultdict(list)
-    for number in sorted(set(this_year) | set(last_year)):
+    for number in sorted(numbers):
         spec = _group_of(number, specs)
         if spec is not None:
             members[spec.key].append(number)
-    running_months, running_ly = [ZERO] * n_months, ZERO
+    return members
+
+
+def _column_sums(rows: list[list[Decimal]], width: int) -> list[Decimal]:
+    """Per-column sums of equally long rows ([0, …] when there are none)."""
+    if not rows:
+        return [ZERO] * width
+    return [sum(column, ZERO) for column in zip(*rows, strict=True)]
+
+
+def _pnl_lines(
+    members: dict[str, list[int]],
+    group_months: dict[str, list[Decimal]],
+    this_year: dict[int, list[Decimal]],
+    last_year: dict[int, Decimal],
+    names: dict[int, str],
+    period: Period,
+) -> list[PnlLine]:
+    """Groups with their accounts, and result lines summing every counting group above them."""
+    n_months, is_raw = len(period.months), period.is_raw
+    no_months = [ZERO] * n_months
+    running_months, running_ly = no_months, ZERO
     lines: list[PnlLine] = []
     for spec in PNL_LAYOUT:
         if isinstance(spec, TotalSpec):
@@ -402,41 +425,44 @@ def _pnl_lines(
         if spec.hide_when_empty and not numbers:
             continue
         sign = _display_sign(spec.nature, is_raw)
-        group_months, group_ly = [ZERO] * n_months, ZERO
-        accounts = []
-        for number in numbers:
-            raw = this_year.get(number, [ZERO] * n_months)
-            ly = last_year.get(number, ZERO)
-            group_months = [a + b for a, b in zip(group_months, raw, strict=True)]
-            group_ly += ly
-            accounts.append(AccountLine(number, names.get(number, ""), _cells(raw, ly, sign)))
+        accounts = [
+            AccountLine(
+                number,
+                names.get(number, ""),
+                _cells(this_year.get(number, no_months), last_year.get(number, ZERO), sign),
+            )
+            for number in numbers
+        ]
+        months_raw = group_months.get(spec.key, no_months)
+        group_ly = sum((last_year.get(n, ZERO) for n in numbers), ZERO)
         if spec.in_result:
-            running_months = [a + b for a, b in zip(running_months, group_months, strict=True)]
+            running_months = [a + b for a, b in zip(running_months, months_raw, strict=True)]
             running_ly += group_ly
-        line = PnlLine(spec.key, str(spec.label), False, _cells(group_months, group_ly, sign))
+        line = PnlLine(spec.key, str(spec.label), False, _cells(months_raw, group_ly, sign))
         line.accounts, line.in_result = accounts, spec.in_result
         lines.append(line)
     return lines
 
 
 def _pnl_chart(
-    company: Company, period: Period, this_year: dict[int, list[Decimal]]
+    company: Company, period: Period, group_months: dict[str, list[Decimal]]
 ) -> list[ChartMonth]:
     """Income, costs and result per month (profit positive), and last year's result per month.
 
     Income is every credit-natured group (operating revenue and financial income: for a holding
     company dividends are the income); costs are every other group of the result.
     """
-    specs = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec) and s.in_result]
     months = period.months
-    income, costs = [ZERO] * len(months), [ZERO] * len(months)
-    for number, values in this_year.items():
-        spec = _group_of(number, specs)
-        if spec is None:
-            continue
-        target = income if spec.nature == INCOME else costs
-        for i, value in enumerate(values):
-            target[i] += value
+    n_months = len(months)
+    in_result = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec) and s.in_result]
+    income = _column_sums(
+        [group_months[s.key] for s in in_result if s.nature == INCOME and s.key in group_months],
+        n_months,
+    )
+    costs = _column_sums(
+        [group_months[s.key] for s in in_result if s.nature == COST and s.key in group_months],
+        n_months,
+    )
     ly_rows = (
         AccountBalance.objects.filter(
             company=company,

@@ -7,6 +7,7 @@ comes from ledger.figures.
 
 from __future__ import annotations
 
+import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
@@ -17,14 +18,14 @@ from ledger.figures import Cells
 from ledger.templatetags.money import MINUS, NBSP, format_amount
 
 register = template.Library()
-ONE = Decimal(1)
 
 
 def _whole(value: Decimal) -> str:
     """format_amount(value, 0) without its generality: this runs for every cell of the table."""
-    whole = int(value.quantize(ONE, rounding=ROUND_HALF_UP))
-    text = f"{abs(whole):,}".replace(",", NBSP)
-    return f'<span class="negative">{MINUS}{text}</span>' if whole < 0 else text
+    whole = int(value.to_integral_value(ROUND_HALF_UP))
+    if whole < 0:
+        return f'<span class="negative">{MINUS}{-whole:,}</span>'.replace(",", NBSP)
+    return f"{whole:,}".replace(",", NBSP)
 
 
 def _variance_class(cells: Cells) -> str:
@@ -34,27 +35,21 @@ def _variance_class(cells: Cells) -> str:
     return "variance fav" if favourable else "variance unfav"
 
 
-@register.simple_tag
-def amount_cells(
-    cells: Cells, drill: str = "", account: int | None = None, months: object = None
-) -> SafeString:
-    """<td>s for each month (linked to the drill-down when `drill` is set), YTD, LY and variance.
-
-    Built with plain string formatting for speed (a P&L of 400 accounts has ~7 000 cells): every
-    piece is a formatted number, a fixed class name or a URL made of the company slug (a slug is
-    HTML-safe) and integers, so nothing here needs escaping.
-    """
-    if drill and account is not None and months is not None:
+def _cells_html(cells: Cells, links: list[str] | None) -> str:
+    """The <td>s of one line; `links` holds each month's drill-down URL up to its closing quote."""
+    if links is not None:
         month_cells = "".join(
-            f'<td><a href="{drill}{account}/{m.year}/{m.month}/">{_whole(v)}</a></td>'
-            for m, v in zip(months, cells.months, strict=True)  # type: ignore[call-overload]
+            [
+                f"<td><a {link}>{_whole(v)}</a></td>"
+                for link, v in zip(links, cells.months, strict=True)
+            ]
         )
     else:
-        month_cells = "".join(f"<td>{_whole(v)}</td>" for v in cells.months)
+        month_cells = "".join([f"<td>{_whole(v)}</td>" for v in cells.months])
     pct = cells.variance_pct
     pct_text = "" if pct is None else format_amount(pct, 1) + NBSP + "%"
     variance_class = _variance_class(cells)
-    return mark_safe(  # noqa: S308 - see the docstring: numbers, fixed classes and a slug URL
+    return (
         f'{month_cells}<td class="ytd">{_whole(cells.ytd)}</td>'
         f"<td>{_whole(cells.last_year)}</td>"
         f'<td class="{variance_class}">{_whole(cells.variance)}</td>'
@@ -63,17 +58,33 @@ def amount_cells(
 
 
 @register.simple_tag
-def account_rows(line: object, drill: str, months: object) -> SafeString:
-    """The <tr>s of a group's accounts, each month linked to its postings (names escaped)."""
+def amount_cells(cells: Cells) -> SafeString:
+    """<td>s for each month, YTD, LY and variance of a group or result line.
+
+    Built with plain string formatting for speed (a P&L of 400 accounts has ~7 000 cells): every
+    piece is a formatted number or a fixed class name, so nothing here needs escaping.
+    """
+    return mark_safe(_cells_html(cells, None))  # noqa: S308 - numbers and fixed classes
+
+
+@register.simple_tag
+def account_rows(line: object, drill: str, months: list[datetime.date]) -> SafeString:
+    """The <tr>s of a group's accounts, each month linked to its postings (names escaped).
+
+    A link is the drill-down base (the company slug, which is HTML-safe), the account number and
+    the month: integers only, so only the account names need escaping.
+    """
+    paths = [f'{m.year}/{m.month}/"' for m in months]
     rows = []
     for account in line.accounts:  # type: ignore[attr-defined]
         name = escape(account.name) if account.name else "\u2014"
-        cells = amount_cells(account.cells, drill, account.number, months)
+        base = f'href="{drill}{account.number}/'
+        cells = _cells_html(account.cells, [base + path for path in paths])
         rows.append(
             f'<tr class="row-account" data-account="{account.number}"><td class="col-label">'
             f'<span class="acct-no">{account.number}</span> {name}</td>{cells}</tr>'
         )
-    return mark_safe("".join(rows))  # noqa: S308 - names escaped, the rest as in amount_cells
+    return mark_safe("".join(rows))  # noqa: S308 - names escaped, the rest numbers and a slug URL
 
 
 @register.filter
