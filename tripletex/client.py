@@ -91,7 +91,7 @@ POSTING_FIELDS = (
     "voucher(id,number,year),department(id),project(id)"
 )
 VOUCHER_HEADER_FIELDS = (
-    "id,number,year,date,description,externalVoucherNumber,version,reverseVoucher(id)"
+    "id,number,tempNumber,year,date,description,externalVoucherNumber,version,reverseVoucher(id)"
 )
 VOUCHER_FIELDS = (
     VOUCHER_HEADER_FIELDS + ",postings(id,row,date,description,account(id,number,name),amount,"
@@ -397,6 +397,17 @@ class TripletexClient:
             "fields": VOUCHER_HEADER_FIELDS,
         }
         return self._all("/ledger/voucher", params, Voucher.from_api)
+
+    def vouchers_non_posted(self, *, date_from: date, date_to: date) -> list[Voucher]:
+        """Vouchers dated in [date_from, date_to) that wait for approval (sendToLedger=false)."""
+        # Reference: GET /ledger/voucher/>nonPosted
+        params = {
+            "dateFrom": date_from.isoformat(),
+            "dateTo": date_to.isoformat(),
+            "includeNonApproved": "true",
+            "fields": VOUCHER_HEADER_FIELDS,
+        }
+        return self._all("/ledger/voucher/>nonPosted", params, Voucher.from_api)
 
     def voucher_reverse(self, voucher_id: int, *, date: date) -> Voucher:
         """Reverse a posted voucher on `date`; returns the new reversing voucher. Never resent."""

@@ -278,7 +278,8 @@ class Posting:
 
 @dataclass(frozen=True)
 class Voucher:
-    """A voucher as Tripletex stores it; `number`/`year` are None until it reaches the ledger."""
+    """A voucher as Tripletex stores it; `number` is None until it reaches the ledger, and a
+    voucher sent for approval (sendToLedger=false) has a `temp_number` until then."""
 
     id: int
     number: int | None
@@ -289,13 +290,16 @@ class Voucher:
     version: int | None
     reverse_voucher_id: int | None
     postings: tuple[Posting, ...]
+    temp_number: int | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Voucher:
         raw_postings = data.get("postings") or []
         return cls(
             id=int(data["id"]),
-            number=_int(data.get("number")),
+            # Tripletex answers number 0 for a voucher not (yet) in the ledger.
+            number=_int(data.get("number")) or None,
+            temp_number=_int(data.get("tempNumber")) or None,
             year=_int(data.get("year")),
             date=_date(data.get("date")),
             description=_str(data.get("description")),

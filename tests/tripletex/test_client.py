@@ -394,6 +394,23 @@ def test_vouchers_between_asks_for_external_number(tripletex_api: FakeTripletex)
     assert (q["dateFrom"], q["dateTo"]) == ("2025-03-31", "2025-04-01")
 
 
+def test_vouchers_non_posted_asks_for_unapproved_ones_too(tripletex_api: FakeTripletex):
+    tripletex_api.add(
+        "GET",
+        "/ledger/voucher/>nonPosted",
+        json_body={"values": [{"id": 7, "number": 0, "tempNumber": 4, "externalVoucherNumber": "A"}]},
+    )
+    (found,) = make_client().vouchers_non_posted(
+        date_from=date(2025, 3, 31), date_to=date(2025, 4, 1)
+    )
+    # Tripletex's number 0 means "not in the ledger yet": no number, a temporary one.
+    assert (found.id, found.number, found.temp_number) == (7, None, 4)
+    q = query(tripletex_api.api_calls()[0])
+    assert q["includeNonApproved"] == "true"
+    assert (q["dateFrom"], q["dateTo"]) == ("2025-03-31", "2025-04-01")
+    assert {"externalVoucherNumber", "tempNumber"} <= set(q["fields"].split(","))
+
+
 def test_voucher_get_parses_postings(tripletex_api: FakeTripletex):
     value = {
         "id": 5,

@@ -93,6 +93,7 @@ def _exercise_every_method() -> None:
     office_client.voucher_get(1)
     office_client.vouchers_by_external_number("APP-17-000123")
     office_client.vouchers_between(**span)
+    office_client.vouchers_non_posted(**span)
     office_client.voucher_reverse(1, date=date(2025, 4, 1))
     office_client.session_delete()
 
@@ -126,6 +127,7 @@ def test_every_request_matches_the_spec(captured: FakeTripletex):
         ("GET", "/ledger/voucher/{id}"),
         ("GET", "/ledger/voucher/>externalVoucherNumber"),
         ("GET", "/ledger/voucher"),
+        ("GET", "/ledger/voucher/>nonPosted"),
         ("PUT", "/ledger/voucher/{id}/:reverse"),
         ("DELETE", "/token/session/{token}"),
     } <= seen

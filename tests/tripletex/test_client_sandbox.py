@@ -146,6 +146,22 @@ def test_key_without_advanced_voucher_cannot_post(tripletex_sandbox):
         client.voucher_create(voucher(client, "IT-RO-1", open_day(tripletex_sandbox)))
 
 
+def test_without_advanced_voucher_a_voucher_can_wait_for_approval(tripletex_sandbox):
+    client = client_for(tripletex_sandbox, demo.READONLY_TOKEN)
+    day = open_day(tripletex_sandbox)
+    created = client.voucher_create(voucher(client, "IT-RO-2", day), send_to_ledger=False)
+    assert created.number is None
+    assert created.temp_number
+    waiting = client.vouchers_non_posted(date_from=day, date_to=day + timedelta(days=1))
+    assert [v.id for v in waiting if v.external_voucher_number == "IT-RO-2"] == [created.id]
+    # Someone at the firm approves it in Tripletex: it gets its number and leaves the list.
+    tripletex_sandbox.store.send_to_ledger(demo.HOLDING.company_id, created.id)
+    approved = client.voucher_get(created.id)
+    assert approved.number
+    waiting = client.vouchers_non_posted(date_from=day, date_to=day + timedelta(days=1))
+    assert created.id not in [v.id for v in waiting]
+
+
 def test_lost_reply_is_an_unknown_outcome_and_the_lookup_finds_one_voucher(tripletex_sandbox):
     client = client_for(tripletex_sandbox)
     payload = voucher(client, "IT-LOST-1", open_day(tripletex_sandbox))

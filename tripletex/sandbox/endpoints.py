@@ -343,6 +343,48 @@ def _voucher_by_external(server: SandboxServer, ctx: Context) -> tuple[int, Any]
     return 200, _db_listing(server, ctx, items, total)
 
 
+def _voucher_non_posted(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    if not ctx.q_bool("includeNonApproved", False):
+        # The sandbox keeps no approval state: every non-posted voucher is "non-approved".
+        return 200, _db_listing(server, ctx, [], 0)
+    start, count = _sql_page(ctx)
+    total, _, items = server.store.vouchers(
+        ctx.company_id,
+        date_from=ctx.q_date("dateFrom"),
+        date_to=ctx.q_date("dateTo"),
+        posted=False,
+        offset=start,
+        limit=count,
+    )
+    return 200, _db_listing(server, ctx, items, total)
+
+
+def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    _require_advanced_voucher(ctx)
+    voucher_id = int(ctx.params["id"])
+    state = server.store.voucher_state(ctx.company_id, voucher_id)
+    if state is None:
+        raise ApiError(404, 6000, "Objektet finnes ikke.")
+    if state[0]:
+        raise validation_error([("id", "Bilaget er allerede bokført.")])
+    server.store.send_to_ledger(ctx.company_id, voucher_id)
+    voucher = server.store.voucher(ctx.company_id, voucher_id)
+    assert voucher is not None
+    return 200, server.single(ctx, voucher, "voucher")
+
+
+def _voucher_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    voucher_id = int(ctx.params["id"])
+    state = server.store.voucher_state(ctx.company_id, voucher_id)
+    if state is None:
+        raise ApiError(404, 6000, "Objektet finnes ikke.")
+    if state[0]:
+        # Deleting a posted voucher needs the same access as posting it.
+        _require_advanced_voucher(ctx)
+    server.store.delete_voucher(ctx.company_id, voucher_id)
+    return 204, None
+
+
 def _voucher_get(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     voucher = server.store.voucher(ctx.company_id, int(ctx.params["id"]))
     if voucher is None:
@@ -602,7 +644,10 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/ledger/voucher", _voucher_search),
         ("POST", r"/ledger/voucher", _voucher_create),
         ("GET", r"/ledger/voucher/>externalVoucherNumber", _voucher_by_external),
+        ("GET", r"/ledger/voucher/>nonPosted", _voucher_non_posted),
+        ("PUT", r"/ledger/voucher/(?P<id>\d+)/:sendToLedger", _voucher_send_to_ledger),
         ("GET", r"/ledger/voucher/(?P<id>\d+)", _voucher_get),
+        ("DELETE", r"/ledger/voucher/(?P<id>\d+)", _voucher_delete),
         ("PUT", r"/ledger/voucher/(?P<id>\d+)/:reverse", _voucher_reverse),
         ("GET", r"/department", _departments),
         ("GET", r"/department/(?P<id>\d+)", _entity_get("department")),

@@ -878,11 +878,15 @@ class Store:
         number_from: int | None = None,
         number_to: int | None = None,
         type_id: int | None = None,
+        posted: bool | None = None,
         offset: int = 0,
         limit: int = 1000,
     ) -> tuple[int, int, list[dict[str, Any]]]:
         """(total, postings in total, page) of voucher entities matching the filters, by id."""
         where, args = ["company_id=?"], [company_id]
+        if posted is not None:
+            where.append("is_posted=?")
+            args.append(int(posted))
         if date_from is not None:
             where.append("date>=?")
             args.append(date_from.isoformat())
@@ -1048,6 +1052,38 @@ class Store:
                 )
             self._invalidate(company_id)
         return new_id
+
+    def send_to_ledger(self, company_id: int, voucher_id: int) -> None:
+        """Approve a non-posted voucher: it gets its number and its postings count from now on."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT year FROM vouchers WHERE id=? AND company_id=? AND is_posted=0",
+                (voucher_id, company_id),
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"voucher {voucher_id} is not waiting for approval")
+            number = self.db.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM vouchers WHERE company_id=? AND year=?",
+                (company_id, row[0]),
+            ).fetchone()[0]
+            with self._transaction():
+                self.db.execute(
+                    "UPDATE vouchers SET number=?, is_posted=1, version=version+1 WHERE id=?",
+                    (number, voucher_id),
+                )
+                self.db.execute("UPDATE postings SET is_posted=1 WHERE voucher_id=?", (voucher_id,))
+            self._invalidate(company_id)
+
+    def delete_voucher(self, company_id: int, voucher_id: int) -> bool:
+        """Delete a voucher and its postings (as a user may in Tripletex); False if not there."""
+        with self._lock:
+            with self._transaction():
+                self.db.execute("DELETE FROM postings WHERE voucher_id=?", (voucher_id,))
+                gone = self.db.execute(
+                    "DELETE FROM vouchers WHERE id=? AND company_id=?", (voucher_id, company_id)
+                ).rowcount
+            self._invalidate(company_id)
+        return bool(gone)
 
     def voucher_state(self, company_id: int, voucher_id: int) -> tuple[bool, int | None] | None:
         """(is posted, reverse voucher id) of a voucher, or None if it does not exist."""
