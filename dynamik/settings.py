@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "ledger.booking_tasks.bookings_resolve_stuck_task",
         "schedule": 120.0,
     },
+    # Vouchers sent for approval (sendToLedger=false): record their numbers once approved.
+    "bookings-refresh-approved": {
+        "task": "ledger.booking_tasks.bookings_refresh_approved_task",
+        "schedule": 600.0,
+    },
     # Figures sync: each company's nightly run (its own time, spread over 00:30–05:30) and the
     # intraday refresh of the current month are queued by this dispatcher when due.
     "ledger-sync-due": {

@@ -56,6 +56,7 @@ from tripletex.errors import (
     TripletexAuthError,
     TripletexError,
     TripletexForbidden,
+    TripletexNotFound,
     TripletexOutcomeUnknown,
     TripletexRateLimited,
     TripletexUnavailable,
@@ -247,7 +248,8 @@ def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: list[str] 
     Transaction.objects.filter(pk=run.txn.pk, status=Status.BOOKING).update(
         status=Status.BOOKED,
         tripletex_voucher_id=voucher.id,
-        voucher_number=voucher.number,
+        voucher_number=voucher.number,  # None while it waits for approval in Tripletex
+        voucher_temp_number=voucher.temp_number,
         voucher_year=voucher.year or (voucher.date.year if voucher.date else None),
         booked_at=timezone.now(),
         messages=list(extra),
@@ -289,17 +291,25 @@ def _release(run: _Run, outcome: str, message: str, *, countdown: float) -> Book
 
 
 def _lookup(run: _Run, *, thorough: bool) -> Voucher | None:
-    """Our voucher if Tripletex has it: by external number; thorough = the date's list too."""
+    """Our voucher if Tripletex has it: by external number; thorough = the date's lists too,
+    the vouchers waiting for approval included (whatever the posting mode is now: it may have
+    changed since the POST whose outcome is unclear)."""
     assert run.client is not None
     number = run.txn.external_voucher_number
     found = list(run.client.vouchers_by_external_number(number))
     if not found and thorough:
-        day = run.txn.trade_date
+        day, next_day = run.txn.trade_date, run.txn.trade_date + timedelta(days=1)
         found = [
             v
-            for v in run.client.vouchers_between(date_from=day, date_to=day + timedelta(days=1))
+            for v in run.client.vouchers_between(date_from=day, date_to=next_day)
             if v.external_voucher_number == number
         ]
+        if not found:
+            found = [
+                v
+                for v in run.client.vouchers_non_posted(date_from=day, date_to=next_day)
+                if v.external_voucher_number == number
+            ]
     found = [v for v in found if v.external_voucher_number == number]
     if len(found) > 1:
         # Should never happen through us; keep the oldest and say so loudly.
@@ -345,11 +355,14 @@ def _plain_messages(exc: TripletexError, txn: Transaction) -> list[str]:
 
 
 def forbidden_message() -> str:
-    """What to do when Tripletex answers 403 to a voucher: grant "Advanced Voucher"."""
+    """What to do when Tripletex answers 403 to a voucher: grant "Advanced Voucher", or send
+    vouchers for approval instead."""
     return _(
         "Tripletex refused: the company's API key lacks permission to post vouchers. In "
         'Tripletex, give the key\'s user the "Advanced Voucher" (Avansert bilag) access, or create '
-        'the key with the access template "Alle tilganger", then book again.'
+        'the key with the access template "Alle tilganger", then book again. Or choose "Send '
+        'vouchers for approval in Tripletex" in the GL account settings, and someone at the firm '
+        "approves each voucher in Tripletex."
     )
 
 
@@ -414,7 +427,9 @@ def _protocol(run: _Run) -> str:
         return _finish(run, Outcome.LOST_CLAIM)
     run.attempt.posted = True
     try:
-        voucher = run.client.voucher_create(payload)
+        voucher = run.client.voucher_create(
+            payload, send_to_ledger=_gl_settings(txn).send_to_ledger
+        )
     except TripletexValidationError as exc:
         run.request_ids.append(exc.request_id or "")
         forget_reference_data(company=run.company)
@@ -551,6 +566,69 @@ def bookings_stuck(*, now=None) -> list[tuple[int, int, str]]:
         return [(t.company_id, t.pk, t.status) for t in [*stuck, *lost]]
 
 
+# ---- vouchers waiting for approval -------------------------------------------------------------
+
+
+def bookings_awaiting_approval() -> dict[int, list[int]]:
+    """{company id: transaction ids} of booked rows whose voucher waits for approval in Tripletex."""
+    with scopes_disabled():
+        rows = Transaction.objects.filter(
+            status=Status.BOOKED, voucher_number__isnull=True, tripletex_voucher_id__isnull=False
+        ).values_list("company_id", "pk")
+        waiting: dict[int, list[int]] = {}
+        for company_id, pk in rows:
+            waiting.setdefault(company_id, []).append(pk)
+        return waiting
+
+
+def bookings_refresh_approved(
+    *, company: Company, transaction_ids: list[int], client: TripletexClient | None = None
+) -> dict[str, int]:
+    """Ask Tripletex about vouchers sent for approval: record the number of each one approved
+    since; a voucher deleted in Tripletex (the firm refused it) leaves its row "needs attention",
+    to be changed or booked again. Returns counts: approved / waiting / deleted."""
+    client = client or tripletex_client_for(company)
+    counts = {"approved": 0, "waiting": 0, "deleted": 0}
+    rows = Transaction.objects.filter(
+        company=company,
+        pk__in=transaction_ids,
+        status=Status.BOOKED,
+        voucher_number__isnull=True,
+        tripletex_voucher_id__isnull=False,
+    )
+    for txn in rows:
+        waiting = Q(pk=txn.pk, status=Status.BOOKED, voucher_number__isnull=True)
+        try:
+            voucher = client.voucher_get(txn.tripletex_voucher_id)
+        except TripletexNotFound:
+            Transaction.objects.filter(waiting).update(
+                status=Status.FAILED,
+                tripletex_voucher_id=None,
+                voucher_temp_number=None,
+                voucher_year=None,
+                booked_at=None,
+                messages=[
+                    _(
+                        "The voucher that waited for approval was deleted in Tripletex, so "
+                        "nothing is booked. Change the transaction if needed and book it again."
+                    )
+                ],
+            )
+            counts["deleted"] += 1
+            continue
+        if voucher.number is None:
+            counts["waiting"] += 1
+            continue
+        Transaction.objects.filter(waiting).update(
+            voucher_number=voucher.number, voucher_year=voucher.year or txn.voucher_year
+        )
+        logger.info(
+            "Voucher %s of transaction %s approved as %s", voucher.id, txn.pk, voucher.number
+        )
+        counts["approved"] += 1
+    return counts
+
+
 # ---- reversing -------------------------------------------------------------------------------
 
 
@@ -561,6 +639,13 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
         locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
         if locked.status != Status.BOOKED or not locked.tripletex_voucher_id:
             raise BookingStateError(_("Only a booked transaction can be reversed."))
+        if locked.is_awaiting_approval:
+            raise BookingStateError(
+                _(
+                    "The voucher still waits for approval in Tripletex, so there is nothing to "
+                    "reverse yet. Delete it in Tripletex instead, or reverse it once approved."
+                )
+            )
     client = tripletex_client_for(company)
     try:
         reversal = client.voucher_reverse(locked.tripletex_voucher_id, date=on)

@@ -13,7 +13,12 @@ from django_scopes import scope
 
 from companies.tenancy import company_for_task
 
-__all__ = ["bookings_resolve_stuck_task", "transaction_book_task", "transactions_book_batch_task"]
+__all__ = [
+    "bookings_refresh_approved_task",
+    "bookings_resolve_stuck_task",
+    "transaction_book_task",
+    "transactions_book_batch_task",
+]
 
 MAX_RETRIES = 8
 MAX_COUNTDOWN = 600
@@ -99,3 +104,29 @@ def bookings_resolve_stuck_task() -> list[str]:
                 )
                 outcomes.append("retry")
     return outcomes
+
+
+@shared_task(acks_late=True)
+def bookings_refresh_approved_task() -> dict[str, int]:
+    """Beat: pick up the numbers of vouchers approved in Tripletex since they were sent for
+    approval. A company whose Tripletex cannot be asked now is tried again next time."""
+    import logging
+
+    from companies.credentials import ConnectionUnavailable
+    from ledger.booking import bookings_awaiting_approval, bookings_refresh_approved
+    from tripletex.errors import TripletexError
+
+    totals: dict[str, int] = {}
+    for company_id, transaction_ids in bookings_awaiting_approval().items():
+        company = company_for_task(company_id)
+        with scope(company=company):
+            try:
+                counts = bookings_refresh_approved(company=company, transaction_ids=transaction_ids)
+            except (ConnectionUnavailable, TripletexError) as exc:
+                logging.getLogger(__name__).warning(
+                    "Approvals of company %s not checked: %s", company_id, type(exc).__name__
+                )
+                counts = {"unchecked": len(transaction_ids)}
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals

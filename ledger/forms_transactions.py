@@ -153,11 +153,12 @@ JournalLineFormSet = forms.formset_factory(
 
 
 class GLSettingsForm(forms.ModelForm):
-    """The account for each kind of posting."""
+    """The account for each kind of posting, and how vouchers reach Tripletex."""
 
     class Meta:
         model = GLAccountSettings
-        fields = list(GLAccountSettings.ROLES)
+        fields = [*GLAccountSettings.ROLES, "posting_mode"]
+        widgets = {"posting_mode": forms.RadioSelect}
 
 
 class ImportForm(forms.Form):

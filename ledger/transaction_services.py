@@ -267,10 +267,26 @@ class StatusRow:
 
 
 def status_label(txn: Transaction) -> str:
-    """The badge text: queued rows that are waiting for a retry say so."""
+    """The badge text: queued rows waiting for a retry, and vouchers waiting for approval, say so."""
     if txn.status == Status.QUEUED and txn.next_retry_at:
         return _("Failed, will retry")
+    if txn.is_awaiting_approval:
+        return _("Awaiting approval in Tripletex")
     return str(txn.get_status_display())
+
+
+def status_badge(txn: Transaction) -> str:
+    """The badge colour: a voucher that waits for approval is not done yet."""
+    return "warn" if txn.is_awaiting_approval else STATUS_BADGE.get(txn.status, "")
+
+
+def voucher_text(txn: Transaction) -> str:
+    """'12/2025' for a voucher in the ledger, 'temp. no. 3' for one waiting for approval."""
+    if txn.voucher_number:
+        return f"{txn.voucher_number}/{txn.voucher_year}"
+    if txn.is_awaiting_approval and txn.voucher_temp_number:
+        return _("temp. no. %(number)s") % {"number": txn.voucher_temp_number}
+    return ""
 
 
 def transactions_status(*, company: Company, ids: list[int]) -> list[StatusRow]:
@@ -281,8 +297,8 @@ def transactions_status(*, company: Company, ids: list[int]) -> list[StatusRow]:
             id=t.pk,
             status=t.status,
             label=status_label(t),
-            badge=STATUS_BADGE.get(t.status, ""),
-            voucher=f"{t.voucher_number}/{t.voucher_year}" if t.voucher_number else "",
+            badge=status_badge(t),
+            voucher=voucher_text(t),
             voucher_url=voucher_web_url(company=company, voucher_id=t.tripletex_voucher_id)
             if t.status == Status.BOOKED
             else "",

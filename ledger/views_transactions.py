@@ -73,7 +73,7 @@ def transactions(request: HttpRequest, company_slug: str) -> HttpResponse:
             (
                 t,
                 svc.status_label(t),
-                svc.STATUS_BADGE.get(t.status, ""),
+                svc.status_badge(t),
                 svc.voucher_web_url(company=request.company, voucher_id=t.tripletex_voucher_id),
             )
             for t in rows
@@ -141,7 +141,7 @@ def transaction_detail(request: HttpRequest, company_slug: str, pk: int) -> Http
         "txn": txn,
         "preview": voucher_preview(company=request.company, txn=txn),
         "status_label": svc.status_label(txn),
-        "badge": svc.STATUS_BADGE.get(txn.status, ""),
+        "badge": svc.status_badge(txn),
         "voucher_url": svc.voucher_web_url(
             company=request.company, voucher_id=txn.tripletex_voucher_id
         ),

@@ -106,8 +106,11 @@ class Transaction(models.Model):
     booking_round = models.PositiveIntegerField(default=1)
     external_voucher_number = models.CharField(max_length=60, blank=True, db_index=True)
     tripletex_voucher_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Set when the voucher is in the ledger; a voucher sent for approval has only a temporary
+    # number until someone approves it in Tripletex (bookings_refresh_approved picks that up).
     voucher_number = models.IntegerField(null=True, blank=True)
     voucher_year = models.IntegerField(null=True, blank=True)
+    voucher_temp_number = models.IntegerField(null=True, blank=True)
     messages = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claim_token = models.CharField(max_length=40, blank=True)
@@ -156,6 +159,11 @@ class Transaction(models.Model):
     @property
     def is_journal(self) -> bool:
         return self.kind == self.Kind.JOURNAL
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        """Booked as a voucher that waits for someone to approve it in Tripletex."""
+        return self.status == self.Status.BOOKED and self.voucher_number is None
 
     @property
     def instrument_key(self) -> str:
@@ -226,6 +234,19 @@ class GLAccountSettings(models.Model):
     withholding_tax = models.PositiveIntegerField(_("Withholding tax"), default=8300)
     fund_switch = models.PositiveIntegerField(_("Fund switch (clearing)"), default=1880)
     fees = models.PositiveIntegerField(_("Fees"), default=8170)
+
+    class PostingMode(models.TextChoices):
+        LEDGER = "ledger", _("Post vouchers straight to the ledger")
+        APPROVAL = "approval", _("Send vouchers for approval in Tripletex")
+
+    # Tripletex lets a key post to the ledger only with "Advanced Voucher"; without it, vouchers
+    # are sent with sendToLedger=false and someone at the firm approves them in Tripletex.
+    posting_mode = models.CharField(
+        _("How vouchers reach Tripletex"),
+        max_length=10,
+        choices=PostingMode.choices,
+        default=PostingMode.LEDGER,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopedManager(company="company")
@@ -250,6 +271,10 @@ class GLAccountSettings(models.Model):
 
     def __str__(self) -> str:
         return f"GL settings of {self.company_id}"
+
+    @property
+    def send_to_ledger(self) -> bool:
+        return self.posting_mode == self.PostingMode.LEDGER
 
 
 class BookingAttempt(models.Model):

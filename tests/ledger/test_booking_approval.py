@@ -1,0 +1,193 @@
+"""Booking with sendToLedger=false: for a firm whose key lacks "Advanced Voucher", each voucher
+waits in Tripletex until someone at the firm approves it (README §7.1, pitfall 21). Still exactly
+one voucher per booking round, and the row learns its number once it is approved."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from companies.credentials import connection_set_own_key
+from ledger import booking_tasks
+from ledger.booking import (
+    BookingRetry,
+    BookingStateError,
+    booking_queue,
+    booking_reverse,
+    booking_run,
+    bookings_refresh_approved,
+)
+from ledger.models import BookingAttempt, GLAccountSettings
+from ledger.vouchers import gl_settings_get
+from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
+from tests.ledger.test_booking_support import HOLDING_ID, record, reload, vouchers_with
+from tripletex.client import TripletexClient
+from tripletex.sandbox import demo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approval_acme(sandbox_acme):
+    """Acme with a key that lacks "Advanced Voucher", set to send vouchers for approval."""
+    connection_set_own_key(company=sandbox_acme, token=demo.READONLY_TOKEN, by=None)
+    with scope(company=sandbox_acme):
+        gl = gl_settings_get(company=sandbox_acme)
+        gl.posting_mode = GLAccountSettings.PostingMode.APPROVAL
+        gl.save()
+    return sandbox_acme
+
+
+def _book(company, txn) -> str:
+    with scope(company=company):
+        booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)
+        for _ in range(5):
+            try:
+                return booking_run(company=company, transaction_id=txn.pk)
+            except BookingRetry:
+                continue
+    raise AssertionError("the booking never finished")
+
+
+def _refresh(company, txn) -> dict[str, int]:
+    with scope(company=company):
+        return bookings_refresh_approved(company=company, transaction_ids=[txn.pk])
+
+
+def test_a_voucher_sent_for_approval_waits_in_tripletex_with_a_temporary_number(
+    approval_acme, tripletex_sandbox
+):
+    txn = record(approval_acme)
+    assert _book(approval_acme, txn) == "booked"
+    row = reload(txn)
+    (stored,) = vouchers_with(tripletex_sandbox, row.external_voucher_number)
+    assert row.status == "booked"
+    assert row.is_awaiting_approval
+    assert row.voucher_number is None
+    assert row.voucher_temp_number == stored["tempNumber"] > 0
+    assert row.tripletex_voucher_id == stored["id"]
+    assert tripletex_sandbox.store.voucher_state(HOLDING_ID, stored["id"]) == (False, None)
+    with scopes_disabled():
+        attempt = BookingAttempt.objects.get(transaction=row)
+    assert (attempt.outcome, attempt.posted) == ("booked", True)
+
+
+def test_without_the_permission_posting_to_the_ledger_is_refused_with_both_ways_out(
+    sandbox_acme, tripletex_sandbox
+):
+    connection_set_own_key(company=sandbox_acme, token=demo.READONLY_TOKEN, by=None)
+    txn = record(sandbox_acme)
+    assert _book(sandbox_acme, txn) == "rejected"
+    text = " ".join(reload(txn).messages)
+    assert "Advanced Voucher" in text
+    assert "Send vouchers for approval in Tripletex" in text
+    assert vouchers_with(tripletex_sandbox, reload(txn).external_voucher_number) == []
+
+
+def test_reply_lost_and_only_the_approval_list_shows_it_still_one_voucher(
+    approval_acme, tripletex_sandbox, monkeypatch
+):
+    """If Tripletex's searches leave out vouchers waiting for approval (README §7.2 [verify]),
+    the thorough lookup still finds ours among them before anything is posted again."""
+    monkeypatch.setattr(TripletexClient, "vouchers_by_external_number", lambda self, number: [])
+    monkeypatch.setattr(TripletexClient, "vouchers_between", lambda self, **kw: [])
+    txn = record(approval_acme)
+    tripletex_sandbox.faults.drop_reply_after_voucher_store = 1
+    assert _book(approval_acme, txn) == "booked"
+    row = reload(txn)
+    (stored,) = vouchers_with(tripletex_sandbox, row.external_voucher_number)
+    assert row.tripletex_voucher_id == stored["id"]
+    assert row.voucher_temp_number == stored["tempNumber"]
+    with scopes_disabled():
+        assert BookingAttempt.objects.filter(transaction=row, posted=True).count() == 1
+
+
+def test_the_number_is_recorded_once_the_firm_approves_the_voucher(
+    approval_acme, tripletex_sandbox
+):
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    assert _refresh(approval_acme, txn) == {"approved": 0, "waiting": 1, "deleted": 0}
+    assert reload(txn).is_awaiting_approval
+
+    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
+    # The beat task finds every waiting row and asks Tripletex about it.
+    totals = booking_tasks.bookings_refresh_approved_task.apply().get()
+    assert totals == {"approved": 1, "waiting": 0, "deleted": 0}
+    row = reload(txn)
+    (stored,) = vouchers_with(tripletex_sandbox, row.external_voucher_number)
+    assert row.voucher_number == stored["number"] > 0
+    assert row.voucher_year == date.today().year
+    assert not row.is_awaiting_approval
+    assert booking_tasks.bookings_refresh_approved_task.apply().get() == {}
+
+
+def test_a_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again(
+    approval_acme, tripletex_sandbox
+):
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    tripletex_sandbox.store.delete_voucher(HOLDING_ID, reload(txn).tripletex_voucher_id)
+    assert _refresh(approval_acme, txn) == {"approved": 0, "waiting": 0, "deleted": 1}
+    row = reload(txn)
+    assert row.status == "failed"
+    assert row.tripletex_voucher_id is None
+    assert "deleted in Tripletex" in " ".join(row.messages)
+    # Booked again: one new voucher under the same key, waiting for approval.
+    assert _book(approval_acme, row) == "booked"
+    assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
+
+
+def test_a_voucher_waiting_for_approval_cannot_be_reversed(approval_acme, tripletex_sandbox):
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    with scope(company=approval_acme), pytest.raises(BookingStateError, match="approval"):
+        booking_reverse(company=approval_acme, txn=reload(txn), on=date.today(), by=None)
+    assert reload(txn).status == "booked"
+
+
+def test_pages_say_the_voucher_waits_for_approval(client, fiona, approval_acme, tripletex_sandbox):
+    """In Norwegian, as the pages are by default."""
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    row = reload(txn)
+    client.force_login(fiona)
+    slug = approval_acme.slug
+    html = client.get(reverse("ledger:transaction_detail", args=[slug, txn.pk])).content.decode()
+    assert "Venter på godkjenning i Tripletex" in html
+    assert f"midl. nr. {row.voucher_temp_number}" in html
+    assert 'data-testid="awaiting-approval"' in html
+    assert 'data-testid="reverse"' not in html
+    listing = client.get(reverse("ledger:transactions", args=[slug])).content.decode()
+    assert "Venter på godkjenning i Tripletex" in listing
+    status = client.get(
+        reverse("ledger:transactions_status", args=[slug]), {"ids": str(txn.pk)}
+    ).json()
+    (shown,) = status["rows"]
+    assert (shown["label"], shown["badge"]) == ("Venter på godkjenning i Tripletex", "warn")
+    assert shown["voucher"] == f"midl. nr. {row.voucher_temp_number}"
+
+
+def test_the_posting_mode_is_chosen_in_the_gl_settings(client, fiona, sandbox_acme):
+    client.force_login(fiona)
+    url = reverse("ledger:gl_settings", args=[sandbox_acme.slug])
+    page = client.get(url).content.decode()
+    assert 'value="approval"' in page
+    with scope(company=sandbox_acme):
+        data = {
+            role: getattr(gl_settings_get(company=sandbox_acme), role)
+            for role in GLAccountSettings.ROLES
+        }
+    response = client.post(url, {**data, "posting_mode": "approval"})
+    assert response.status_code == 302
+    with scope(company=sandbox_acme):
+        assert not gl_settings_get(company=sandbox_acme).send_to_ledger
+    # An unknown mode is refused and changes nothing.
+    response = client.post(url, {**data, "posting_mode": "sometimes"})
+    assert response.status_code == 200
+    assert "Velg et gyldig valg" in response.content.decode()  # the page is Norwegian
+    with scope(company=sandbox_acme):
+        assert gl_settings_get(company=sandbox_acme).posting_mode == "approval"
