@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ledger.csv_import import ValueProblem, parse_decimal
 from ledger.models import GLAccountSettings, Transaction
+from ledger.templatetags.money import format_amount
 from ledger.transaction_services import journal_line_problems, securities_problems
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -139,7 +140,7 @@ class BaseJournalLineFormSet(forms.BaseFormSet):
         if debit != credit:
             raise forms.ValidationError(
                 _("Debit (%(debit)s) and credit (%(credit)s) must be equal.")
-                % {"debit": debit, "credit": credit}
+                % {"debit": format_amount(debit), "credit": format_amount(credit)}
             )
 
     def lines(self) -> list[dict[str, Any]]:

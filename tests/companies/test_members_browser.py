@@ -1,0 +1,136 @@
+"""A company's people in Chromium: the administrator reads the members page (it lists members and
+roles; adding, changing and removing members is staff work in the admin), and a newly invited person
+sets a password from the invitation link and lands logged in with the company in view."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.db import connections
+
+from companies.invitations import invitation_send
+from companies.models import Membership, User
+from companies.services import membership_set
+from tests.browser import log_in, save_screenshot
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NEW_PASSWORD = "fjellvik-lyngen-otter-77"
+
+
+@pytest.fixture(autouse=True)
+def _close_db_connections(page):
+    """Close the ORM connections the test opened, while Playwright still runs.
+
+    Once Playwright has stopped, pytest-django's teardown no longer sees them (Django keeps
+    connections per context); one left open (CONN_MAX_AGE) blocks dropping the PostgreSQL test
+    database at the end of the session.
+    """
+    yield
+    connections.close_all()
+
+
+def _member_rows(page) -> dict[str, list[str]]:
+    """The members table as {e-mail: [e-mail, name, role, last login]}."""
+    rows = page.locator("table.table tbody tr")
+    cells = [row.locator("td").all_inner_texts() for row in rows.all()]
+    return {texts[0]: [t.strip() for t in texts] for texts in cells}
+
+
+def test_admin_sees_the_members_and_their_roles(page, acme, bergen, alice, fiona, anders, bob):
+    log_in(page, alice.email, PASSWORD)
+    page.wait_for_url("**/")
+    page.goto(f"/c/{acme.slug}/")
+    page.click(".companybar nav.tabs >> text=Brukere")
+    page.wait_for_url(f"**/c/{acme.slug}/brukere/")
+    assert page.locator(".companybar nav.tabs a[aria-current=page]").inner_text() == "Brukere"
+    save_screenshot(page, "members")
+
+    rows = _member_rows(page)
+    assert list(rows) == ["alice@acme.no", "anders@acme.no", "fiona@acme.no"]  # by e-mail
+    assert rows["alice@acme.no"][1:3] == ["Alice", "Administrator"]
+    assert rows["fiona@acme.no"][1:3] == ["Fiona", "Økonomi"]
+    assert rows["anders@acme.no"][1:3] == ["Anders", "Regnskapsfører"]
+    assert rows["alice@acme.no"][3] != "–"  # she has just logged in
+    assert rows["anders@acme.no"][3] == "–"
+    assert "bob@bergen.no" not in page.content()  # another company's people stay hidden
+
+    # A role given in the admin shows on the next visit; the page itself offers no changes.
+    membership_set(company=acme, user=anders, role="finance")
+    page.reload()
+    assert _member_rows(page)["anders@acme.no"][2] == "Økonomi"
+    assert page.locator("main.page form").count() == 0
+
+    # Another company's members page is simply not there for alice.
+    response = page.goto(f"/c/{bergen.slug}/brukere/")
+    assert response.status == 404
+
+
+def test_members_page_is_closed_to_other_roles(page, acme, alice, fiona):
+    log_in(page, fiona.email, PASSWORD)
+    page.wait_for_url("**/")
+    page.goto(f"/c/{acme.slug}/")
+    assert page.locator(".companybar nav.tabs >> text=Brukere").count() == 0
+    response = page.goto(f"/c/{acme.slug}/brukere/")
+    assert response.status == 403
+    assert page.locator("h1").inner_text() == "Ikke tillatt"
+    assert "alice@acme.no" not in page.content()
+    save_screenshot(page, "members-forbidden")
+
+
+def _invitation_path(message) -> str:
+    return re.search(r"https?://[^/\s]+(/konto/invitasjon/\S+/)", message.body).group(1)
+
+
+def test_invited_person_sets_a_password_and_lands_in_the_company(page, acme, bergen, alice):
+    kari = User.objects.create_user(email="kari@acme.no", password=None, first_name="Kari")
+    membership_set(company=acme, user=kari, role="finance")
+    invitation_send(user=kari, company=acme, by=alice)
+    assert [m.to for m in mail.outbox] == [["kari@acme.no"]]
+    path = _invitation_path(mail.outbox[0])
+
+    page.goto(path)
+    page.wait_for_selector("[data-testid=invitation-form]")
+    assert "kari@acme.no" in page.inner_text("[data-testid=invitation]")
+    assert page.url.endswith("/satt-passord/")
+    assert path.split("/")[-2] not in page.url  # the token moved into the session
+    save_screenshot(page, "invitation-form")
+
+    # Two different passwords: explained on the page, nothing stored, the link still works.
+    page.fill("#id_new_password1", NEW_PASSWORD)
+    page.fill("#id_new_password2", NEW_PASSWORD + "x")
+    page.click("[data-testid=invitation-form] button[type=submit]")
+    error = page.locator("#id_new_password2 ~ p.message.error")
+    error.wait_for()
+    assert error.inner_text().strip()
+    save_screenshot(page, "invitation-mismatch")
+    kari.refresh_from_db()
+    assert not kari.has_usable_password()
+
+    page.fill("#id_new_password1", NEW_PASSWORD)
+    page.fill("#id_new_password2", NEW_PASSWORD)
+    page.click("[data-testid=invitation-form] button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.locator("h1").first.inner_text() == "Dine selskaper"
+    companies = page.locator("[data-testid=company-row]")
+    assert companies.count() == 1
+    assert companies.first.get_attribute("data-company") == acme.slug
+    assert "Økonomi" in companies.first.inner_text()
+    save_screenshot(page, "invitation-done")
+    kari.refresh_from_db()
+    assert kari.check_password(NEW_PASSWORD)
+    assert kari.last_login is not None
+
+    companies.first.locator("a", has_text=acme.name).click()
+    page.wait_for_url(f"**/c/{acme.slug}/")
+    assert "Acme Holding AS" in page.locator(".companybar h1").inner_text()
+    assert page.goto(f"/c/{bergen.slug}/").status == 404
+    assert Membership.objects.filter(user=kari).count() == 1
+
+    # The link works once: opened again (logged out), it says so and offers no form.
+    page.context.clear_cookies()
+    page.goto(path)
+    page.wait_for_selector("[data-testid=invitation-invalid]")
+    assert page.locator("[data-testid=invitation-form]").count() == 0
+    save_screenshot(page, "invitation-used")
