@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from companies.models import Company, User
 from ledger.models import Transaction
+from ledger.templatetags.money import format_amount
 from ledger.transaction_services import (
     TransactionInvalid,
     journal_line_problems,
@@ -295,7 +296,7 @@ def _check_journal(entry: _Entry, result: ImportResult) -> None:
             (
                 entry.line,
                 _("The journal entry starting here does not balance (debit %(d)s, credit %(c)s).")
-                % {"d": debit, "c": credit},
+                % {"d": format_amount(debit), "c": format_amount(credit)},
             )
         )
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.fifo import FifoError, fifo_check
 from ledger.models import BookingAttempt, JournalLine, Transaction
+from ledger.templatetags.money import format_amount
 
 Status = Transaction.Status
 
@@ -109,7 +110,7 @@ def _check(company: Company, txn: Transaction, lines: list[dict[str, Any]] | Non
             raise TransactionInvalid(
                 [
                     _("Debit and credit must be equal (they differ by %(diff)s).")
-                    % {"diff": abs(debit - credit)}
+                    % {"diff": format_amount(abs(debit - credit))}
                 ]
             )
         return

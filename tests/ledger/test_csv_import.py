@@ -84,6 +84,8 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_imported(acme):
     result = _import(acme, text)
     assert not result.ok
     assert sorted({line for line, _ in result.errors}) == [3, 4, 5, 6, 7, 9]
+    # Amounts in messages are written as the user writes them.
+    assert "(debit 100,00, credit 99,00)" in dict(result.errors)[7]
     assert _count(acme) == 0
 
 
