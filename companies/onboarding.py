@@ -248,7 +248,10 @@ def coverage_probe(*, client: TripletexClient, today: date | None = None) -> Cov
                 _(
                     "The key may not post vouchers to the ledger (the “Avansert bilag” / "
                     "voucher permission is missing). Figures can be read, but transactions cannot "
-                    "be booked until the employee behind the key gets this permission."
+                    "be booked straight to the ledger until the employee behind the key gets this "
+                    "permission. Until then, choose “Send vouchers for approval in Tripletex” in "
+                    "the firm's GL account settings: someone at the firm then approves each "
+                    "voucher in Tripletex."
                 )
             )
     return Coverage(blocking=tuple(blocking), warnings=tuple(warnings))
