@@ -269,4 +269,6 @@ class FileRateLimiter(_LimiterBase):
             return _State()
 
     def _save(self, key: str, state: _State) -> None:
-        atomic_write(self._dir / f"{key}.json", json.dumps(state.as_dict()).encode())
+        # Rewritten in place: every reader holds the same lock, and a file torn by a crash reads
+        # as "budget unknown", which the next response's headers put right.
+        (self._dir / f"{key}.json").write_bytes(json.dumps(state.as_dict()).encode())

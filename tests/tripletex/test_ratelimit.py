@@ -139,3 +139,15 @@ def test_file_limiter_is_shared_between_instances(tmp_path):
     assert fake.sleeps == [4.0]
     assert one.reset_in("k") is None
     assert one.before_call("k") == 0.0
+
+
+def test_file_limiter_reads_a_torn_state_file_as_unknown_and_recovers(tmp_path):
+    """The state is rewritten in place (no fsync): a file torn by a crash must not block calls."""
+    fake = FakeTime()
+    limiter = FileRateLimiter(tmp_path, clock=fake.time, sleep=fake.sleep)
+    limiter.after_response("k", 200, {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "9"})
+    (tmp_path / "k.json").write_bytes(b'{"limit": 100, "remai')
+    assert limiter.reset_in("k") is None
+    assert limiter.before_call("k") == 0.0
+    limiter.after_response("k", 200, {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "5"})
+    assert limiter.before_call("k") == 5.0
