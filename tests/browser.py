@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -22,9 +23,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the whole session."""
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium for one test.
+
+    From its first call until it stops, Playwright's sync API marks its event loop as running in
+    this thread. Django then refuses ORM calls unless DJANGO_ALLOW_ASYNC_UNSAFE is set, and keeps
+    the thread's database connections apart from the ones it uses without a loop. Starting
+    Playwright per test keeps all of that to the browser tests; a session-wide one would leave it
+    on for every test after the first browser test.
+    """
     if not CHROMIUM.exists():
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("REQUIRE_BROWSER") == "1":
@@ -32,15 +40,15 @@ def browser():
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls that the tests make
-    # around it are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()
+        # Connections opened while the loop ran are invisible once it stops: close them now.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@
   test books vouchers or otherwise changes data.
 * `tripletex_sandbox_shared`: one sandbox for the whole session, faults and rate-limit windows
   reset before each test; use it for read-only tests (it is much cheaper).
+* `app_on_sandbox`: a fresh `tripletex_sandbox` that the app talks to, in this process (settings)
+  and in the worker processes a test starts (environment).
 * `sandbox_http`: a factory `sandbox_http(server, employee_token=…, company_id=0)` returning a
   `requests.Session` with a live session token as Basic auth; sessions are closed at teardown.
 """
@@ -39,6 +41,17 @@ def tripletex_sandbox(tmp_path, _sandbox_template: Path) -> Iterator[SandboxServ
     server = SandboxServer(db, host="127.0.0.1", port=0).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def app_on_sandbox(settings, monkeypatch, tripletex_sandbox: SandboxServer) -> SandboxServer:
+    """A fresh sandbox with the app pointed at it; returns the sandbox."""
+    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
+    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+    # Worker subprocesses read their settings from the environment they inherit.
+    monkeypatch.setenv("TRIPLETEX_BASE_URL", tripletex_sandbox.base_url)
+    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", demo.CONSUMER_TOKEN)
+    return tripletex_sandbox
 
 
 @pytest.fixture(scope="session")

@@ -89,9 +89,7 @@ def run_booking(company: Company) -> str:
 
 
 @pytest.fixture
-def canary_world(settings, tripletex_sandbox, tmp_path):
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+def canary_world(settings, app_on_sandbox, tmp_path):
     settings.VAR_DIR = tmp_path / "var"  # the sandbox's own database lives in tmp_path itself
     settings.BOOKING_SETTLE_SECONDS = 0
     settings.CACHES = {
@@ -100,7 +98,7 @@ def canary_world(settings, tripletex_sandbox, tmp_path):
             "LOCATION": f"canary-{uuid.uuid4().hex}",
         }
     }
-    return tripletex_sandbox
+    return app_on_sandbox
 
 
 def test_every_log_handler_redacts():

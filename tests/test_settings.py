@@ -33,12 +33,7 @@ CONFIG_NAMES = (
 
 def run_django(args: list[str], **overrides: str | None) -> subprocess.CompletedProcess[str]:
     """Run manage.py in a clean environment: PRODUCTION plus overrides (None removes a variable)."""
-    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for the session; a production process never has it.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(CONFIG_NAMES) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_NAMES)}
     env.update(PRODUCTION)
     env["DYNAMIK_VAR_DIR"] = "var/test/settings"
     for key, value in overrides.items():

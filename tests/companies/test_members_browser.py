@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.db import connections
 
 from companies.invitations import invitation_send
 from companies.models import Membership, User
@@ -17,18 +16,6 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "fjellvik-lyngen-otter-77"
-
-
-@pytest.fixture(autouse=True)
-def _close_db_connections(page):
-    """Close the ORM connections the test opened, while Playwright still runs.
-
-    Once Playwright has stopped, pytest-django's teardown no longer sees them (Django keeps
-    connections per context); one left open (CONN_MAX_AGE) blocks dropping the PostgreSQL test
-    database at the end of the session.
-    """
-    yield
-    connections.close_all()
 
 
 def _member_rows(page) -> dict[str, list[str]]:

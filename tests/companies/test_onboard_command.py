@@ -13,11 +13,9 @@ from tripletex.sandbox import demo
 
 
 @pytest.fixture
-def sandbox(db, settings, tripletex_sandbox, tmp_path):
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+def sandbox(db, settings, app_on_sandbox, tmp_path):
     settings.VAR_DIR = tmp_path
-    return tripletex_sandbox
+    return app_on_sandbox
 
 
 def run(monkeypatch, *args, stdin=""):

@@ -13,11 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def sandbox(settings, tripletex_sandbox, tmp_path):
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
+def sandbox(settings, app_on_sandbox, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
-    return tripletex_sandbox
+    return app_on_sandbox
 
 
 def test_staff_onboards_a_firm(page, sandbox, staff):

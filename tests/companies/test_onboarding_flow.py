@@ -15,12 +15,10 @@ ONBOARD_URL = "/admin/companies/company/onboard/"
 
 
 @pytest.fixture
-def sandbox(settings, tripletex_sandbox, tmp_path):
+def sandbox(settings, app_on_sandbox, tmp_path):
     """The app pointed at a fresh sandbox, with its own session cache directory."""
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
     settings.VAR_DIR = tmp_path
-    return tripletex_sandbox
+    return app_on_sandbox
 
 
 @pytest.fixture

@@ -67,10 +67,8 @@ def local_cache(settings):
 
 
 @pytest.fixture
-def sandbox_acme(acme, tripletex_sandbox, settings, local_cache):
+def sandbox_acme(acme, app_on_sandbox, settings, local_cache):
     """Acme connected to a fresh sandbox's holding company; no settle wait unless a test sets one."""
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
     settings.TRIPLETEX_READ_TIMEOUT = 10
     settings.BOOKING_SETTLE_SECONDS = 0
     settings.BOOKING_STUCK_SECONDS = 600

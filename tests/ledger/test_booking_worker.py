@@ -26,19 +26,14 @@ def _connection():
     return broker_connection(BROKER)
 
 
-def _worker_env(sandbox) -> dict[str, str]:
-    return {
-        "TRIPLETEX_BASE_URL": sandbox.base_url,
-        "TRIPLETEX_CONSUMER_TOKEN": "sandbox-consumer-token",
-        "BOOKING_SETTLE_SECONDS": "4",
-        "BOOKING_STUCK_SECONDS": "1",
-    }
+# The workers find the sandbox through the environment that sandbox_acme sets.
+WORKER_ENV = {"BOOKING_SETTLE_SECONDS": "4", "BOOKING_STUCK_SECONDS": "1"}
 
 
 def test_worker_killed_mid_post_ends_with_one_voucher_and_a_booked_row(
     sandbox_acme, tripletex_sandbox, monkeypatch
 ):
-    for name, value in _worker_env(tripletex_sandbox).items():
+    for name, value in WORKER_ENV.items():
         monkeypatch.setenv(name, value)
     txn = record(sandbox_acme)
     with scope(company=sandbox_acme):

@@ -27,10 +27,8 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def holding(db, settings, tripletex_sandbox):
+def holding(db, settings, app_on_sandbox):
     """Fjellvik Holding connected to the sandbox with its own key and its chart of accounts."""
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
     settings.TRIPLETEX_WEB_URL = "https://tripletex.example"
     company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
     connection_set_own_key(company=company, token=demo.HOLDING_TOKEN, by=None)
@@ -43,7 +41,7 @@ def holding(db, settings, tripletex_sandbox):
             )
             for a in accounts
         )
-    company.sandbox = tripletex_sandbox
+    company.sandbox = app_on_sandbox
     company.bank_id = next(a.id for a in accounts if a.number == 1920)
     return company
 

@@ -6,7 +6,6 @@ shows the voucher preview)."""
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 from django_scopes import scope
 
 from ledger.models import GLAccountSettings, JournalLine, Transaction
@@ -19,18 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CSV_HEADER = (
     "type;trade_date;instrument;isin;quantity;amount;fees;description;entry;account;debit;credit\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_db_connections(page):
-    """Close the ORM connections the test opened, while Playwright still runs.
-
-    Once Playwright has stopped, pytest-django's teardown no longer sees them (Django keeps
-    connections per context); one left open (CONN_MAX_AGE) blocks dropping the PostgreSQL test
-    database at the end of the session.
-    """
-    yield
-    connections.close_all()
 
 
 def _open_transactions(page, user, company) -> None:

@@ -49,11 +49,9 @@ REFERENCE_CALLS = 4
 
 
 @pytest.fixture
-def sandbox(settings, tripletex_sandbox):
-    """A fresh sandbox the app talks to."""
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
-    return tripletex_sandbox
+def sandbox(app_on_sandbox):
+    """A fresh sandbox the app talks to (the short name the sync test modules use)."""
+    return app_on_sandbox
 
 
 def connect(company: Company, token: str = demo.HOLDING_TOKEN) -> Company:

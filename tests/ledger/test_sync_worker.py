@@ -21,12 +21,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def connected(acme, settings, monkeypatch, tripletex_sandbox):
+def connected(acme, app_on_sandbox):
     """Acme connected to a fresh sandbox; worker subprocesses get its URL through the env."""
-    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
-    monkeypatch.setenv("TRIPLETEX_BASE_URL", tripletex_sandbox.base_url)
-    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", demo.CONSUMER_TOKEN)
     connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
     connection_mark(company=acme, status=TripletexConnection.Status.CONNECTED)
     return acme

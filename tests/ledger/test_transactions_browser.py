@@ -26,8 +26,6 @@ def _send_to(queue: str):
 def test_finance_user_records_previews_books_and_sees_the_voucher(
     page, fiona, sandbox_acme, tripletex_sandbox, monkeypatch
 ):
-    monkeypatch.setenv("TRIPLETEX_BASE_URL", tripletex_sandbox.base_url)
-    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", "sandbox-consumer-token")
     with celery_worker(broker_url="filesystem://") as worker:
         monkeypatch.setattr(booking_tasks.transaction_book_task, "delay", _send_to(worker.queue))
         log_in(page, fiona.email, PASSWORD)

@@ -398,7 +398,9 @@ def test_vouchers_non_posted_asks_for_unapproved_ones_too(tripletex_api: FakeTri
     tripletex_api.add(
         "GET",
         "/ledger/voucher/>nonPosted",
-        json_body={"values": [{"id": 7, "number": 0, "tempNumber": 4, "externalVoucherNumber": "A"}]},
+        json_body={
+            "values": [{"id": 7, "number": 0, "tempNumber": 4, "externalVoucherNumber": "A"}]
+        },
     )
     (found,) = make_client().vouchers_non_posted(
         date_from=date(2025, 3, 31), date_to=date(2025, 4, 1)
