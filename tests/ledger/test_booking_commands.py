@@ -2,9 +2,13 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_scopes import scope
 
+from companies.credentials import connection_set_own_key
+from ledger.vouchers import gl_settings_get
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record, reload, vouchers_with
+from tripletex.sandbox import demo
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +32,16 @@ def test_book_transactions_needs_a_company():
         call_command("book_transactions")
     with pytest.raises(CommandError, match="Unknown"):
         call_command("book_transactions", "000000000")
+
+
+def test_book_transactions_says_when_a_voucher_waits_for_approval(sandbox_acme, capsys):
+    connection_set_own_key(company=sandbox_acme, token=demo.READONLY_TOKEN, by=None)
+    with scope(company=sandbox_acme):
+        gl = gl_settings_get(company=sandbox_acme)
+        gl.posting_mode = "approval"
+        gl.save()
+    txn = record(sandbox_acme)
+    call_command("book_transactions", sandbox_acme.org_number)
+    out = capsys.readouterr().out
+    temp = reload(txn).voucher_temp_number
+    assert f": booked awaiting approval in Tripletex, temporary number {temp}" in out

@@ -57,7 +57,11 @@ class Command(BaseCommand):
             with scopes_disabled():
                 txn = Transaction.objects.get(pk=pk)
             voucher = (
-                f" voucher {txn.voucher_number}/{txn.voucher_year}" if txn.voucher_number else ""
+                f" voucher {txn.voucher_number}/{txn.voucher_year}"
+                if txn.voucher_number
+                else f" awaiting approval in Tripletex, temporary number {txn.voucher_temp_number}"
+                if txn.is_awaiting_approval
+                else ""
             )
             note = f" — {' '.join(txn.messages)}" if txn.messages and outcome != "booked" else ""
             self.stdout.write(
