@@ -359,12 +359,18 @@ def _voucher_non_posted(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, _db_listing(server, ctx, items, total)
 
 
-def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
-    _require_advanced_voucher(ctx)
+def _voucher_state(server: SandboxServer, ctx: Context) -> tuple[int, tuple[bool, int | None]]:
+    """The path's voucher id and its (is posted, reverse voucher id); 404 when there is none."""
     voucher_id = int(ctx.params["id"])
     state = server.store.voucher_state(ctx.company_id, voucher_id)
     if state is None:
         raise ApiError(404, 6000, "Objektet finnes ikke.")
+    return voucher_id, state
+
+
+def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    _require_advanced_voucher(ctx)
+    voucher_id, state = _voucher_state(server, ctx)
     if state[0]:
         raise validation_error([("id", "Bilaget er allerede bokført.")])
     server.store.send_to_ledger(ctx.company_id, voucher_id)
@@ -374,10 +380,7 @@ def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, A
 
 
 def _voucher_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
-    voucher_id = int(ctx.params["id"])
-    state = server.store.voucher_state(ctx.company_id, voucher_id)
-    if state is None:
-        raise ApiError(404, 6000, "Objektet finnes ikke.")
+    voucher_id, state = _voucher_state(server, ctx)
     if state[0]:
         # Deleting a posted voucher needs the same access as posting it.
         _require_advanced_voucher(ctx)
@@ -567,10 +570,7 @@ def _amount(value: Any) -> int | None:
 
 def _voucher_reverse(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     _require_advanced_voucher(ctx)
-    voucher_id = int(ctx.params["id"])
-    state = server.store.voucher_state(ctx.company_id, voucher_id)
-    if state is None:
-        raise ApiError(404, 6000, "Objektet finnes ikke.")
+    voucher_id, state = _voucher_state(server, ctx)
     day = ctx.q_date("date", required=True)
     assert day is not None
     posted, reversed_by = state
