@@ -198,6 +198,57 @@ def test_voucher_lifecycle(tripletex_sandbox, sandbox_http):
     _call(readonly, server, "POST", "/ledger/voucher", body=body, status=403)
 
 
+def test_vouchers_waiting_for_approval(tripletex_sandbox, sandbox_http):
+    """sendToLedger=false, >nonPosted, :sendToLedger and DELETE, as an approval flow uses them."""
+    server = tripletex_sandbox
+    readonly = sandbox_http(server, demo.READONLY_TOKEN)
+    bank = server.store.account_by_number(demo.HOLDING.company_id, 1920)["id"]
+    fee = server.store.account_by_number(demo.HOLDING.company_id, 6705)["id"]
+    today = server.store.today()
+    day = {"dateFrom": today.isoformat(), "dateTo": (today + timedelta(days=1)).isoformat()}
+    lines = [
+        {"row": 1, "account": {"id": fee}, "amountGross": 80, "amountGrossCurrency": 80},
+        {"row": 2, "account": {"id": bank}, "amountGross": -80, "amountGrossCurrency": -80},
+    ]
+    ids = []
+    for external in ("APP-W-1", "APP-W-2"):
+        body = {"date": today.isoformat(), "externalVoucherNumber": external, "postings": lines}
+        created = _call(
+            readonly,
+            server,
+            "POST",
+            "/ledger/voucher",
+            params={"sendToLedger": "false"},
+            body=body,
+            status=201,
+        )
+        ids.append(created.json()["value"]["id"])
+    waiting = _call(
+        readonly,
+        server,
+        "GET",
+        "/ledger/voucher/>nonPosted",
+        params={**day, "includeNonApproved": "true"},
+    )
+    assert sorted(v["id"] for v in waiting.json()["values"]) == ids
+    # Approving needs the permission the read-only key lacks.
+    _call(readonly, server, "PUT", f"/ledger/voucher/{ids[0]}/:sendToLedger", status=403)
+    http = sandbox_http(server)
+    approved = _call(http, server, "PUT", f"/ledger/voucher/{ids[0]}/:sendToLedger")
+    assert approved.json()["value"]["number"] > 0
+    _call(http, server, "PUT", f"/ledger/voucher/{ids[0]}/:sendToLedger", status=422)
+    _call(readonly, server, "DELETE", f"/ledger/voucher/{ids[1]}", status=204)
+    _call(readonly, server, "GET", f"/ledger/voucher/{ids[1]}", status=404)
+    waiting = _call(
+        readonly,
+        server,
+        "GET",
+        "/ledger/voucher/>nonPosted",
+        params={**day, "includeNonApproved": "true"},
+    )
+    assert waiting.json()["values"] == []
+
+
 def test_rate_limited_and_failing_responses(tripletex_sandbox_shared, sandbox_http):
     server = tripletex_sandbox_shared
     http = sandbox_http(server)
