@@ -192,6 +192,10 @@ def transaction_delete(*, company: Company, txn: Transaction) -> None:
 # ---- selectors -------------------------------------------------------------------------------
 
 
+# Booked as a voucher that waits for approval in Tripletex (Transaction.is_awaiting_approval).
+AWAITING_APPROVAL = Q(status=Status.BOOKED, voucher_number__isnull=True)
+
+
 def transactions_list(*, company: Company, status: str = "") -> QuerySet[Transaction]:
     """The company's transactions, newest first, optionally of one status group."""
     rows = Transaction.objects.filter(company=company)
@@ -203,6 +207,8 @@ def transactions_list(*, company: Company, status: str = "") -> QuerySet[Transac
     }
     if status in groups:
         rows = rows.filter(status__in=groups[status])
+    elif status == "approval":
+        rows = rows.filter(AWAITING_APPROVAL)
     return rows.order_by("-trade_date", "-pk")
 
 
@@ -212,12 +218,14 @@ def transaction_get(*, company: Company, pk: int) -> Transaction:
 
 
 def transaction_counts(*, company: Company) -> dict[str, int]:
-    """How many transactions wait to be booked, failed (rejected or needs attention), booked."""
+    """How many transactions wait to be booked, failed (rejected or needs attention), are booked,
+    and of those wait for approval in Tripletex."""
     counts = Transaction.objects.filter(company=company).aggregate(
         waiting=Count("pk", filter=Q(status__in=Transaction.WAITING)),
         failed=Count("pk", filter=Q(status__in=[Status.REJECTED, Status.FAILED])),
         ready=Count("pk", filter=Q(status=Status.READY)),
         booked=Count("pk", filter=Q(status=Status.BOOKED)),
+        awaiting_approval=Count("pk", filter=AWAITING_APPROVAL),
     )
     return {k: int(v or 0) for k, v in counts.items()}
 

@@ -161,8 +161,13 @@ def test_pages_say_the_voucher_waits_for_approval(client, fiona, approval_acme, 
     assert f"midl. nr. {row.voucher_temp_number}" in html
     assert 'data-testid="awaiting-approval"' in html
     assert 'data-testid="reverse"' not in html
+    home = client.get(f"/c/{slug}/").content.decode()
+    assert 'data-testid="awaiting-approval-count"><span class="badge warn">1<' in home
     listing = client.get(reverse("ledger:transactions", args=[slug])).content.decode()
     assert "Venter på godkjenning i Tripletex" in listing
+    assert '<a href="?status=approval">Venter på godkjenning i Tripletex (1)</a>' in listing
+    only = client.get(reverse("ledger:transactions", args=[slug]), {"status": "approval"})
+    assert [row[0].pk for row in only.context["rows"]] == [txn.pk]
     status = client.get(
         reverse("ledger:transactions_status", args=[slug]), {"ids": str(txn.pk)}
     ).json()
