@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Development defaults for `make run`: embedded SQLite, filesystem broker, the local Tripletex sandbox.
+# The sync dispatcher ticks every 30 s here, so the demo firms' first sync starts within a minute.
 RUN_ENV := DEBUG=true TRIPLETEX_BASE_URL=http://127.0.0.1:8765/v2 TRIPLETEX_WEB_URL=http://127.0.0.1:8765 \
-	TRIPLETEX_CONSUMER_TOKEN=sandbox-consumer-token
+	TRIPLETEX_CONSUMER_TOKEN=sandbox-consumer-token SYNC_DISPATCH_SECONDS=30
 # Production-like variables for `check --deploy` (values are throwaway, never used to serve).
 DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	FIELD_ENCRYPTION_KEYS=Y2hlY2stZGVwbG95LWtleS0wMDAwMDAwMDAwMDAwMDA= ALLOWED_HOSTS=app.dynamik.no \

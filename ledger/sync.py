@@ -778,13 +778,17 @@ def _next_refresh(schedule: SyncSchedule, now: datetime.datetime) -> datetime.da
 
 
 def sync_schedule_get(*, company: Company) -> SyncSchedule:
-    """The company's schedule, created with a spread-out nightly time on first use."""
+    """The company's schedule, created with a spread-out nightly time on first use.
+
+    A company without figures yet gets its first full sync at the dispatcher's next tick rather
+    than tonight: its accountants are waiting for the figures."""
     schedule = SyncSchedule.objects.filter(company=company).first()
     if schedule is not None:
         return schedule
     now = timezone.now()
     schedule = SyncSchedule(company=company, nightly_at=nightly_default(company.pk))
-    schedule.next_nightly_at = _next_at(schedule.nightly_at, now)
+    has_figures = MonthSync.objects.filter(company=company).exists()
+    schedule.next_nightly_at = _next_at(schedule.nightly_at, now) if has_figures else now
     schedule.next_refresh_at = _next_refresh(schedule, now)
     try:
         with transaction.atomic():

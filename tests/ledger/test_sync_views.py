@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.models import TripletexConnection
-from ledger.models import SyncRun, SyncSchedule
+from ledger.models import MonthSync, SyncRun, SyncSchedule
 from ledger.sync import sync_due_dispatch, sync_recheck_mark_due, sync_schedule_get
 from ledger.sync_selectors import figures_status
 from tests.conftest import PASSWORD
@@ -170,6 +170,30 @@ def test_dispatcher_queues_due_nightly_syncs_once(acme, bergen, django_capture_o
         assert run.company == acme
         assert run.kind == SyncRun.Kind.RECHECK
         assert SyncSchedule.objects.get(company=acme).next_nightly_at > timezone.now()
+
+
+def test_a_company_without_figures_is_synced_at_the_next_tick_not_tonight(
+    acme, bergen, django_capture_on_commit_callbacks
+):
+    connect(acme, token="token-acme-12345")
+    connect(bergen, token="token-bergen-1234")
+    with scopes_disabled():
+        MonthSync.objects.create(  # Bergen has figures already
+            company=bergen, month=timezone.localdate().replace(day=1), synced_at=timezone.now()
+        )
+    with django_capture_on_commit_callbacks():
+        sync_due_dispatch()  # creates the schedules
+    with scopes_disabled():
+        SyncSchedule.objects.update(next_refresh_at=None)
+        assert SyncSchedule.objects.get(company=acme).next_nightly_at <= timezone.now()
+        assert SyncSchedule.objects.get(company=bergen).next_nightly_at > timezone.now()
+    with django_capture_on_commit_callbacks() as callbacks:
+        counts = sync_due_dispatch()
+    assert counts["nightly"] == 1
+    assert len(callbacks) == 1
+    with scopes_disabled():
+        run = SyncRun.objects.get()
+    assert (run.company, run.kind) == (acme, SyncRun.Kind.FULL)
 
 
 def test_command_prints_per_company_and_fails_nonzero(holding, bergen, sandbox):  # noqa: F811
