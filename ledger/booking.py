@@ -587,16 +587,29 @@ def bookings_refresh_approved(
     """Ask Tripletex about vouchers sent for approval: record the number of each one approved
     since; a voucher deleted in Tripletex (the firm refused it) leaves its row "needs attention",
     to be changed or booked again. Returns counts: approved / waiting / deleted."""
-    client = client or tripletex_client_for(company)
     counts = {"approved": 0, "waiting": 0, "deleted": 0}
-    rows = Transaction.objects.filter(
-        company=company,
-        pk__in=transaction_ids,
-        status=Status.BOOKED,
-        voucher_number__isnull=True,
-        tripletex_voucher_id__isnull=False,
+    rows = list(
+        Transaction.objects.filter(
+            company=company,
+            pk__in=transaction_ids,
+            status=Status.BOOKED,
+            voucher_number__isnull=True,
+            tripletex_voucher_id__isnull=False,
+        )
     )
+    if not rows:
+        return counts
+    client = client or tripletex_client_for(company)
+    # One listing tells which are still waiting; only the others are asked about one by one.
+    first = min(t.trade_date for t in rows)
+    last = max(t.trade_date for t in rows)
+    still_waiting = {
+        v.id for v in client.vouchers_non_posted(date_from=first, date_to=last + timedelta(days=1))
+    }
     for txn in rows:
+        if txn.tripletex_voucher_id in still_waiting:
+            counts["waiting"] += 1
+            continue
         waiting = Q(pk=txn.pk, status=Status.BOOKED, voucher_number__isnull=True)
         try:
             voucher = client.voucher_get(txn.tripletex_voucher_id)

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from companies.credentials import connection_set_own_key
+from companies.credentials import connection_set_own_key, tripletex_client_for
 from ledger import booking_tasks
 from ledger.booking import (
     BookingRetry,
@@ -50,6 +50,17 @@ def _book(company, txn) -> str:
             except BookingRetry:
                 continue
     raise AssertionError("the booking never finished")
+
+
+def _spy(client, name: str, asked: list[str]) -> None:
+    """Record each call of client.<name> in `asked`, then make it."""
+    method = getattr(client, name)
+
+    def spy(*args, **kwargs):
+        asked.append(name)
+        return method(*args, **kwargs)
+
+    setattr(client, name, spy)
 
 
 def _refresh(company, txn) -> dict[str, int]:
@@ -123,6 +134,26 @@ def test_the_number_is_recorded_once_the_firm_approves_the_voucher(
     assert row.voucher_year == date.today().year
     assert not row.is_awaiting_approval
     assert booking_tasks.bookings_refresh_approved_task.apply().get() == {}
+
+
+def test_checking_many_waiting_vouchers_takes_one_listing_plus_one_call_per_change(
+    approval_acme, tripletex_sandbox
+):
+    rows = [record(approval_acme) for _ in range(4)]
+    for txn in rows:
+        _book(approval_acme, txn)
+    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(rows[0]).tripletex_voucher_id)
+    client = tripletex_client_for(approval_acme)
+    asked: list[str] = []
+    for name in ("vouchers_non_posted", "voucher_get"):
+        _spy(client, name, asked)
+    with scope(company=approval_acme):
+        counts = bookings_refresh_approved(
+            company=approval_acme, transaction_ids=[t.pk for t in rows], client=client
+        )
+    assert counts == {"approved": 1, "waiting": 3, "deleted": 0}
+    assert asked == ["vouchers_non_posted", "voucher_get"]
+    assert reload(rows[0]).voucher_number
 
 
 def test_a_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again(
