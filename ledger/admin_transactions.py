@@ -54,6 +54,7 @@ class TransactionAdmin(_ReadOnly):
         "external_voucher_number",
         "voucher_number",
         "voucher_year",
+        "voucher_temp_number",
     )
     list_filter = ("status", "kind")
     search_fields = ("external_voucher_number", "instrument_name", "isin", "description")
