@@ -671,7 +671,13 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
     except TripletexValidationError as exc:
         raise BookingStateError(" ".join(_plain_messages(exc, locked))) from exc
     except TripletexForbidden as exc:
-        raise BookingStateError(forbidden_message()) from exc
+        raise BookingStateError(
+            _(
+                "Tripletex refused: the company's API key lacks permission to reverse vouchers. "
+                'In Tripletex, give the key\'s user the "Advanced Voucher" (Avansert bilag) '
+                "access and reverse again, or reverse the voucher in Tripletex yourself."
+            )
+        ) from exc
     with transaction.atomic():
         record = Reversal.objects.create(
             company=company,

@@ -180,6 +180,20 @@ def test_a_voucher_waiting_for_approval_cannot_be_reversed(approval_acme, triple
     assert reload(txn).status == "booked"
 
 
+def test_reversing_an_approved_voucher_without_the_permission_says_what_to_do(
+    approval_acme, tripletex_sandbox
+):
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
+    _refresh(approval_acme, txn)
+    with scope(company=approval_acme), pytest.raises(BookingStateError) as info:
+        booking_reverse(company=approval_acme, txn=reload(txn), on=date.today(), by=None)
+    assert "permission to reverse" in str(info.value)
+    assert "reverse the voucher in Tripletex yourself" in str(info.value)
+    assert reload(txn).status == "booked"
+
+
 def test_pages_say_the_voucher_waits_for_approval(client, fiona, approval_acme, tripletex_sandbox):
     """In Norwegian, as the pages are by default."""
     txn = record(approval_acme)
