@@ -210,6 +210,12 @@ def test_vouchers_waiting_for_approval(tripletex_sandbox, sandbox_http):
         {"row": 1, "account": {"id": fee}, "amountGross": 80, "amountGrossCurrency": 80},
         {"row": 2, "account": {"id": bank}, "amountGross": -80, "amountGrossCurrency": -80},
     ]
+
+    def waiting() -> list[dict]:
+        params = {**day, "includeNonApproved": "true"}
+        listing = _call(readonly, server, "GET", "/ledger/voucher/>nonPosted", params=params)
+        return listing.json()["values"]
+
     ids = []
     for external in ("APP-W-1", "APP-W-2"):
         body = {"date": today.isoformat(), "externalVoucherNumber": external, "postings": lines}
@@ -223,14 +229,7 @@ def test_vouchers_waiting_for_approval(tripletex_sandbox, sandbox_http):
             status=201,
         )
         ids.append(created.json()["value"]["id"])
-    waiting = _call(
-        readonly,
-        server,
-        "GET",
-        "/ledger/voucher/>nonPosted",
-        params={**day, "includeNonApproved": "true"},
-    )
-    assert sorted(v["id"] for v in waiting.json()["values"]) == ids
+    assert sorted(v["id"] for v in waiting()) == ids
     # Approving needs the permission the read-only key lacks.
     _call(readonly, server, "PUT", f"/ledger/voucher/{ids[0]}/:sendToLedger", status=403)
     http = sandbox_http(server)
@@ -239,14 +238,7 @@ def test_vouchers_waiting_for_approval(tripletex_sandbox, sandbox_http):
     _call(http, server, "PUT", f"/ledger/voucher/{ids[0]}/:sendToLedger", status=422)
     _call(readonly, server, "DELETE", f"/ledger/voucher/{ids[1]}", status=204)
     _call(readonly, server, "GET", f"/ledger/voucher/{ids[1]}", status=404)
-    waiting = _call(
-        readonly,
-        server,
-        "GET",
-        "/ledger/voucher/>nonPosted",
-        params={**day, "includeNonApproved": "true"},
-    )
-    assert waiting.json()["values"] == []
+    assert waiting() == []
 
 
 def test_rate_limited_and_failing_responses(tripletex_sandbox_shared, sandbox_http):
