@@ -9,4 +9,5 @@ app_name = "companies"
 urlpatterns = [
     path("", views.company_home, name="company_home"),
     path("brukere/", views.members, name="members"),
+    path("brukere/<int:pk>/", views.member_change, name="member_change"),
 ]

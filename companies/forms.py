@@ -73,6 +73,13 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.FINANCE)
 
 
+class MemberInviteForm(forms.Form):
+    """A firm administrator invites a person by e-mail."""
+
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.ACCOUNTANT)
+
+
 class BaseMemberFormSet(forms.BaseFormSet):
     def clean(self) -> None:
         seen: set[str] = set()

@@ -1,6 +1,7 @@
 """Writes about companies and their people."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from companies.models import Company, Membership, Role, User
 
@@ -28,3 +29,92 @@ def heartbeat_record(*, name: str) -> None:
     from companies.models import Heartbeat
 
     Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+
+# ---- a firm's administrators manage its people --------------------------------------------------
+
+
+class MemberError(ValueError):
+    """A change to a company's members that is refused; the message is for the user."""
+
+
+def _admins_left_without(company: Company, membership: Membership) -> int:
+    return (
+        Membership.objects.filter(company=company, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def member_invite(*, company: Company, email: str, role: Role | str, by: User | None) -> bool:
+    """Add a person by e-mail; True when a new account was made and invited (after commit).
+
+    Someone who already has an account (in another firm) is added without a new invitation: they
+    log in as before. Someone already a member is refused (change their role in the list)."""
+    from companies.onboarding import NewMember, members_add
+
+    email = email.strip().lower()
+    if Membership.objects.filter(company=company, user__email__iexact=email).exists():
+        raise MemberError(
+            _("%(email)s is already a user of this company; change the role in the list instead.")
+            % {"email": email}
+        )
+    invited, _added = members_add(
+        company=company, members=[NewMember(email=email, role=str(Role(role)))], by=by
+    )
+    return bool(invited)
+
+
+@transaction.atomic
+def member_role_change(
+    *, company: Company, membership: Membership, role: Role | str, by: User | None
+) -> Membership:
+    """Change a member's role; the company always keeps an administrator."""
+    from companies.credentials import audit_record
+
+    locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
+    role = Role(role)
+    if locked.role == role:
+        return locked
+    if locked.role == Role.ADMIN and not _admins_left_without(company, locked):
+        raise MemberError(_("The company must keep at least one administrator."))
+    locked.role = role
+    locked.save(update_fields=["role"])
+    audit_record(
+        company=company,
+        actor=by,
+        action="membership.role_changed",
+        detail=f"{locked.user.email}: {role.label}",
+    )
+    return locked
+
+
+@transaction.atomic
+def member_remove(*, company: Company, membership: Membership, by: User | None) -> None:
+    """Take a person's access to the company away (their account stays for other firms)."""
+    from companies.credentials import audit_record
+
+    locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
+    if locked.role == Role.ADMIN and not _admins_left_without(company, locked):
+        raise MemberError(_("The company must keep at least one administrator."))
+    if by is not None and locked.user_id == by.pk:
+        raise MemberError(_("You cannot remove yourself; ask another administrator."))
+    audit_record(company=company, actor=by, action="membership.removed", detail=locked.user.email)
+    locked.delete()
+
+
+def member_reinvite(*, company: Company, membership: Membership, by: User | None) -> None:
+    """Send a new invitation to a member who has not set a password yet."""
+    from companies.credentials import audit_record
+    from companies.invitations import invitation_send
+
+    if membership.company_id != company.pk:
+        raise MemberError(_("No such user in this company."))
+    if membership.user.has_usable_password():
+        raise MemberError(
+            _("%(email)s has already set a password and can log in.")
+            % {"email": membership.user.email}
+        )
+    invitation_send(user=membership.user, company=company, by=by)
+    audit_record(company=company, actor=by, action="user.invited", detail=membership.user.email)

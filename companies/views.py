@@ -1,13 +1,23 @@
 """Pages about companies and their people. Views are thin: check access, call a selector, render."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from companies.models import Role
+from companies.forms import MemberInviteForm
+from companies.models import Membership, Role
 from companies.selectors import companies_overview, members_of
+from companies.services import (
+    MemberError,
+    member_invite,
+    member_reinvite,
+    member_remove,
+    member_role_change,
+)
 from companies.tenancy import company_role_required
 
 
@@ -29,8 +39,65 @@ def company_home(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 
 @company_role_required(Role.ADMIN)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def members(request: HttpRequest, company_slug: str) -> HttpResponse:
-    """The company's users and their roles (company administrators only)."""
+    """The company's users and their roles; administrators invite people here."""
+    form = MemberInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+        try:
+            invited = member_invite(
+                company=request.company, email=email, role=role, by=request.user
+            )
+        except MemberError as exc:
+            form.add_error("email", str(exc))
+        else:
+            if invited:
+                text = _("Invitation sent to %(email)s.")
+            else:
+                text = _("%(email)s already has an account and can now open this company.")
+            messages.success(request, text % {"email": email.lower()})
+            return redirect(request.path)
     rows = members_of(company=request.company)
-    return render(request, "companies/members.html", {"members": rows})
+    status = 400 if request.method == "POST" else 200
+    context = {"members": rows, "form": form, "roles": Role.choices}
+    return render(request, "companies/members.html", context, status=status)
+
+
+def _membership(request: HttpRequest, pk: int) -> Membership:
+    membership = members_of(company=request.company).filter(pk=pk).first()  # type: ignore[attr-defined]
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+@company_role_required(Role.ADMIN)
+@require_POST
+def member_change(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Change a member's role, remove the member, or send a new invitation."""
+    membership = _membership(request, pk)
+    email = membership.user.email
+    action = request.POST.get("action", "")
+    try:
+        if action == "role":
+            role = request.POST.get("role", "")
+            if role not in Role.values:
+                raise MemberError(_("Choose one of the roles."))
+            member_role_change(
+                company=request.company, membership=membership, role=role, by=request.user
+            )
+            messages.success(
+                request,
+                _("%(email)s is now %(role)s.") % {"email": email, "role": Role(role).label},
+            )
+        elif action == "remove":
+            member_remove(company=request.company, membership=membership, by=request.user)
+            messages.success(request, _("%(email)s no longer has access.") % {"email": email})
+        elif action == "reinvite":
+            member_reinvite(company=request.company, membership=membership, by=request.user)
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
+        else:
+            raise MemberError(_("Unknown action."))
+    except MemberError as exc:
+        messages.error(request, str(exc))
+    return redirect("companies:members", company_slug=request.company.slug)  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
-"""A company's people in Chromium: the administrator reads the members page (it lists members and
-roles; adding, changing and removing members is staff work in the admin), and a newly invited person
-sets a password from the invitation link and lands logged in with the company in view."""
+"""A company's people in Chromium: the administrator reads the members page, invites a colleague,
+changes a role and removes a member, and a newly invited person sets a password from the
+invitation link and lands logged in with the company in view."""
 
 import re
 
@@ -19,10 +19,13 @@ NEW_PASSWORD = "fjellvik-lyngen-otter-77"
 
 
 def _member_rows(page) -> dict[str, list[str]]:
-    """The members table as {e-mail: [e-mail, name, role, last login]}."""
-    rows = page.locator("table.table tbody tr")
-    cells = [row.locator("td").all_inner_texts() for row in rows.all()]
-    return {texts[0]: [t.strip() for t in texts] for texts in cells}
+    """The members table as {e-mail: [e-mail, name, role, last login]} (the role as chosen)."""
+    out = {}
+    for row in page.locator("tr[data-testid=member]").all():
+        texts = [t.strip() for t in row.locator("td").all_inner_texts()]
+        role = row.locator("[data-testid=member-role] option:checked").inner_text()
+        out[texts[0]] = [texts[0], texts[1], role, texts[3]]
+    return out
 
 
 def test_admin_sees_the_members_and_their_roles(page, acme, bergen, alice, fiona, anders, bob):
@@ -43,11 +46,47 @@ def test_admin_sees_the_members_and_their_roles(page, acme, bergen, alice, fiona
     assert rows["anders@acme.no"][3] == "–"
     assert "bob@bergen.no" not in page.content()  # another company's people stay hidden
 
-    # A role given in the admin shows on the next visit; the page itself offers no changes.
+    # A role given in the staff admin shows on the next visit.
     membership_set(company=acme, user=anders, role="finance")
     page.reload()
-    assert _member_rows(page)["anders@acme.no"][2] == "Økonomi"
-    assert page.locator("main.page form").count() == 0
+    assert (
+        page.locator("tr[data-email='anders@acme.no'] [data-testid=member-role]").input_value()
+        == "finance"
+    )
+
+    # Alice invites a colleague: an account, an e-mail with the link, a row saying it is pending.
+    page.fill("#id_email", "kari@acme.no")
+    page.select_option("#id_role", "accountant")
+    page.click("[data-testid=invite-submit]")
+    page.wait_for_selector(".message.success")
+    assert "Invitasjon sendt til kari@acme.no." in page.inner_text(".messages")
+    assert "Invitasjonen er ikke tatt i bruk" in page.inner_text("tr[data-email='kari@acme.no']")
+    assert [m.to for m in mail.outbox] == [["kari@acme.no"]]
+    save_screenshot(page, "members-invited")
+
+    # A bad e-mail is refused with a message, and nothing is added.
+    page.fill("#id_email", "ikke-en-adresse")
+    page.click("[data-testid=invite-submit]")
+    assert "gyldig e-postadresse" in page.inner_text("[data-testid=invite]")
+    assert not User.objects.filter(email="ikke-en-adresse").exists()
+
+    # She makes anders an accountant again, then removes him (after confirming).
+    anders_row = "tr[data-email='anders@acme.no']"
+    page.select_option(f"{anders_row} [data-testid=member-role]", "accountant")
+    page.click(f"{anders_row} [data-testid=member-role-save]")
+    page.wait_for_selector(".message.success")
+    assert Membership.objects.get(company=acme, user=anders).role == "accountant"
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click(f"{anders_row} [data-testid=member-remove]")
+    assert Membership.objects.filter(company=acme, user=anders).exists()  # dismissed
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"{anders_row} [data-testid=member-remove]")
+    page.wait_for_selector(".message.success")
+    assert not Membership.objects.filter(company=acme, user=anders).exists()
+    assert page.locator(anders_row).count() == 0
+    # Her own row has no remove button.
+    assert page.locator("tr[data-email='alice@acme.no'] [data-testid=member-remove]").count() == 0
+    save_screenshot(page, "members-managed")
 
     # Another company's members page is simply not there for alice.
     response = page.goto(f"/c/{bergen.slug}/brukere/")
