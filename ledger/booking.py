@@ -614,19 +614,7 @@ def bookings_refresh_approved(
         try:
             voucher = client.voucher_get(txn.tripletex_voucher_id)
         except TripletexNotFound:
-            Transaction.objects.filter(waiting).update(
-                status=Status.FAILED,
-                tripletex_voucher_id=None,
-                voucher_temp_number=None,
-                voucher_year=None,
-                booked_at=None,
-                messages=[
-                    _(
-                        "The voucher that waited for approval was deleted in Tripletex, so "
-                        "nothing is booked. Change the transaction if needed and book it again."
-                    )
-                ],
-            )
+            _mark_deleted_in_tripletex(company, txn)
             counts["deleted"] += 1
             continue
         if voucher.number is None:
@@ -640,6 +628,67 @@ def bookings_refresh_approved(
         )
         counts["approved"] += 1
     return counts
+
+
+def _mark_deleted_in_tripletex(company: Company, txn: Transaction) -> None:
+    """The row's voucher no longer exists in Tripletex: nothing is booked, the row can be again."""
+    deleted = Transaction.objects.filter(
+        company=company,
+        pk=txn.pk,
+        status=Status.BOOKED,
+        tripletex_voucher_id=txn.tripletex_voucher_id,
+    ).update(
+        status=Status.FAILED,
+        tripletex_voucher_id=None,
+        voucher_number=None,
+        voucher_temp_number=None,
+        voucher_year=None,
+        booked_at=None,
+        messages=[
+            _(
+                "The voucher was deleted in Tripletex, so nothing is booked. Change the "
+                "transaction if needed and book it again."
+            )
+        ],
+    )
+    if deleted:
+        logger.info(
+            "Voucher %s of transaction %s was deleted in Tripletex",
+            txn.tripletex_voucher_id,
+            txn.pk,
+        )
+
+
+def booking_check(*, company: Company, txn: Transaction, by: User | None) -> str:
+    """Bring a booked row in line with what Tripletex now has for its voucher, for changes made
+    in Tripletex itself: "reversed" (the reversal is recorded and the row can be changed and
+    booked anew), "deleted" (nothing booked; the row can be booked again), "approved" (the number
+    of a voucher that waited for approval) or "unchanged". Raises BookingStateError."""
+    txn = Transaction.objects.get(company=company, pk=txn.pk)
+    if txn.status != Status.BOOKED or not txn.tripletex_voucher_id:
+        raise BookingStateError(_("Only a booked transaction can be checked in Tripletex."))
+    client = tripletex_client_for(company)
+    try:
+        voucher = client.voucher_get(txn.tripletex_voucher_id)
+    except TripletexNotFound:
+        _mark_deleted_in_tripletex(company, txn)
+        return "deleted"
+    if voucher.reverse_voucher_id is not None:
+        reversal = client.voucher_get(voucher.reverse_voucher_id)
+        with transaction.atomic():
+            locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
+            if locked.status != Status.BOOKED:
+                return "unchanged"
+            _record_reversal(
+                company, locked, reversal, on=reversal.date or timezone.localdate(), by=by
+            )
+        return "reversed"
+    if txn.voucher_number is None and voucher.number is not None:
+        Transaction.objects.filter(pk=txn.pk, status=Status.BOOKED).update(
+            voucher_number=voucher.number, voucher_year=voucher.year or txn.voucher_year
+        )
+        return "approved"
+    return "unchanged"
 
 
 # ---- reversing -------------------------------------------------------------------------------
@@ -679,31 +728,38 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
             )
         ) from exc
     with transaction.atomic():
-        record = Reversal.objects.create(
-            company=company,
-            transaction=locked,
-            booking_round=locked.booking_round,
-            external_voucher_number=locked.external_voucher_number,
-            original_voucher_id=locked.tripletex_voucher_id,
-            original_number=locked.voucher_number,
-            original_year=locked.voucher_year,
-            reversal_voucher_id=reversal.id,
-            reversal_number=reversal.number,
-            reversal_year=reversal.year,
-            reversal_date=on,
-            reversed_by=by,
-        )
-        BookingAttempt.objects.create(
-            company=company,
-            transaction=locked,
-            attempt=locked.attempts,
-            action="reverse",
-            external_voucher_number=locked.external_voucher_number,
-            outcome=Outcome.REVERSED,
-            finished_at=timezone.now(),
-            voucher_id=reversal.id,
-        )
-        Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
-            status=Status.REVERSED, cost_basis=None, messages=[]
-        )
+        return _record_reversal(company, locked, reversal, on=on, by=by)
+
+
+def _record_reversal(
+    company: Company, locked: Transaction, reversal: Voucher, *, on: object, by: User | None
+) -> Reversal:
+    """The Reversal, its log line and the row's REVERSED status (inside the caller's atomic)."""
+    record = Reversal.objects.create(
+        company=company,
+        transaction=locked,
+        booking_round=locked.booking_round,
+        external_voucher_number=locked.external_voucher_number,
+        original_voucher_id=locked.tripletex_voucher_id,
+        original_number=locked.voucher_number,
+        original_year=locked.voucher_year,
+        reversal_voucher_id=reversal.id,
+        reversal_number=reversal.number,
+        reversal_year=reversal.year,
+        reversal_date=on,
+        reversed_by=by if by and by.pk else None,
+    )
+    BookingAttempt.objects.create(
+        company=company,
+        transaction=locked,
+        attempt=locked.attempts,
+        action="reverse",
+        external_voucher_number=locked.external_voucher_number,
+        outcome=Outcome.REVERSED,
+        finished_at=timezone.now(),
+        voucher_id=reversal.id,
+    )
+    Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
+        status=Status.REVERSED, cost_basis=None, messages=[]
+    )
     return record

@@ -19,4 +19,5 @@ urlpatterns: list = [
         "transaksjoner/<int:pk>/tilbakefor/", views.transaction_reverse, name="transaction_reverse"
     ),
     path("transaksjoner/<int:pk>/slett/", views.transaction_delete, name="transaction_delete"),
+    path("transaksjoner/<int:pk>/sjekk/", views.transaction_check, name="transaction_check"),
 ]

@@ -17,6 +17,7 @@ from companies.tenancy import company_role_required
 from ledger import transaction_services as svc
 from ledger.booking import (
     BookingStateError,
+    booking_check,
     booking_queue,
     booking_queue_all_ready,
     booking_reverse,
@@ -277,6 +278,38 @@ def transaction_reverse(request: HttpRequest, company_slug: str, pk: int) -> Htt
             )
         return redirect(_detail_url(request, txn))
     return render(request, "ledger/transactions/reverse.html", {"txn": txn, "form": form})
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transaction_check(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Look the booked voucher up in Tripletex: reversed, deleted or approved there since?"""
+    txn = _get(request, pk)
+    texts = {
+        "reversed": _(
+            "The voucher was reversed in Tripletex; the reversal is recorded here. You "
+            "can now change the transaction and book it anew."
+        ),
+        "deleted": _(
+            "The voucher was deleted in Tripletex, so nothing is booked. Change the "
+            "transaction if needed and book it again."
+        ),
+        "approved": _("The voucher has been approved in Tripletex and has its number."),
+        "unchanged": _("Tripletex has the voucher as shown here; nothing has changed."),
+    }
+    try:
+        outcome = booking_check(company=request.company, txn=txn, by=request.user)
+    except (BookingStateError, ConnectionUnavailable) as exc:
+        messages.error(request, str(exc))
+    except TripletexError as exc:
+        messages.error(
+            request,
+            _("Tripletex did not answer; try again shortly (request id %(id)s).")
+            % {"id": exc.request_id or "?"},
+        )
+    else:
+        messages.success(request, texts[outcome])
+    return redirect(_detail_url(request, txn))
 
 
 @company_role_required(Role.FINANCE)

@@ -15,6 +15,7 @@ from ledger import booking_tasks
 from ledger.booking import (
     BookingRetry,
     BookingStateError,
+    booking_check,
     booking_queue,
     booking_reverse,
     booking_run,
@@ -241,3 +242,68 @@ def test_the_posting_mode_is_chosen_in_the_gl_settings(client, fiona, sandbox_ac
     assert "Velg et gyldig valg" in response.content.decode()  # the page is Norwegian
     with scope(company=sandbox_acme):
         assert gl_settings_get(company=sandbox_acme).posting_mode == "approval"
+
+
+# ---- changes made in Tripletex itself ------------------------------------------------------------
+
+
+def _check(company, txn, user=None) -> str:
+    with scope(company=company):
+        return booking_check(company=company, txn=reload(txn), by=user)
+
+
+def test_a_voucher_reversed_in_tripletex_is_recorded_and_the_row_can_be_booked_anew(
+    sandbox_acme, tripletex_sandbox, fiona
+):
+    txn = record(sandbox_acme)
+    _book(sandbox_acme, txn)
+    booked = reload(txn)
+    assert _check(sandbox_acme, txn) == "unchanged"
+    # Someone reverses it in Tripletex's own screens.
+    reversal_id = tripletex_sandbox.store.reverse_voucher(
+        HOLDING_ID, booked.tripletex_voucher_id, date.today()
+    )
+    assert _check(sandbox_acme, txn, fiona) == "reversed"
+    row = reload(txn)
+    assert row.status == "reversed"
+    with scopes_disabled():
+        (reversal,) = row.reversals.all()
+    assert (reversal.original_voucher_id, reversal.reversal_voucher_id) == (
+        booked.tripletex_voucher_id,
+        reversal_id,
+    )
+    assert reversal.reversed_by == fiona
+    assert row.is_editable
+    assert _check_refused(sandbox_acme, txn)
+
+
+def _check_refused(company, txn) -> bool:
+    try:
+        _check(company, txn)
+    except BookingStateError:
+        return True
+    return False
+
+
+def test_a_posted_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again(
+    sandbox_acme, tripletex_sandbox
+):
+    txn = record(sandbox_acme)
+    _book(sandbox_acme, txn)
+    tripletex_sandbox.store.delete_voucher(HOLDING_ID, reload(txn).tripletex_voucher_id)
+    assert _check(sandbox_acme, txn) == "deleted"
+    row = reload(txn)
+    assert (row.status, row.tripletex_voucher_id, row.voucher_number) == ("failed", None, None)
+    assert _book(sandbox_acme, row) == "booked"
+    assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
+
+
+def test_the_check_button_reports_an_approval(client, fiona, approval_acme, tripletex_sandbox):
+    txn = record(approval_acme)
+    _book(approval_acme, txn)
+    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
+    client.force_login(fiona)
+    url = reverse("ledger:transaction_check", args=[approval_acme.slug, txn.pk])
+    response = client.post(url, follow=True)
+    assert "Bilaget er godkjent i Tripletex og har fått bilagsnummer." in response.content.decode()
+    assert reload(txn).voucher_number
