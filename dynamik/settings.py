@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "ledger.booking_tasks.bookings_refresh_approved_task",
         "schedule": 600.0,
     },
+    # Nightly: rows booked in the last 60 days pick up reversals and deletions made in Tripletex.
+    "bookings-reconcile": {
+        "task": "ledger.booking_tasks.bookings_reconcile_task",
+        "schedule": crontab(minute=10, hour=1),
+    },
     # Figures sync: each company's nightly run (its own time, spread over 00:30–05:30) and the
     # intraday refresh of the current month are queued by this dispatcher when due.
     "ledger-sync-due": {

@@ -566,68 +566,108 @@ def bookings_stuck(*, now=None) -> list[tuple[int, int, str]]:
         return [(t.company_id, t.pk, t.status) for t in [*stuck, *lost]]
 
 
-# ---- vouchers waiting for approval -------------------------------------------------------------
+# ---- keeping booked rows in line with Tripletex ---------------------------------------------------
+#
+# People also work in Tripletex itself: they approve the vouchers we sent for approval, reverse or
+# delete vouchers. Reconciling looks booked rows' vouchers up and records what happened: a voucher
+# approved since gets its number, a reversal is recorded (the row can be changed and booked anew),
+# and a deleted voucher leaves the row "needs attention", to be booked again.
+
+RECONCILE_DAYS = 60  # the nightly sweep looks at rows booked this recently
 
 
-def bookings_awaiting_approval() -> dict[int, list[int]]:
-    """{company id: transaction ids} of booked rows whose voucher waits for approval in Tripletex."""
+def bookings_to_reconcile(*, awaiting_only: bool, now=None) -> dict[int, list[int]]:
+    """{company id: transaction ids}: rows whose voucher waits for approval, and unless
+    `awaiting_only` also every row booked in the last RECONCILE_DAYS days."""
+    now = now or timezone.now()
+    rows = Q(voucher_number__isnull=True)
+    if not awaiting_only:
+        rows |= Q(booked_at__gte=now - timedelta(days=RECONCILE_DAYS))
     with scopes_disabled():
-        rows = Transaction.objects.filter(
-            status=Status.BOOKED, voucher_number__isnull=True, tripletex_voucher_id__isnull=False
+        found = Transaction.objects.filter(
+            rows, status=Status.BOOKED, tripletex_voucher_id__isnull=False
         ).values_list("company_id", "pk")
-        waiting: dict[int, list[int]] = {}
-        for company_id, pk in rows:
-            waiting.setdefault(company_id, []).append(pk)
-        return waiting
+        by_company: dict[int, list[int]] = {}
+        for company_id, pk in found:
+            by_company.setdefault(company_id, []).append(pk)
+        return by_company
 
 
-def bookings_refresh_approved(
+def bookings_reconcile(
     *, company: Company, transaction_ids: list[int], client: TripletexClient | None = None
 ) -> dict[str, int]:
-    """Ask Tripletex about vouchers sent for approval: record the number of each one approved
-    since; a voucher deleted in Tripletex (the firm refused it) leaves its row "needs attention",
-    to be changed or booked again. Returns counts: approved / waiting / deleted."""
-    counts = {"approved": 0, "waiting": 0, "deleted": 0}
+    """Reconcile the given booked rows with Tripletex; counts per outcome (approved, waiting,
+    reversed, deleted, unchanged). The vouchers of the rows' dates are listed once (and those
+    waiting for approval, when a row does); only a voucher missing from both is asked for alone."""
+    counts: dict[str, int] = {}
     rows = list(
         Transaction.objects.filter(
             company=company,
             pk__in=transaction_ids,
             status=Status.BOOKED,
-            voucher_number__isnull=True,
             tripletex_voucher_id__isnull=False,
         )
     )
     if not rows:
         return counts
     client = client or tripletex_client_for(company)
-    # One listing tells which are still waiting; only the others are asked about one by one.
-    first = min(t.trade_date for t in rows)
-    last = max(t.trade_date for t in rows)
-    still_waiting = {
-        v.id for v in client.vouchers_non_posted(date_from=first, date_to=last + timedelta(days=1))
+    span = {
+        "date_from": min(t.trade_date for t in rows),
+        "date_to": max(t.trade_date for t in rows) + timedelta(days=1),
     }
+    known = {v.id: v for v in client.vouchers_between(**span)}
+    if any(t.is_awaiting_approval for t in rows):
+        known.update({v.id: v for v in client.vouchers_non_posted(**span)})
     for txn in rows:
-        if txn.tripletex_voucher_id in still_waiting:
-            counts["waiting"] += 1
-            continue
-        waiting = Q(pk=txn.pk, status=Status.BOOKED, voucher_number__isnull=True)
+        outcome = _reconcile_one(company, txn, known.get(txn.tripletex_voucher_id), client, by=None)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def booking_check(*, company: Company, txn: Transaction, by: User | None) -> str:
+    """Reconcile one booked row now ("Check in Tripletex"); its outcome. Raises BookingStateError."""
+    txn = Transaction.objects.get(company=company, pk=txn.pk)
+    if txn.status != Status.BOOKED or not txn.tripletex_voucher_id:
+        raise BookingStateError(_("Only a booked transaction can be checked in Tripletex."))
+    return _reconcile_one(company, txn, None, tripletex_client_for(company), by=by)
+
+
+def _reconcile_one(
+    company: Company,
+    txn: Transaction,
+    voucher: Voucher | None,
+    client: TripletexClient,
+    *,
+    by: User | None,
+) -> str:
+    """What Tripletex has for the row's voucher (`voucher` when already listed), recorded."""
+    if voucher is None:
         try:
-            voucher = client.voucher_get(txn.tripletex_voucher_id)
+            voucher = client.voucher_get(txn.tripletex_voucher_id)  # type: ignore[arg-type]
         except TripletexNotFound:
             _mark_deleted_in_tripletex(company, txn)
-            counts["deleted"] += 1
-            continue
+            return "deleted"
+    if voucher.reverse_voucher_id is not None:
+        reversal = client.voucher_get(voucher.reverse_voucher_id)
+        with transaction.atomic():
+            locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
+            if locked.status != Status.BOOKED or locked.tripletex_voucher_id != voucher.id:
+                return "unchanged"
+            on = reversal.date or timezone.localdate()
+            _record_reversal(company, locked, reversal, on=on, by=by)
+        logger.info("Voucher %s of transaction %s was reversed in Tripletex", voucher.id, txn.pk)
+        return "reversed"
+    if txn.voucher_number is None:
         if voucher.number is None:
-            counts["waiting"] += 1
-            continue
-        Transaction.objects.filter(waiting).update(
+            return "waiting"
+        Transaction.objects.filter(pk=txn.pk, status=Status.BOOKED).update(
             voucher_number=voucher.number, voucher_year=voucher.year or txn.voucher_year
         )
         logger.info(
             "Voucher %s of transaction %s approved as %s", voucher.id, txn.pk, voucher.number
         )
-        counts["approved"] += 1
-    return counts
+        return "approved"
+    return "unchanged"
 
 
 def _mark_deleted_in_tripletex(company: Company, txn: Transaction) -> None:
@@ -657,38 +697,6 @@ def _mark_deleted_in_tripletex(company: Company, txn: Transaction) -> None:
             txn.tripletex_voucher_id,
             txn.pk,
         )
-
-
-def booking_check(*, company: Company, txn: Transaction, by: User | None) -> str:
-    """Bring a booked row in line with what Tripletex now has for its voucher, for changes made
-    in Tripletex itself: "reversed" (the reversal is recorded and the row can be changed and
-    booked anew), "deleted" (nothing booked; the row can be booked again), "approved" (the number
-    of a voucher that waited for approval) or "unchanged". Raises BookingStateError."""
-    txn = Transaction.objects.get(company=company, pk=txn.pk)
-    if txn.status != Status.BOOKED or not txn.tripletex_voucher_id:
-        raise BookingStateError(_("Only a booked transaction can be checked in Tripletex."))
-    client = tripletex_client_for(company)
-    try:
-        voucher = client.voucher_get(txn.tripletex_voucher_id)
-    except TripletexNotFound:
-        _mark_deleted_in_tripletex(company, txn)
-        return "deleted"
-    if voucher.reverse_voucher_id is not None:
-        reversal = client.voucher_get(voucher.reverse_voucher_id)
-        with transaction.atomic():
-            locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
-            if locked.status != Status.BOOKED:
-                return "unchanged"
-            _record_reversal(
-                company, locked, reversal, on=reversal.date or timezone.localdate(), by=by
-            )
-        return "reversed"
-    if txn.voucher_number is None and voucher.number is not None:
-        Transaction.objects.filter(pk=txn.pk, status=Status.BOOKED).update(
-            voucher_number=voucher.number, voucher_year=voucher.year or txn.voucher_year
-        )
-        return "approved"
-    return "unchanged"
 
 
 # ---- reversing -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django_scopes import scope
 from companies.tenancy import company_for_task
 
 __all__ = [
+    "bookings_reconcile_task",
     "bookings_refresh_approved_task",
     "bookings_resolve_stuck_task",
     "transaction_book_task",
@@ -108,23 +109,35 @@ def bookings_resolve_stuck_task() -> list[str]:
 
 @shared_task(acks_late=True)
 def bookings_refresh_approved_task() -> dict[str, int]:
-    """Beat: pick up the numbers of vouchers approved in Tripletex since they were sent for
-    approval. A company whose Tripletex cannot be asked now is tried again next time."""
+    """Beat, every 10 minutes: record the numbers of vouchers approved in Tripletex since they
+    were sent for approval (and notice those deleted there)."""
+    return _reconcile(awaiting_only=True)
+
+
+@shared_task(acks_late=True)
+def bookings_reconcile_task() -> dict[str, int]:
+    """Beat, nightly: reconcile every row booked in the last 60 days with Tripletex, so a voucher
+    reversed or deleted in Tripletex itself shows here without anyone pressing Check."""
+    return _reconcile(awaiting_only=False)
+
+
+def _reconcile(*, awaiting_only: bool) -> dict[str, int]:
+    """Reconcile each company's rows; a company whose Tripletex cannot be asked now waits."""
     import logging
 
     from companies.credentials import ConnectionUnavailable
-    from ledger.booking import bookings_awaiting_approval, bookings_refresh_approved
+    from ledger.booking import bookings_reconcile, bookings_to_reconcile
     from tripletex.errors import TripletexError
 
     totals: dict[str, int] = {}
-    for company_id, transaction_ids in bookings_awaiting_approval().items():
+    for company_id, transaction_ids in bookings_to_reconcile(awaiting_only=awaiting_only).items():
         company = company_for_task(company_id)
         with scope(company=company):
             try:
-                counts = bookings_refresh_approved(company=company, transaction_ids=transaction_ids)
+                counts = bookings_reconcile(company=company, transaction_ids=transaction_ids)
             except (ConnectionUnavailable, TripletexError) as exc:
                 logging.getLogger(__name__).warning(
-                    "Approvals of company %s not checked: %s", company_id, type(exc).__name__
+                    "Bookings of company %s not reconciled: %s", company_id, type(exc).__name__
                 )
                 counts = {"unchecked": len(transaction_ids)}
         for key, value in counts.items():

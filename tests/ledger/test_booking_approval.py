@@ -4,10 +4,11 @@ one voucher per booking round, and the row learns its number once it is approved
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key, tripletex_client_for
@@ -19,7 +20,7 @@ from ledger.booking import (
     booking_queue,
     booking_reverse,
     booking_run,
-    bookings_refresh_approved,
+    bookings_reconcile,
 )
 from ledger.models import BookingAttempt, GLAccountSettings
 from ledger.vouchers import gl_settings_get
@@ -66,7 +67,7 @@ def _spy(client, name: str, asked: list[str]) -> None:
 
 def _refresh(company, txn) -> dict[str, int]:
     with scope(company=company):
-        return bookings_refresh_approved(company=company, transaction_ids=[txn.pk])
+        return bookings_reconcile(company=company, transaction_ids=[txn.pk])
 
 
 def test_a_voucher_sent_for_approval_waits_in_tripletex_with_a_temporary_number(
@@ -122,13 +123,13 @@ def test_the_number_is_recorded_once_the_firm_approves_the_voucher(
 ):
     txn = record(approval_acme)
     _book(approval_acme, txn)
-    assert _refresh(approval_acme, txn) == {"approved": 0, "waiting": 1, "deleted": 0}
+    assert _refresh(approval_acme, txn) == {"waiting": 1}
     assert reload(txn).is_awaiting_approval
 
     tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
     # The beat task finds every waiting row and asks Tripletex about it.
     totals = booking_tasks.bookings_refresh_approved_task.apply().get()
-    assert totals == {"approved": 1, "waiting": 0, "deleted": 0}
+    assert totals == {"approved": 1}
     row = reload(txn)
     (stored,) = vouchers_with(tripletex_sandbox, row.external_voucher_number)
     assert row.voucher_number == stored["number"] > 0
@@ -137,24 +138,27 @@ def test_the_number_is_recorded_once_the_firm_approves_the_voucher(
     assert booking_tasks.bookings_refresh_approved_task.apply().get() == {}
 
 
-def test_checking_many_waiting_vouchers_takes_one_listing_plus_one_call_per_change(
+def test_checking_many_waiting_vouchers_takes_two_listings_whatever_their_number(
     approval_acme, tripletex_sandbox
 ):
     rows = [record(approval_acme) for _ in range(4)]
     for txn in rows:
         _book(approval_acme, txn)
     tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(rows[0]).tripletex_voucher_id)
+    tripletex_sandbox.store.delete_voucher(HOLDING_ID, reload(rows[1]).tripletex_voucher_id)
     client = tripletex_client_for(approval_acme)
     asked: list[str] = []
-    for name in ("vouchers_non_posted", "voucher_get"):
+    for name in ("vouchers_between", "vouchers_non_posted", "voucher_get"):
         _spy(client, name, asked)
     with scope(company=approval_acme):
-        counts = bookings_refresh_approved(
+        counts = bookings_reconcile(
             company=approval_acme, transaction_ids=[t.pk for t in rows], client=client
         )
-    assert counts == {"approved": 1, "waiting": 3, "deleted": 0}
-    assert asked == ["vouchers_non_posted", "voucher_get"]
+    assert counts == {"approved": 1, "deleted": 1, "waiting": 2}
+    # Only the deleted one, missing from both lists, is asked for alone.
+    assert asked == ["vouchers_between", "vouchers_non_posted", "voucher_get"]
     assert reload(rows[0]).voucher_number
+    assert reload(rows[1]).status == "failed"
 
 
 def test_a_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again(
@@ -163,7 +167,7 @@ def test_a_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again(
     txn = record(approval_acme)
     _book(approval_acme, txn)
     tripletex_sandbox.store.delete_voucher(HOLDING_ID, reload(txn).tripletex_voucher_id)
-    assert _refresh(approval_acme, txn) == {"approved": 0, "waiting": 0, "deleted": 1}
+    assert _refresh(approval_acme, txn) == {"deleted": 1}
     row = reload(txn)
     assert row.status == "failed"
     assert row.tripletex_voucher_id is None
@@ -307,3 +311,31 @@ def test_the_check_button_reports_an_approval(client, fiona, approval_acme, trip
     response = client.post(url, follow=True)
     assert "Bilaget er godkjent i Tripletex og har fått bilagsnummer." in response.content.decode()
     assert reload(txn).voucher_number
+
+
+def test_the_nightly_sweep_picks_up_reversals_and_deletions_made_in_tripletex(
+    sandbox_acme, tripletex_sandbox
+):
+    reversed_, deleted, kept, old = (record(sandbox_acme) for _ in range(4))
+    for txn in (reversed_, deleted, kept, old):
+        _book(sandbox_acme, txn)
+    with scopes_disabled():
+        # Booked long ago: outside the sweep, even though it is deleted in Tripletex too.
+        old_row = reload(old)
+        old_row.booked_at = timezone.now() - timedelta(days=61)
+        old_row.save(update_fields=["booked_at"])
+    store = tripletex_sandbox.store
+    store.reverse_voucher(HOLDING_ID, reload(reversed_).tripletex_voucher_id, date.today())
+    store.delete_voucher(HOLDING_ID, reload(deleted).tripletex_voucher_id)
+    store.delete_voucher(HOLDING_ID, old_row.tripletex_voucher_id)
+
+    totals = booking_tasks.bookings_reconcile_task.apply().get()
+
+    assert totals == {"reversed": 1, "deleted": 1, "unchanged": 1}
+    assert [reload(t).status for t in (reversed_, deleted, kept, old)] == [
+        "reversed",
+        "failed",
+        "booked",
+        "booked",
+    ]
+    assert booking_tasks.bookings_reconcile_task.apply().get() == {"unchanged": 1}
