@@ -161,6 +161,18 @@ class GLSettingsForm(forms.ModelForm):
         fields = [*GLAccountSettings.ROLES, "posting_mode"]
         widgets = {"posting_mode": forms.RadioSelect}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The same range as a journal line's account: NS 4102 numbers, sub-accounts up to 5 digits.
+        out_of_range = _("Account numbers run from 1000 to 99999.")
+        for role in GLAccountSettings.ROLES:
+            self.fields[role] = forms.IntegerField(
+                label=self.fields[role].label,
+                min_value=1000,
+                max_value=99999,
+                error_messages={"min_value": out_of_range, "max_value": out_of_range},
+            )
+
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file"))

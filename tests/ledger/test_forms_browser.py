@@ -57,9 +57,9 @@ def test_gl_settings_save_refuse_a_bad_value_and_check_against_tripletex(page, f
     assert _gl_input(page, "fees").input_value() == "7770"
     assert _gl(company).fees == 7770
 
-    # A negative account: the browser refuses to send it...
+    # An account number below 1000: the browser refuses to send it...
     page.goto(page.url)
-    _gl_input(page, "interest").fill("-5")
+    _gl_input(page, "interest").fill("805")
     page.click("button:has-text('Lagre')")
     assert _gl_input(page, "interest").evaluate("e => e.validationMessage")
     assert page.locator(".messages").count() == 0
@@ -69,7 +69,7 @@ def test_gl_settings_save_refuse_a_bad_value_and_check_against_tripletex(page, f
     page.click("button:has-text('Lagre')")
     error = page.locator("[data-testid=gl-row][data-role=interest] .errorlist")
     error.wait_for()
-    assert error.inner_text() == "Verdien må være større enn eller lik 0."
+    assert error.inner_text() == "Kontonumre går fra 1000 til 99999."
     assert page.locator(".message.success").count() == 0
     save_screenshot(page, "gl-settings-bad-value")
     gl = _gl(company)

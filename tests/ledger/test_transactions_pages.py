@@ -228,6 +228,14 @@ def test_gl_settings_default_to_ns4102_and_can_be_changed(client, fiona, acme, l
     assert client.post(_url("gl_settings", acme), data).status_code == 302
     with scope(company=acme):
         assert acme.gl_settings.fees == 7770
+    # Outside the chart's number range: refused, nothing saved.
+    for bad in (5, 100000):
+        response = client.post(_url("gl_settings", acme), {**data, "fees": bad})
+        assert response.status_code == 200
+        assert "Kontonumre går fra 1000 til 99999." in response.content.decode()
+    with scope(company=acme):
+        acme.gl_settings.refresh_from_db()
+        assert acme.gl_settings.fees == 7770
 
 
 def test_a_never_sent_row_can_be_deleted_but_not_one_that_was_posted(client, fiona, acme):
