@@ -295,6 +295,7 @@ def transaction_check(request: HttpRequest, company_slug: str, pk: int) -> HttpR
             "transaction if needed and book it again."
         ),
         "approved": _("The voucher has been approved in Tripletex and has its number."),
+        "waiting": _("The voucher still waits for approval in Tripletex."),
         "unchanged": _("Tripletex has the voucher as shown here; nothing has changed."),
     }
     try:

@@ -302,12 +302,16 @@ def test_a_posted_voucher_deleted_in_tripletex_leaves_the_row_to_be_booked_again
     assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
 
 
-def test_the_check_button_reports_an_approval(client, fiona, approval_acme, tripletex_sandbox):
+def test_the_check_button_reports_waiting_then_the_approval(
+    client, fiona, approval_acme, tripletex_sandbox
+):
     txn = record(approval_acme)
     _book(approval_acme, txn)
-    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
     client.force_login(fiona)
     url = reverse("ledger:transaction_check", args=[approval_acme.slug, txn.pk])
+    response = client.post(url, follow=True)
+    assert "Bilaget venter fortsatt på godkjenning i Tripletex." in response.content.decode()
+    tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
     response = client.post(url, follow=True)
     assert "Bilaget er godkjent i Tripletex og har fått bilagsnummer." in response.content.decode()
     assert reload(txn).voucher_number
