@@ -3,6 +3,9 @@ and GL account settings. Views are thin: parse, check role, one service/selector
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -258,19 +261,16 @@ def transaction_reverse(request: HttpRequest, company_slug: str, pk: int) -> Htt
     txn = _get(request, pk)
     form = ReverseForm(request.POST or None, initial={"date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
-        try:
-            record = booking_reverse(
+        record = _tripletex_action(
+            request,
+            lambda: booking_reverse(
                 company=request.company, txn=txn, on=form.cleaned_data["date"], by=request.user
-            )
-        except (BookingStateError, ConnectionUnavailable) as exc:
-            messages.error(request, str(exc))
-        except TripletexError as exc:
-            messages.error(
-                request,
-                _("Tripletex did not confirm the reversal; try again shortly (request id %(id)s).")
-                % {"id": exc.request_id or "?"},
-            )
-        else:
+            ),
+            failed=_(
+                "Tripletex did not confirm the reversal; try again shortly (request id %(id)s)."
+            ),
+        )
+        if record is not None:
             messages.success(
                 request,
                 _("Reversed by voucher %(number)s. You can now change and book it again.")
@@ -298,19 +298,28 @@ def transaction_check(request: HttpRequest, company_slug: str, pk: int) -> HttpR
         "waiting": _("The voucher still waits for approval in Tripletex."),
         "unchanged": _("Tripletex has the voucher as shown here; nothing has changed."),
     }
+    outcome = _tripletex_action(
+        request,
+        lambda: booking_check(company=request.company, txn=txn, by=request.user),
+        failed=_("Tripletex did not answer; try again shortly (request id %(id)s)."),
+    )
+    if outcome is not None:
+        messages.success(request, texts[outcome])
+    return redirect(_detail_url(request, txn))
+
+
+T = TypeVar("T")
+
+
+def _tripletex_action(request: HttpRequest, action: Callable[[], T], *, failed: str) -> T | None:
+    """Run an action that asks Tripletex; on trouble say why (a message) and return None."""
     try:
-        outcome = booking_check(company=request.company, txn=txn, by=request.user)
+        return action()
     except (BookingStateError, ConnectionUnavailable) as exc:
         messages.error(request, str(exc))
     except TripletexError as exc:
-        messages.error(
-            request,
-            _("Tripletex did not answer; try again shortly (request id %(id)s).")
-            % {"id": exc.request_id or "?"},
-        )
-    else:
-        messages.success(request, texts[outcome])
-    return redirect(_detail_url(request, txn))
+        messages.error(request, failed % {"id": exc.request_id or "?"})
+    return None
 
 
 @company_role_required(Role.FINANCE)
