@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -93,6 +94,21 @@ def _securities_data(form: SecuritiesForm) -> dict:
     return dict(form.cleaned_data)
 
 
+def _saved(
+    request: HttpRequest, form: forms.Form, save: Callable[[], Transaction], success: str
+) -> HttpResponse | None:
+    """Run a create/update service: the redirect to the saved transaction, or None after putting
+    the service's problems on the form."""
+    try:
+        txn = save()
+    except svc.TransactionInvalid as exc:
+        for message in exc.messages:
+            form.add_error(None, message)
+        return None
+    messages.success(request, success)
+    return redirect(_detail_url(request, txn))
+
+
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
 def transaction_new(request: HttpRequest, company_slug: str) -> HttpResponse:
@@ -101,16 +117,16 @@ def transaction_new(request: HttpRequest, company_slug: str) -> HttpResponse:
         request.POST or None, initial={"kind": request.GET.get("type", "purchase")}
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            txn = svc.transaction_create(
+        saved = _saved(
+            request,
+            form,
+            lambda: svc.transaction_create(
                 company=request.company, data=_securities_data(form), by=request.user
-            )
-        except svc.TransactionInvalid as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
-        else:
-            messages.success(request, _("Saved. Check the voucher below, then book it."))
-            return redirect(_detail_url(request, txn))
+            ),
+            _("Saved. Check the voucher below, then book it."),
+        )
+        if saved is not None:
+            return saved
     return render(request, "ledger/transactions/form.html", {"form": form, "txn": None})
 
 
@@ -122,16 +138,16 @@ def journal_new(request: HttpRequest, company_slug: str) -> HttpResponse:
     lines = JournalLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = {"kind": Transaction.Kind.JOURNAL, **form.cleaned_data}
-        try:
-            txn = svc.transaction_create(
+        saved = _saved(
+            request,
+            form,
+            lambda: svc.transaction_create(
                 company=request.company, data=data, lines=lines.lines(), by=request.user
-            )
-        except svc.TransactionInvalid as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
-        else:
-            messages.success(request, _("Saved. Check the voucher below, then book it."))
-            return redirect(_detail_url(request, txn))
+            ),
+            _("Saved. Check the voucher below, then book it."),
+        )
+        if saved is not None:
+            return saved
     context = {"form": form, "lines": lines, "txn": None}
     return render(request, "ledger/transactions/journal_form.html", context)
 
@@ -171,16 +187,16 @@ def transaction_edit(request: HttpRequest, company_slug: str, pk: int) -> HttpRe
     initial = {name: getattr(txn, name) for name in svc.SECURITIES_FIELDS}
     form = SecuritiesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            svc.transaction_update(
+        saved = _saved(
+            request,
+            form,
+            lambda: svc.transaction_update(
                 company=request.company, txn=txn, data=_securities_data(form), by=request.user
-            )
-        except svc.TransactionInvalid as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(_detail_url(request, txn))
+            ),
+            _("Saved."),
+        )
+        if saved is not None:
+            return saved
     return render(request, "ledger/transactions/form.html", {"form": form, "txn": txn})
 
 
@@ -192,20 +208,20 @@ def _journal_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
     form = JournalForm(request.POST or None, initial=initial)
     lines = JournalLineFormSet(request.POST or None, initial=line_initial, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
-        try:
-            svc.transaction_update(
+        saved = _saved(
+            request,
+            form,
+            lambda: svc.transaction_update(
                 company=request.company,
                 txn=txn,
                 data=form.cleaned_data,
                 lines=lines.lines(),
                 by=request.user,
-            )
-        except svc.TransactionInvalid as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(_detail_url(request, txn))
+            ),
+            _("Saved."),
+        )
+        if saved is not None:
+            return saved
     context = {"form": form, "lines": lines, "txn": txn}
     return render(request, "ledger/transactions/journal_form.html", context)
 
