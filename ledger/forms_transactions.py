@@ -48,7 +48,9 @@ class SecuritiesForm(forms.Form):
     """A securities transaction: purchase, sale, dividend, interest, fee, tax, repayment, switch."""
 
     kind = forms.ChoiceField(label=_("Type"), choices=SECURITIES_KINDS)
-    trade_date = forms.DateField(label=_("Trade date"), widget=DATE_WIDGET)
+    trade_date = forms.DateField(
+        label=_("Trade date"), widget=DATE_WIDGET, initial=timezone.localdate
+    )
     settlement_date = forms.DateField(
         label=_("Settlement date"), widget=DATE_WIDGET, required=False
     )
@@ -71,11 +73,6 @@ class SecuritiesForm(forms.Form):
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound and not self.initial.get("trade_date"):
-            self.initial["trade_date"] = timezone.localdate()
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         data["isin"] = (data.get("isin") or "").strip().upper()
@@ -92,16 +89,11 @@ class SecuritiesForm(forms.Form):
 class JournalForm(forms.Form):
     """The head of a manual journal entry."""
 
-    trade_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    trade_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET, initial=timezone.localdate)
     description = forms.CharField(label=_("Voucher text"), max_length=200)
     note = forms.CharField(
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound and not self.initial.get("trade_date"):
-            self.initial["trade_date"] = timezone.localdate()
 
 
 class JournalLineForm(forms.Form):
