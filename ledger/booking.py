@@ -39,7 +39,13 @@ from django_scopes import scopes_disabled
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company, User
 from ledger.fifo import FifoError, fifo_check
-from ledger.models import BookingAttempt, GLAccountSettings, Reversal, Transaction
+from ledger.models import (
+    AWAITING_APPROVAL,
+    BookingAttempt,
+    GLAccountSettings,
+    Reversal,
+    Transaction,
+)
 from ledger.vouchers import (
     VoucherBuildError,
     booking_references,
@@ -580,13 +586,13 @@ def bookings_to_reconcile(*, awaiting_only: bool, now=None) -> dict[int, list[in
     """{company id: transaction ids}: rows whose voucher waits for approval, and unless
     `awaiting_only` also every row booked in the last RECONCILE_DAYS days."""
     now = now or timezone.now()
-    rows = Q(voucher_number__isnull=True)
+    rows = AWAITING_APPROVAL
     if not awaiting_only:
-        rows |= Q(booked_at__gte=now - timedelta(days=RECONCILE_DAYS))
+        rows |= Q(status=Status.BOOKED, booked_at__gte=now - timedelta(days=RECONCILE_DAYS))
     with scopes_disabled():
-        found = Transaction.objects.filter(
-            rows, status=Status.BOOKED, tripletex_voucher_id__isnull=False
-        ).values_list("company_id", "pk")
+        found = Transaction.objects.filter(rows, tripletex_voucher_id__isnull=False).values_list(
+            "company_id", "pk"
+        )
         by_company: dict[int, list[int]] = {}
         for company_id, pk in found:
             by_company.setdefault(company_id, []).append(pk)

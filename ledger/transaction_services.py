@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from companies.models import Company, User
 from ledger.fifo import FifoError, fifo_check
-from ledger.models import BookingAttempt, JournalLine, Transaction
+from ledger.models import AWAITING_APPROVAL, BookingAttempt, JournalLine, Transaction
 from ledger.templatetags.money import format_amount
 
 Status = Transaction.Status
@@ -190,10 +190,6 @@ def transaction_delete(*, company: Company, txn: Transaction) -> None:
 
 
 # ---- selectors -------------------------------------------------------------------------------
-
-
-# Booked as a voucher that waits for approval in Tripletex (Transaction.is_awaiting_approval).
-AWAITING_APPROVAL = Q(status=Status.BOOKED, voucher_number__isnull=True)
 
 
 def transactions_list(*, company: Company, status: str = "") -> QuerySet[Transaction]:

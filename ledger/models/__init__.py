@@ -11,6 +11,7 @@ from ledger.models.balances import (
     SyncSchedule,
 )
 from ledger.models.transactions import (
+    AWAITING_APPROVAL,
     BookingAttempt,
     GLAccountSettings,
     JournalLine,
@@ -19,6 +20,7 @@ from ledger.models.transactions import (
 )
 
 __all__ = [
+    "AWAITING_APPROVAL",
     "AccountBalance",
     "BookingAttempt",
     "GLAccountSettings",

@@ -188,6 +188,10 @@ class Transaction(models.Model):
         return base if booking_round <= 1 else f"{base}-{booking_round}"
 
 
+# Booked as a voucher that waits for approval in Tripletex (Transaction.is_awaiting_approval).
+AWAITING_APPROVAL = models.Q(status=Transaction.Status.BOOKED, voucher_number__isnull=True)
+
+
 class JournalLine(models.Model):
     """One line of a manual journal entry: an account and a debit or a credit amount."""
 
