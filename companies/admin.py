@@ -26,7 +26,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from companies import admin_views
 from companies.credentials import audit_record, connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
-from companies.invitations import invitation_send
 from companies.models import (
     AuditEvent,
     Company,
@@ -38,6 +37,7 @@ from companies.models import (
     User,
 )
 from companies.onboarding import connection_key_store, office_key_verified
+from companies.services import MemberError, member_reinvite
 
 
 def key_summary(holder: EncryptedKeyMixin | None) -> str:
@@ -336,15 +336,14 @@ class UserAdmin(DjangoUserAdmin):
         sent = 0
         for user in queryset.prefetch_related("memberships__company"):
             membership = user.memberships.first()
-            if user.has_usable_password() or membership is None:
+            if membership is None:
                 continue
-            invitation_send(user=user, company=membership.company, by=_actor(request))
-            audit_record(
-                company=membership.company,
-                actor=_actor(request),
-                action="user.invited",
-                detail=user.email,
-            )
+            try:
+                member_reinvite(
+                    company=membership.company, membership=membership, by=_actor(request)
+                )
+            except MemberError:
+                continue  # has a password already
             sent += 1
         self.message_user(request, gettext("%(n)s invitation(s) sent.") % {"n": sent})
 
