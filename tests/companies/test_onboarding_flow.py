@@ -204,6 +204,8 @@ def test_key_without_voucher_permission_connects_with_a_warning(sandbox, staff_c
     assert len(connection.coverage_problems) == 1
     # Stored in the staff member's language (bokmål by default): it is about posting vouchers.
     assert any(word in connection.coverage_problems[0] for word in ("vouchers", "bilag"))
+    # ...and it names the way to book meanwhile: sending vouchers for approval.
+    assert "Send bilagene til godkjenning i Tripletex" in connection.coverage_problems[0]
 
 
 def test_duplicate_org_number_is_refused_before_calling_tripletex(staff_client, acme, settings):
