@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import redis_url_or_none  # noqa: E402
+from tests.processes import redis_url_or_none, worker_command  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -137,27 +137,13 @@ def main() -> None:
             )
 
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "dynamik",
-            "worker",
-            "-Q",
+        worker_command(
             queue,
-            "--pool",
-            "solo" if args.concurrency == 1 else "prefork",
-            "--concurrency",
-            str(args.concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"{queue}@%h",
-        ],
+            pool="solo" if args.concurrency == 1 else "prefork",
+            concurrency=args.concurrency,
+            loglevel="WARNING",
+            extra=("--without-heartbeat",),
+        ),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=open(workdir / "worker.log", "wb"),  # noqa: SIM115

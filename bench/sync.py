@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import redis_url_or_none  # noqa: E402
+from tests.processes import redis_url_or_none, worker_command  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/dynamik_bench_sync"
 ENV_DEFAULTS = {
@@ -167,20 +167,17 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
     broker = redis_url or "filesystem://"
     log = Path(env["DYNAMIK_VAR_DIR"]) / "worker.log"
     worker_env = {**os.environ, **env, "CELERY_QUEUE": queue, "CELERY_BROKER_URL": broker}
-    cmd = [
-        sys.executable, "-m", "celery", "-A", "dynamik", "worker", "-Q", queue,
-        "--pool", "threads", "--concurrency", str(args.concurrency), "--loglevel", "WARNING",
-        "--without-gossip", "--without-mingle", "--hostname", f"{queue}@%h",
-    ]  # fmt: skip
     workers = []
     for i in range(args.workers):
-        hostname = ["--hostname", f"{queue}-{i}@%h"]
+        cmd = worker_command(
+            queue,
+            pool="threads",
+            concurrency=args.concurrency,
+            loglevel="WARNING",
+            hostname=f"{queue}-{i}@%h",
+        )
         with log.with_suffix(f".{i}.log").open("wb") as out:
-            workers.append(
-                subprocess.Popen(
-                    cmd[:-2] + hostname, cwd=ROOT, env=worker_env, stdout=out, stderr=out
-                )
-            )
+            workers.append(subprocess.Popen(cmd, cwd=ROOT, env=worker_env, stdout=out, stderr=out))
     try:
         time.sleep(3)  # worker start-up is not part of the sync time
         started = time.monotonic()

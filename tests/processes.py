@@ -48,13 +48,17 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def celery_worker(
-    *, broker_url: str, queue: str | None = None, concurrency: int = 1, beat: bool = False
-) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process consuming `queue`; terminated (then killed) on exit."""
-    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
-    args = [
+def worker_command(
+    queue: str,
+    *,
+    pool: str,
+    concurrency: int,
+    loglevel: str,
+    hostname: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """The command line of a `celery worker` for the app consuming only `queue` (tests, benches)."""
+    return [
         sys.executable,
         "-m",
         "celery",
@@ -64,16 +68,26 @@ def celery_worker(
         "-Q",
         queue,
         "--pool",
-        "prefork",
+        pool,
         "--concurrency",
         str(concurrency),
         "--loglevel",
-        "INFO",
+        loglevel,
         "--without-gossip",
         "--without-mingle",
+        *extra,
         "--hostname",
-        f"{queue}@%h",
+        hostname or f"{queue}@%h",
     ]
+
+
+@contextlib.contextmanager
+def celery_worker(
+    *, broker_url: str, queue: str | None = None, concurrency: int = 1, beat: bool = False
+) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process consuming `queue`; terminated (then killed) on exit."""
+    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
+    args = worker_command(queue, pool="prefork", concurrency=concurrency, loglevel="INFO")
     if beat:
         args += ["--beat", "--schedule", str(Path(settings.VAR_DIR) / f"beat-{queue}")]
     log = Path(settings.VAR_DIR) / f"worker-{queue}.log"
