@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from companies import admin_views
+from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.credentials import audit_record, connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
 from companies.models import (
@@ -299,22 +300,13 @@ class TripletexConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for staff."""
 
     list_display = ["at", "action", "company_label", "actor", "detail"]
     list_filter = ["action"]
     search_fields = ["company_label", "detail", "actor__email"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(User)

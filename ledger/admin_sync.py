@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.tenancy import UnscopedModelAdmin
 from ledger.models import SyncRun, SyncSchedule
 from ledger.sync import sync_schedule_reschedule
@@ -54,7 +55,7 @@ class SyncScheduleAdmin(UnscopedModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(UnscopedModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, UnscopedModelAdmin):
     list_display = [
         "company",
         "created_at",
@@ -71,12 +72,3 @@ class SyncRunAdmin(UnscopedModelAdmin):
     search_fields = ["company__name", "company__org_number", "error"]
     list_select_related = ["company"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -8,19 +8,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.tenancy import UnscopedModelAdmin
 from ledger.models import BookingAttempt, GLAccountSettings, Reversal, Transaction
 
 
-class _ReadOnly(UnscopedModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class _ReadOnly(ReadOnlyAdminMixin, UnscopedModelAdmin):
+    """The booking records: written by the booking protocol only."""
 
 
 class BookingAttemptInline(admin.TabularInline):
