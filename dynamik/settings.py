@@ -247,6 +247,13 @@ BOOKING_STUCK_SECONDS = env.float("BOOKING_STUCK_SECONDS", default=600.0)
 # Celery: Redis when REDIS_URL/CELERY_BROKER_URL is set, else kombu's filesystem transport under var/
 # (a real broker for a real worker and beat, not eager mode).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+BROKER_VISIBILITY_TIMEOUT = 3600
+# A sync task is stopped after this long (soft: SoftTimeLimitExceeded, the run is marked failed;
+# hard: the pool process is killed), so with the longest retry countdown (10 min) it stays well
+# inside the visibility timeout and is never running on two workers at once. Celery enforces time
+# limits on the prefork (default) and gevent pools, not on threads (Workers Guide, "Time Limits").
+SYNC_SOFT_TIME_LIMIT = 30 * 60
+SYNC_TIME_LIMIT = SYNC_SOFT_TIME_LIMIT + 5 * 60
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
     _queue_dir.mkdir(parents=True, exist_ok=True)
@@ -257,8 +264,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task's countdown, so acks_late tasks are not redelivered while they wait.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis hands a message not acknowledged within this many seconds to another worker (Celery's
+    # Redis guide, "Visibility timeout"; one hour is also its default, set here because tasks rely on
+    # it). With acks_late that includes a retry's countdown and the run itself, so the sync tasks'
+    # time limits plus the longest countdown stay below it (tests/ledger/test_sync.py checks).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

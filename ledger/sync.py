@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
@@ -139,15 +141,17 @@ def sync_runs_expire_stale(*, company: Company | None = None) -> int:
                 and (run.progress_at or run.started_at or run.created_at) < now - STALE_RUNNING
             )
         ]
+        error = _(
+            "The sync stopped without finishing (the worker was stopped or restarted). "
+            "Months already pulled are kept; the rest will be pulled by the next sync."
+        )
+        expired = 0
         for run in stale:
-            run.status = SyncRun.Status.FAILED
-            run.finished_at = now
-            run.error = _(
-                "The sync stopped without finishing (the worker was stopped or restarted). "
-                "Months already pulled are kept; the rest will be pulled by the next sync."
-            )
-            run.save(update_fields=["status", "finished_at", "error"])
-    return len(stale)
+            # Only if nothing moved since the read: a worker may have claimed it or written a month.
+            expired += SyncRun.objects.filter(
+                pk=run.pk, status=run.status, progress_at=run.progress_at
+            ).update(status=SyncRun.Status.FAILED, finished_at=now, error=error)
+    return expired
 
 
 def sync_request(
@@ -199,19 +203,15 @@ def balances_sync(
     today: datetime.date | None = None,
     client: TripletexClient | None = None,
 ) -> SyncRun:
-    """Pull the company's figures for `run`; returns the finished run (raises SyncRetryLater)."""
+    """Pull the company's figures for `run`; returns the finished run (raises SyncRetryLater).
+
+    A run another delivery is running, or one already finished, is returned as it is."""
     with scope(company=company):
-        run.refresh_from_db()
-        if run.status not in ACTIVE:
-            return run  # a duplicate delivery of a finished run: nothing to do
+        if not _claim(run):
+            return run
         # Counters persisted by earlier attempts of this run (a retry adds to them).
         _BASES[run.pk] = _Base(run.tripletex_calls, run.rate_limit_waits, run.waited_seconds)
         try:
-            started = timezone.now()
-            run.status = SyncRun.Status.RUNNING
-            run.started_at = run.started_at or started
-            run.progress_at = started
-            run.save(update_fields=["status", "started_at", "progress_at"])
             try:
                 client = client or _client_for(company)
             except ConnectionUnavailable as exc:
@@ -236,6 +236,12 @@ def balances_sync(
                 raise SyncRetryLater(run, exc) from exc
             except TripletexError as exc:
                 return _run_failed(run, company, _plain(exc, _error_text(exc)), client=client)
+            except SoftTimeLimitExceeded:
+                message = _(
+                    "The sync took longer than %(minutes)s minutes and was stopped. Months already "
+                    "pulled are kept; the next sync pulls the rest."
+                ) % {"minutes": settings.SYNC_SOFT_TIME_LIMIT // 60}
+                return _run_failed(run, company, message, client=client)
             except Exception:
                 logger.exception("Sync run %s of company %s crashed", run.pk, company.pk)
                 message = _("An unexpected error stopped the sync; it has been logged for staff.")
@@ -258,6 +264,24 @@ def balances_sync_give_up(*, run: SyncRun, error: TripletexError | None = None) 
 
 
 COUNTERS = ["tripletex_calls", "rate_limit_waits", "waited_seconds", "request_ids"]
+# What finishing a run writes: never months_done, rows_written or progress_at, which every month's
+# SQL advances (balances_month_replace) and a save of the in-memory copy would set back.
+FINISH_FIELDS = ["status", "error", "finished_at", *COUNTERS]
+
+
+def _claim(run: SyncRun) -> bool:
+    """Take a queued run (queued → running) and reload it; False if another delivery has it.
+
+    A conditional UPDATE, as booking claims a transaction: of two deliveries of the same task
+    (a redelivery, a duplicate enqueue) exactly one moves the row, the other leaves it alone."""
+    now = timezone.now()
+    claimed = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(now)),
+        progress_at=now,
+    )
+    run.refresh_from_db()
+    return claimed == 1
 
 
 def _client_for(company: Company) -> TripletexClient:
@@ -651,7 +675,7 @@ def _add_client_stats(run: SyncRun, client: TripletexClient | None) -> None:
     if client is None:
         return
     stats = client.stats
-    run.refresh_from_db(fields=["months_done", "rows_written"])
+    run.refresh_from_db(fields=["months_done", "rows_written", "progress_at"])
     base = _base(run)
     run.tripletex_calls = base.calls + stats.calls
     run.rate_limit_waits = base.waits + stats.rate_limit_waits
@@ -674,7 +698,7 @@ def _run_finished(run: SyncRun, company: Company, client: TripletexClient) -> Sy
         else ""
     )
     run.finished_at = timezone.now()
-    run.save()
+    run.save(update_fields=FINISH_FIELDS)
     _alert_clear(company)
     return run
 
@@ -693,7 +717,7 @@ def _run_failed(
     run.finished_at = timezone.now()
     if request_ids:
         run.request_ids = list(run.request_ids) + request_ids
-    run.save()
+    run.save(update_fields=FINISH_FIELDS)
     logger.warning("Sync of company %s failed: %s", company.pk, message)
     _alert_maybe(company, message)
     return run
@@ -872,7 +896,8 @@ def sync_recheck_mark_due() -> int:
 
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` of a transient failure (backoff + jitter, ≤ 10 min)."""
-    return min(600.0, 30.0 * 2**retries) * (1 + random.random() * 0.25)
+    # The cap comes last, after the jitter, so no countdown exceeds it (see the task time limits).
+    return min(600.0, 30.0 * 2**retries * (1 + random.random() * 0.25))
 
 
 def elapsed(run: SyncRun) -> float:

@@ -8,15 +8,23 @@ re-pull its closed months too (a reopened period).
 
 from celery import shared_task
 from celery.app.task import Task
+from django.conf import settings
 
 __all__ = ["balances_sync_task", "sync_due_dispatch_task", "sync_recheck_mark_due_task"]
 
 MAX_RETRIES = 4
+# The longest countdown retry_countdown gives: a retry waits this long in a worker before it runs.
+MAX_RETRY_COUNTDOWN = 600.0
+# Below the broker's visibility timeout with MAX_RETRY_COUNTDOWN added (dynamik/settings.py).
+TIME_LIMITS = {
+    "soft_time_limit": settings.SYNC_SOFT_TIME_LIMIT,
+    "time_limit": settings.SYNC_TIME_LIMIT,
+}
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES, acks_late=True, **TIME_LIMITS)
 def balances_sync_task(self: Task, run_id: int) -> str:
-    """Run one queued sync; returns its final status (or "retrying" / "missing")."""
+    """Run one queued sync; returns its status ("running" when another delivery has it, "missing")."""
     from django_scopes import scopes_disabled
 
     from ledger.models import SyncRun
@@ -30,12 +38,13 @@ def balances_sync_task(self: Task, run_id: int) -> str:
         finished = balances_sync(company=run.company, run=run)
     except SyncRetryLater as exc:
         if self.request.retries >= MAX_RETRIES:
-            return balances_sync_give_up(run=exc.run, error=exc.error).status
+            tries = self.request.retries + 1
+            return balances_sync_give_up(run=exc.run, error=exc.error, tries=tries).status
         raise self.retry(countdown=retry_countdown(self.request.retries)) from None
     return finished.status
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **TIME_LIMITS)
 def sync_due_dispatch_task() -> str:
     """Queue the nightly syncs and intraday refreshes that are due; returns a short summary."""
     from ledger.sync import sync_due_dispatch
@@ -44,7 +53,7 @@ def sync_due_dispatch_task() -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **TIME_LIMITS)
 def sync_recheck_mark_due_task() -> str:
     """Make every company's next nightly sync re-check its closed months."""
     from ledger.sync import sync_recheck_mark_due

@@ -7,6 +7,8 @@ from decimal import Decimal as D
 
 import pytest
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -18,6 +20,7 @@ from companies.credentials import (
     office_key_set,
 )
 from companies.models import Company, TripletexConnection
+from ledger import sync_tasks
 from ledger.models import (
     AccountBalance,
     AccountingPeriod,
@@ -32,6 +35,7 @@ from ledger.sync import (
     balances_sync,
     balances_sync_give_up,
     month_next,
+    retry_countdown,
     sync_request,
     sync_runs_expire_stale,
 )
@@ -603,3 +607,81 @@ def test_rows_of_accounts_gone_from_a_month_are_removed(holding, sandbox):
     )
     assert run.rows_written >= 1
     assert_month_counts_match_balances(holding)
+
+
+# ---- one delivery at a time ---------------------------------------------------------------------
+
+
+def test_a_second_delivery_of_a_running_run_does_not_run_it_again(holding, sandbox):
+    with scope(company=holding):
+        run, _created = sync_request(
+            company=holding, trigger=SyncRun.Trigger.COMMAND, enqueue=False
+        )
+    first_client = fast_client(sandbox)
+    second_client = fast_client(sandbox)
+    original = first_client.balance_sheet
+    seen: dict = {}
+
+    def redelivered_mid_run(**kwargs):
+        if "status" not in seen:
+            # The broker hands the same task to another worker while this one is still pulling.
+            again = SyncRun.objects.get(pk=run.pk)
+            seen["status"] = balances_sync(company=holding, run=again, client=second_client).status
+        return original(**kwargs)
+
+    first_client.balance_sheet = redelivered_mid_run
+    with scope(company=holding):
+        finished = balances_sync(company=holding, run=run, client=first_client)
+
+    assert seen["status"] == SyncRun.Status.RUNNING
+    assert second_client.stats.calls == 0, "the second delivery must not pull anything"
+    assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
+    assert finished.months_done == len(months_until_now())
+
+
+def test_finishing_a_run_keeps_the_heartbeat_the_months_wrote(holding, sandbox):
+    run = run_sync(holding)
+
+    with scopes_disabled():
+        stored = SyncRun.objects.get(pk=run.pk)
+        last_month_written = max(
+            MonthSync.objects.filter(company=holding).values_list("synced_at", flat=True)
+        )
+    assert stored.progress_at == last_month_written > stored.started_at
+    assert stored.months_done == run.months_done == len(months_until_now())
+
+
+def test_a_run_over_its_soft_time_limit_fails_saying_so_and_keeps_pulled_months(holding, sandbox):
+    client = fast_client(sandbox)
+    original = client.balance_sheet
+    calls = {"n": 0}
+
+    def slow_after_two(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise SoftTimeLimitExceeded
+        return original(**kwargs)
+
+    client.balance_sheet = slow_after_two
+    run = run_sync(holding, client=client)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "minutes" in run.error
+    assert run.finished_at is not None
+    with scopes_disabled():
+        assert MonthSync.objects.filter(company=holding).count() == 2
+
+
+def test_sync_tasks_end_before_the_broker_would_hand_them_out_again():
+    visibility = settings.BROKER_VISIBILITY_TIMEOUT
+    longest_wait = sync_tasks.MAX_RETRY_COUNTDOWN
+    for task in (
+        sync_tasks.balances_sync_task,
+        sync_tasks.sync_due_dispatch_task,
+        sync_tasks.sync_recheck_mark_due_task,
+    ):
+        assert task.soft_time_limit < task.time_limit, task.name
+        # A retry waits in the worker (ETA) before it runs: both count against the timeout.
+        assert task.time_limit + longest_wait < visibility, task.name
+    retries = range(sync_tasks.MAX_RETRIES + 1)
+    assert max(retry_countdown(n) for n in retries for _ in range(50)) <= longest_wait
