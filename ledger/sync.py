@@ -183,7 +183,12 @@ def sync_request(
         active = SyncRun.objects.filter(company=company, status__in=ACTIVE).first()
         if active is None:  # finished between our insert and this read: try once more
             return sync_request(
-                company=company, by=by, trigger=trigger, kind=kind, only_month=only_month
+                company=company,
+                by=by,
+                trigger=trigger,
+                kind=kind,
+                only_month=only_month,
+                enqueue=enqueue,
             )
         return active, False
     if enqueue:

@@ -10,6 +10,7 @@ import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
+from django.db import IntegrityError
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -685,3 +686,24 @@ def test_sync_tasks_end_before_the_broker_would_hand_them_out_again():
         assert task.time_limit + longest_wait < visibility, task.name
     retries = range(sync_tasks.MAX_RETRIES + 1)
     assert max(retry_countdown(n) for n in retries for _ in range(50)) <= longest_wait
+
+
+def test_retry_after_losing_the_race_for_the_active_slot_still_does_not_enqueue(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    create = SyncRun.objects.create
+    attempts = {"n": 0}
+
+    def lost_the_race_once(**kwargs):
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            # Another request's run held the slot at our insert and finished before our read.
+            raise IntegrityError("ledger_syncrun_one_active_per_company")
+        return create(**kwargs)
+
+    monkeypatch.setattr(SyncRun.objects, "create", lost_the_race_once)
+    with django_capture_on_commit_callbacks() as callbacks, scope(company=acme):
+        run, created = sync_request(company=acme, trigger=SyncRun.Trigger.COMMAND, enqueue=False)
+
+    assert (attempts["n"], created, run.status) == (2, True, SyncRun.Status.QUEUED)
+    assert callbacks == [], "enqueue=False must hold for the retry too"
