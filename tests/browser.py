@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from tests.requirements import missing
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -34,10 +36,7 @@ def browser(monkeypatch):
     on for every test after the first browser test.
     """
     if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing("browser", f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -4,6 +4,8 @@ alice is admin in Acme, fiona is finance in Acme, anders is accountant in Acme, 
 The sandbox fixtures live in tests/sandbox_fixtures.py.
 """
 
+import os
+
 import pytest
 from django.utils import translation
 
@@ -83,3 +85,14 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With REQUIRE_NO_SKIPS=1 (CI) a run with any skipped test fails: nothing skips silently."""
+    if os.environ.get("REQUIRE_NO_SKIPS") != "1" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"REQUIRE_NO_SKIPS=1: {skipped} test(s) skipped; failing the run.")
+        session.exitstatus = 1

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import pytest
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
+
+from tests.requirements import missing
 
 SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "tripletex" / "openapi.json"
 JSON_TYPES = ("application/json", "application/json; charset=utf-8")
@@ -31,8 +32,9 @@ def _read_spec() -> dict[str, Any]:
 def load_spec() -> dict[str, Any]:
     """The parsed spec (cached); skips the calling test when the file is absent."""
     if not SPEC_PATH.exists():
-        pytest.skip(
-            "Tripletex spec ../shared/tripletex/openapi.json not found: contract tests need it"
+        missing(
+            "spec",
+            "Tripletex spec ../shared/tripletex/openapi.json not found: contract tests need it",
         )
     return _read_spec()
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from companies.models import Heartbeat
 from companies.tasks import heartbeat_task
 from tests.processes import broker_connection, celery_worker, redis_url_or_none, wait_for
+from tests.requirements import missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,9 @@ def _enqueue_on_commit(name: str, broker_url: str, queue: str) -> None:
 def test_task_enqueued_on_commit_runs_on_a_real_worker_over_redis():
     redis_url = redis_url_or_none()
     if redis_url is None:
-        pytest.skip("Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)")
+        missing(
+            "redis", "Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)"
+        )
     with celery_worker(broker_url=redis_url) as worker:
         _enqueue_on_commit("redis-test", redis_url, worker.queue)
         wait_for(

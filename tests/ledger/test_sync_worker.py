@@ -15,6 +15,7 @@ from ledger.sync import sync_schedule_get
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.processes import celery_worker, redis_url_or_none, wait_for
+from tests.requirements import missing
 from tripletex.sandbox import demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,7 +33,9 @@ def connected(acme, app_on_sandbox):
 def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkeypatch):
     redis_url = redis_url_or_none()
     if redis_url is None:
-        pytest.skip("Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)")
+        missing(
+            "redis", "Redis is not running (set REDIS_URL or start redis-server on 127.0.0.1:6379)"
+        )
     monkeypatch.setenv("SYNC_DISPATCH_SECONDS", "1")
     with scopes_disabled():
         schedule = sync_schedule_get(company=connected)

@@ -11,6 +11,7 @@ import pytest
 import redis
 from cryptography.fernet import Fernet, MultiFernet
 
+from tests.requirements import missing
 from tests.tripletex import fakes
 from tests.tripletex.fakes import FakeTime, FakeTripletex, make_client
 from tripletex.ratelimit import RedisRateLimiter
@@ -25,12 +26,14 @@ WHOAMI = {"value": {"employeeId": 1, "companyId": 2}}
 def redis_client() -> Iterator[redis.Redis]:
     url = os.environ.get("REDIS_URL", "")
     if not url:
-        pytest.skip("REDIS_URL is not set: the Redis session cache/limiter tests need a real Redis")
+        missing(
+            "redis", "REDIS_URL is not set: the Redis session cache/limiter tests need a real Redis"
+        )
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis at REDIS_URL does not answer ({type(exc).__name__})")
+        missing("redis", f"Redis at REDIS_URL does not answer ({type(exc).__name__})")
     yield client
     client.close()
 
