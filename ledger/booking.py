@@ -10,11 +10,15 @@ Tripletex has no idempotency header (tripletex-api2#76), so our key is the trans
 3. **Look up before creating** (`GET /ledger/voucher/>externalVoucherNumber`). After a POST that
    may have reached Tripletex (`last_post_at` set) the lookup is thorough: the booking date's
    vouchers are listed too (README §11a: the external-number lookup may not find a voucher right
-   away), and no new POST happens until BOOKING_SETTLE_SECONDS have passed since the last one:
-   "not found" right after a timeout is not "not booked".
-4. **Renew the lease and stamp `last_post_at`** (conditional on the claim token), then POST.
-   A POST that may have been applied (timeout, dropped connection, 5xx) is looked up again; if
-   it is still not visible the row goes back to "queued" and the task retries later, lookup first.
+   away), and no new POST happens before the **settle deadline**: the last send, plus the
+   client's connect and read timeouts (a POST may be in flight that long), plus
+   BOOKING_SETTLE_SECONDS. "Not found" before then is not "not booked".
+4. **Renew the lease** (conditional on the claim token), then POST. The client calls back
+   immediately before every HTTP send of the POST, its own resends after 401/429 included and
+   after any wait for the rate budget; each call stamps `last_post_at` (conditional on the claim
+   token: a worker that lost its claim stops before sending). A POST that may have been applied
+   (timeout, dropped connection, 5xx) is looked up again; if it is still not visible the row
+   goes back to "queued" until the settle deadline, and the task retries then, lookup first.
 5. **Stuck rows.** A worker killed mid-post leaves the row in "booking" with an old lease;
    `bookings_resolve_stuck` (beat) reclaims such rows once the lease is older than
    BOOKING_STUCK_SECONDS and runs steps 3–4 for them.
@@ -27,7 +31,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -83,11 +87,25 @@ def _setting(name: str) -> float:
 
 
 def settle_seconds() -> float:
-    """How long after a POST began before "not found" may be trusted and a new POST sent.
+    """How long after a POST can no longer be in flight before "not found" may be trusted.
 
-    Longer than a POST can take (connect + read timeout), so a request still in flight at
-    Tripletex when our client gave up has landed before we decide it did not."""
+    Tripletex may still be storing a voucher whose request our client gave up on; this margin
+    covers that work after the request's own time (see `settle_deadline`)."""
     return _setting("BOOKING_SETTLE_SECONDS")
+
+
+def settle_deadline(
+    last_send: datetime, *, timeout: tuple[float, float], settle: float
+) -> datetime:
+    """The first moment a lookup that finds nothing may be trusted and a new POST sent.
+
+    `last_send` is stamped immediately before the last HTTP send of a POST (the client's own
+    resends after a 401 or 429 included, and after any wait for the rate budget, which happens
+    before the stamp). That request may stay in flight until `last_send + connect + read`;
+    Tripletex gets `settle` seconds more to finish storing what arrived. Whatever the rate
+    limiter or retries did inside the call, nothing is decided before this moment."""
+    connect, read = timeout
+    return last_send + timedelta(seconds=connect + read + settle)
 
 
 def stuck_seconds() -> float:
@@ -407,6 +425,18 @@ def _preflight(run: _Run):
         return None, [str(exc)]
 
 
+def _wait_until_settled(run: _Run, posted_before: datetime) -> None:
+    """Release the row (BookingRetry) while an earlier POST may still land in Tripletex."""
+    wait = (_deadline(run, posted_before) - timezone.now()).total_seconds()
+    if wait > 0:
+        raise _release(
+            run,
+            Outcome.WAITING,
+            _("Checking whether Tripletex stored the voucher; looking again shortly."),
+            countdown=wait,
+        )
+
+
 def _protocol(run: _Run) -> str:
     txn = run.txn
     assert run.client is not None
@@ -415,27 +445,23 @@ def _protocol(run: _Run) -> str:
     if found is not None:
         return _mark_booked(run, found, Outcome.ALREADY_BOOKED)
     if posted_before is not None:
-        waited = (timezone.now() - posted_before).total_seconds()
-        if waited < settle_seconds():
-            raise _release(
-                run,
-                Outcome.WAITING,
-                _("Checking whether Tripletex stored the voucher; looking again shortly."),
-                countdown=settle_seconds() - waited,
-            )
+        _wait_until_settled(run, posted_before)
     payload, problems = _preflight(run)
     if payload is None:
         return _mark_rejected(run, problems)
     # Renew the lease right before posting: the resolver leaves a fresh lease alone, and a
-    # worker that lost its claim must not post.
-    now = timezone.now()
-    if not Transaction.objects.filter(_mine(run)).update(lease_at=now, last_post_at=now):
+    # worker that lost its claim must not post. Each HTTP send then stamps `last_post_at`.
+    if not Transaction.objects.filter(_mine(run)).update(lease_at=timezone.now()):
         return _finish(run, Outcome.LOST_CLAIM)
-    run.attempt.posted = True
     try:
         voucher = run.client.voucher_create(
-            payload, send_to_ledger=_gl_settings(txn).send_to_ledger
+            payload,
+            send_to_ledger=_gl_settings(txn).send_to_ledger,
+            on_send=lambda: _stamp_send(run),
         )
+    except _ClaimLost:
+        # Stopped before a send; any earlier send of this call was refused (401/429).
+        return _finish(run, Outcome.LOST_CLAIM)
     except TripletexValidationError as exc:
         run.request_ids.append(exc.request_id or "")
         forget_reference_data(company=run.company)
@@ -466,6 +492,25 @@ def _protocol(run: _Run) -> str:
     return _mark_booked(run, voucher, Outcome.BOOKED)
 
 
+class _ClaimLost(Exception):
+    """Raised from the send callback: another process holds the row now, so this one must not
+    send its POST."""
+
+
+def _deadline(run: _Run, last_send: datetime) -> datetime:
+    assert run.client is not None
+    return settle_deadline(last_send, timeout=run.client.timeout, settle=settle_seconds())
+
+
+def _stamp_send(run: _Run) -> None:
+    """Called by the client immediately before each HTTP send of the POST: renew the lease and
+    stamp `last_post_at` (committed at once), or stop the send if the claim is gone."""
+    now = timezone.now()
+    if not Transaction.objects.filter(_mine(run)).update(lease_at=now, last_post_at=now):
+        raise _ClaimLost
+    run.attempt.posted = True
+
+
 def _restore_last_post(run: _Run, value) -> None:
     Transaction.objects.filter(_mine(run)).update(last_post_at=value)
 
@@ -479,11 +524,13 @@ def _after_unknown(run: _Run, exc: TripletexError) -> str:
         found = None
     if found is not None:
         return _mark_booked(run, found, Outcome.BOOKED)
+    last_send = Transaction.objects.filter(pk=run.txn.pk).values_list("last_post_at", flat=True)
+    stamp = last_send.first() or timezone.now()
     raise _release(
         run,
         Outcome.UNKNOWN,
         _("Tripletex did not confirm the voucher; checking again before anything is resent."),
-        countdown=settle_seconds(),
+        countdown=(_deadline(run, stamp) - timezone.now()).total_seconds(),
     )
 
 
@@ -710,7 +757,12 @@ def _mark_deleted_in_tripletex(company: Company, txn: Transaction) -> None:
 
 def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User | None) -> Reversal:
     """Reverse the booked voucher on date `on` (PUT :reverse); the row can then be edited and
-    booked anew under a new external number. Raises BookingStateError / TripletexError."""
+    booked anew under a new external number. Raises BookingStateError / TripletexError.
+
+    The PUT follows the booking's settle rule: each send is stamped on the row right before it
+    leaves (compare-and-set, so two clicks cannot both send), and after a send whose answer never
+    came the original voucher is looked at first; nothing is sent again before the settle
+    deadline."""
     with transaction.atomic():
         locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
         if locked.status != Status.BOOKED or not locked.tripletex_voucher_id:
@@ -723,14 +775,27 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
                 )
             )
     client = tripletex_client_for(company)
+    if locked.reverse_sent_at is not None:
+        reversal = _reversal_in_tripletex(client, locked)
+        if reversal is not None:
+            with transaction.atomic():
+                return _record_reversal(company, locked, reversal, on=reversal.date or on, by=by)
+        _refuse_until_settled(client, locked.reverse_sent_at)
     try:
-        reversal = client.voucher_reverse(locked.tripletex_voucher_id, date=on)
+        reversal = client.voucher_reverse(
+            locked.tripletex_voucher_id, date=on, on_send=_reverse_stamper(locked)
+        )
+    except _ClaimLost:
+        raise BookingStateError(
+            _("A reversal of this voucher is already under way. Reload the page in a minute.")
+        ) from None
     except TripletexOutcomeUnknown:
         # Never sent twice: ask the original voucher whether it now points to a reversal.
-        original = client.voucher_get(locked.tripletex_voucher_id)
-        if original.reverse_voucher_id is None:
-            raise
-        reversal = client.voucher_get(original.reverse_voucher_id)
+        found = _reversal_in_tripletex(client, locked)
+        if found is None:
+            sent = Transaction.objects.values_list("reverse_sent_at", flat=True).get(pk=locked.pk)
+            _refuse_until_settled(client, sent or timezone.now(), unclear=True)
+        reversal = found  # type: ignore[assignment]
     except TripletexValidationError as exc:
         raise BookingStateError(" ".join(_plain_messages(exc, locked))) from exc
     except TripletexForbidden as exc:
@@ -743,6 +808,44 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
         ) from exc
     with transaction.atomic():
         return _record_reversal(company, locked, reversal, on=on, by=by)
+
+
+def _reverse_stamper(locked: Transaction):
+    """The send callback of a PUT :reverse: stamp `reverse_sent_at` if nobody else has since."""
+    expected = {"value": locked.reverse_sent_at}
+
+    def stamp() -> None:
+        now = timezone.now()
+        if not Transaction.objects.filter(
+            pk=locked.pk, status=Status.BOOKED, reverse_sent_at=expected["value"]
+        ).update(reverse_sent_at=now):
+            raise _ClaimLost
+        expected["value"] = now
+
+    return stamp
+
+
+def _reversal_in_tripletex(client: TripletexClient, locked: Transaction) -> Voucher | None:
+    """The reversing voucher if the row's voucher was reversed in Tripletex (by us or a person)."""
+    original = client.voucher_get(locked.tripletex_voucher_id)  # type: ignore[arg-type]
+    if original.reverse_voucher_id is None:
+        return None
+    return client.voucher_get(original.reverse_voucher_id)
+
+
+def _refuse_until_settled(client: TripletexClient, sent: datetime, *, unclear: bool = False):
+    """Raise BookingStateError while a reversal sent at `sent` may still land in Tripletex."""
+    deadline = settle_deadline(sent, timeout=client.timeout, settle=settle_seconds())
+    if not unclear and timezone.now() >= deadline:
+        return
+    at = timezone.localtime(max(deadline, timezone.now())).strftime("%H:%M:%S")
+    raise BookingStateError(
+        _(
+            "Tripletex did not confirm the reversal, and it may still arrive. Nothing is sent "
+            "again before %(time)s: then press Check in Tripletex, or reverse again."
+        )
+        % {"time": at}
+    )
 
 
 def _record_reversal(
@@ -774,6 +877,6 @@ def _record_reversal(
         voucher_id=reversal.id,
     )
     Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
-        status=Status.REVERSED, cost_basis=None, messages=[]
+        status=Status.REVERSED, cost_basis=None, messages=[], reverse_sent_at=None
     )
     return record

@@ -251,6 +251,11 @@ class TripletexClient:
         return f"<TripletexClient {self._shared.base_url} company={self.company_id}>"
 
     @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds: how long one HTTP send may stay in flight before we give up."""
+        return self._shared.timeout
+
+    @property
     def stats(self) -> ClientStats:
         """Call, retry and wait counters shared with clients made by for_company()."""
         return self._shared.stats
@@ -366,14 +371,27 @@ class TripletexClient:
 
     # ---- vouchers -------------------------------------------------------------------------------
 
-    def voucher_create(self, voucher: VoucherPayload, *, send_to_ledger: bool = True) -> Voucher:
-        """Create a voucher; never resent. Raises TripletexOutcomeUnknown if it may exist anyway."""
+    def voucher_create(
+        self,
+        voucher: VoucherPayload,
+        *,
+        send_to_ledger: bool = True,
+        on_send: Callable[[], None] | None = None,
+    ) -> Voucher:
+        """Create a voucher; never resent once it may have arrived. Raises TripletexOutcomeUnknown
+        if it may exist anyway.
+
+        `on_send` runs immediately before every HTTP send of the POST (the resends after a 401 or
+        429 included), after any wait for the rate budget: the caller stamps the moment the POST
+        last left, and may raise to stop a send (e.g. a booking that lost its claim)."""
         # Reference: POST /ledger/voucher
         body = encode_json(voucher.to_api())  # raises before any call if Tripletex would refuse it
         # The spec declares no `fields` here: the answer has top-level fields, postings as {id,url}.
         params = {"sendToLedger": _bool(send_to_ledger)}
         with self._write_answer("POST", "/ledger/voucher"):
-            response = self._call("POST", "/ledger/voucher", params=params, body=body)
+            response = self._call(
+                "POST", "/ledger/voucher", params=params, body=body, on_send=on_send
+            )
             return self._parse(Voucher.from_api, self._value(response))
 
     def voucher_get(self, voucher_id: int) -> Voucher:
@@ -409,12 +427,15 @@ class TripletexClient:
         }
         return self._all("/ledger/voucher/>nonPosted", params, Voucher.from_api)
 
-    def voucher_reverse(self, voucher_id: int, *, date: date) -> Voucher:
-        """Reverse a posted voucher on `date`; returns the new reversing voucher. Never resent."""
+    def voucher_reverse(
+        self, voucher_id: int, *, date: date, on_send: Callable[[], None] | None = None
+    ) -> Voucher:
+        """Reverse a posted voucher on `date`; returns the new reversing voucher. Never resent
+        once it may have arrived; `on_send` as for voucher_create."""
         # Reference: PUT /ledger/voucher/{id}/:reverse
         path = f"/ledger/voucher/{int(voucher_id)}/:reverse"
         with self._write_answer("PUT", path):
-            body = self._call("PUT", path, params={"date": date.isoformat()})
+            body = self._call("PUT", path, params={"date": date.isoformat()}, on_send=on_send)
             return self._parse(Voucher.from_api, self._value(body))
 
     # ---- session --------------------------------------------------------------------------------
@@ -564,8 +585,12 @@ class TripletexClient:
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        on_send: Callable[[], None] | None = None,
     ) -> Any:
-        """One logical call: rate limit, session, retries, error mapping; returns parsed JSON."""
+        """One logical call: rate limit, session, retries, error mapping; returns parsed JSON.
+
+        `on_send` runs right before each HTTP send, after the rate-limit wait and the session
+        lookup, so nothing that can take time lies between it and the bytes leaving."""
         shared = self._shared
         policy = shared.retry
         url = shared.base_url + _encode_path(path)
@@ -586,6 +611,8 @@ class TripletexClient:
                 spent += waited
             with _session_store_errors(method, path):
                 session = shared.sessions.current()
+            if on_send is not None:
+                on_send()
             started = time.monotonic()
             shared.stats.add(calls=1)
             try:

@@ -115,8 +115,11 @@ class Transaction(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     claim_token = models.CharField(max_length=40, blank=True)
     lease_at = models.DateTimeField(null=True, blank=True)
-    # When a POST of this round's voucher last started: after it, never post again unlooked.
+    # When an HTTP send of this round's voucher POST last left (stamped right before each send,
+    # the client's own resends included): until its settle deadline, never post again.
     last_post_at = models.DateTimeField(null=True, blank=True)
+    # The same for the PUT :reverse of the booked voucher: never reversed twice, never unlooked.
+    reverse_sent_at = models.DateTimeField(null=True, blank=True)
     next_retry_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     booked_at = models.DateTimeField(null=True, blank=True)

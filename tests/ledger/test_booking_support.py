@@ -13,6 +13,7 @@ from django_scopes import scope, scopes_disabled
 from companies.credentials import connection_set_own_key
 from ledger.models import Transaction
 from ledger.transaction_services import transaction_create
+from tripletex.client import TripletexClient
 from tripletex.sandbox import SandboxServer, demo
 
 HOLDING_ID = demo.HOLDING.company_id
@@ -67,10 +68,16 @@ def local_cache(settings):
 
 
 @pytest.fixture
-def sandbox_acme(acme, app_on_sandbox, settings, local_cache):
-    """Acme connected to a fresh sandbox's holding company; no settle wait unless a test sets one."""
+def sandbox_acme(acme, app_on_sandbox, settings, local_cache, monkeypatch):
+    """Acme connected to a fresh sandbox's holding company; no settle wait unless a test sets one.
+
+    The settle deadline is the last send + the client's connect and read timeouts + the settle
+    margin. Here the margin is 0 and booking counts the in-flight time as 0 (the client's real
+    HTTP timeouts are unchanged), so a retry may follow at once; tests/ledger/test_booking_slow.py
+    runs the real deadline."""
     settings.TRIPLETEX_READ_TIMEOUT = 10
     settings.BOOKING_SETTLE_SECONDS = 0
     settings.BOOKING_STUCK_SECONDS = 600
+    monkeypatch.setattr(TripletexClient, "timeout", property(lambda self: (0.0, 0.0)))
     connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
     return acme

@@ -37,11 +37,13 @@ class ApiError(Exception):
         message: str,
         validation: list[tuple[str, str]] | None = None,
         developer: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.validation = validation or []
         self.developer = developer or message
+        self.headers = headers or {}
 
 
 def validation_error(messages: list[tuple[str, str]]) -> ApiError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -431,6 +432,7 @@ def _voucher_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
         if unknown:
             raise FieldSelectionError(sorted(unknown)[0], "VoucherDTO")
     day, postings, voucher_type = _validate_voucher(server, ctx.company_id, body)
+    _voucher_write_faults(server)
     external = body.get("externalVoucherNumber")
     voucher_id = server.store.create_voucher(
         ctx.company_id,
@@ -447,6 +449,15 @@ def _voucher_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     voucher = server.store.voucher(ctx.company_id, voucher_id)
     assert voucher is not None
     return 201, server.single(ctx, voucher, "voucher")
+
+
+def _voucher_write_faults(server: SandboxServer) -> None:
+    """Fault knobs of a voucher write, before it is stored: a 429, or a slow store."""
+    if server.faults.take_limit_voucher_write():
+        reset = str(server.faults.limit_voucher_writes_reset)
+        raise ApiError(429, 0, "Too many requests.", headers={"X-Rate-Limit-Reset": reset})
+    if server.faults.take_hold_voucher_write():
+        time.sleep(server.faults.hold_voucher_writes_seconds)
 
 
 def _text(value: Any) -> str | None:
@@ -580,6 +591,7 @@ def _voucher_reverse(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
         raise validation_error([("reverseVoucher", "Bilaget er allerede tilbakeført.")])
     if server.store.is_closed(ctx.company_id, day):
         raise validation_error([("date", f"Regnskapsperioden for {day} er lukket.")])
+    _voucher_write_faults(server)
     new_id = server.store.reverse_voucher(ctx.company_id, voucher_id, day)
     voucher = server.store.voucher(ctx.company_id, new_id)
     assert voucher is not None

@@ -2,7 +2,8 @@
 
 One mutable `Faults` object per server. Tests flip attributes directly (`server.faults`), the
 CLI sets them at start, and `/_sandbox/faults` (only with --admin) reads and updates them as
-JSON. Counters (`fail_next`, `drop_reply_after_voucher_store`) are consumed under a lock so
+JSON. Counters (`fail_next`, `drop_reply_after_voucher_store`, `limit_voucher_writes`,
+`hold_voucher_writes`) are consumed under a lock so
 concurrent requests never take the same fault twice.
 """
 
@@ -28,6 +29,14 @@ class Faults:
     rate_window: float = DEFAULT_RATE_WINDOW
     omit_reset_on_429: bool = False
     drop_reply_after_voucher_store: int = 0
+    # Voucher writes (POST /ledger/voucher, PUT :reverse), counted down per write: answer 429
+    # with an X-Rate-Limit-Reset of `limit_voucher_writes_reset` s before anything is stored,
+    # or store only after `hold_voucher_writes_seconds`, as a slow Tripletex does while the
+    # client has long given up on the request.
+    limit_voucher_writes: int = 0
+    limit_voucher_writes_reset: int = 1
+    hold_voucher_writes: int = 0
+    hold_voucher_writes_seconds: float = 2.0
     fail_next: int = 0
     fail_next_status: int = 500
     unbalance_month: str | None = None
@@ -85,10 +94,21 @@ class Faults:
 
     def take_drop_reply(self) -> bool:
         """True if this voucher store should be answered by a dropped connection."""
+        return self._take("drop_reply_after_voucher_store")
+
+    def take_limit_voucher_write(self) -> bool:
+        """True if this voucher write should be refused with a 429."""
+        return self._take("limit_voucher_writes")
+
+    def take_hold_voucher_write(self) -> bool:
+        """True if this voucher write should be stored only after a pause."""
+        return self._take("hold_voucher_writes")
+
+    def _take(self, counter: str) -> bool:
         with self._lock:
-            if self.drop_reply_after_voucher_store <= 0:
+            if getattr(self, counter) <= 0:
                 return False
-            self.drop_reply_after_voucher_store -= 1
+            setattr(self, counter, getattr(self, counter) - 1)
             return True
 
     def roll_error(self) -> bool:

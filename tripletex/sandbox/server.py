@@ -153,6 +153,7 @@ class SandboxServer:
         except FieldSelectionError as exc:
             return 400, self._error_body(ApiError(400, 11000, str(exc)), ctx), headers
         except ApiError as exc:
+            headers.update(exc.headers)
             return exc.status, self._error_body(exc, ctx), headers
         except Exception as exc:  # a sandbox bug still answers like Tripletex: 500/1000
             traceback.print_exc()
