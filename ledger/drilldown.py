@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
-from ledger.figures import add_months, money
+from ledger.figures import money
 from ledger.models import AccountBalance, LedgerAccount
+from ledger.periods import month_next
 from tripletex.errors import (
     TripletexAuthError,
     TripletexError,
@@ -161,7 +162,7 @@ def _postings_page(
     # One row more than a page tells whether a next page exists, so the last page is never empty.
     answer = client.postings_page(
         date_from=month,
-        date_to=add_months(month, 1),
+        date_to=month_next(month),
         account_id=account_id,
         from_=(page - 1) * PAGE_SIZE,
         count=PAGE_SIZE + 1,

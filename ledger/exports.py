@@ -11,7 +11,6 @@ and a decimal comma, no thousands separators (so every amount parses as a number
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from ledger.figures import BalanceSheet, Cells, Pnl
+from ledger.periods import month_end
 
 AMOUNT_FORMAT = "#,##0.00;[Red]-#,##0.00"
 PERCENT_FORMAT = "0.0%;[Red]-0.0%"
@@ -122,12 +122,12 @@ def pnl_table(pnl: Pnl, status: object) -> Table:
 def balance_table(sheet: BalanceSheet, status: object) -> Table:
     """The balance sheet as rows: assets, equity and liabilities, their sums and the check line."""
     at, previous = sheet.at, sheet.previous_at
-    title = _("Balance sheet at %(date)s") % {"date": date_format(_month_end(at), "j. F Y")}
+    title = _("Balance sheet at %(date)s") % {"date": date_format(month_end(at), "j. F Y")}
     headings = [
         _("Account"),
         _("Name"),
-        date_format(_month_end(at), "d.m.Y"),
-        date_format(_month_end(previous), "d.m.Y"),
+        date_format(month_end(at), "d.m.Y"),
+        date_format(month_end(previous), "d.m.Y"),
         _("Change"),
     ]
     table = Table(
@@ -159,11 +159,6 @@ def balance_table(sheet: BalanceSheet, status: object) -> Table:
     check = sheet.check
     table.rows.append(Row("check", None, check.label, [check.amount, check.previous, None]))
     return table
-
-
-def _month_end(month: datetime.date) -> datetime.date:
-    nxt = datetime.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return nxt - datetime.timedelta(days=1)
 
 
 def table_xlsx(table: Table) -> bytes:

@@ -7,12 +7,8 @@ the Norwegian oppstillingsplan. The raw mode shows every number exactly as Tripl
 Whatever the mode, a variance is favourable when the raw (Tripletex) variance is negative: more
 credit is more profit.
 
-Fiscal year. Tripletex resets the opening balance (`balanceIn`) of result accounts (3000–8999)
-at the start of every fiscal year, and carries it forward from month to month inside it. So the
-calendar month in which every synced result-account row opens at zero, while the month before
-carries balances, is the first month of the firm's fiscal year (`fiscal_year_start_month`).
-January wins ties and is the answer when the data cannot tell. A fiscal year is named by the
-calendar year it starts in ("2025", or "2025/26" when it starts after January).
+Fiscal year. The pages show one fiscal year of the firm, found by the rule in `ledger.periods`
+(the one the sync and the tie-out use too), named by the calendar year it starts in.
 """
 
 from __future__ import annotations
@@ -29,7 +25,16 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
-from ledger.models import AccountBalance, LedgerAccount, MonthSync
+from ledger.models import AccountBalance, LedgerAccount
+from ledger.periods import (
+    FiscalYear,
+    add_months,
+    fiscal_year_named,
+    fiscal_year_of,
+    fiscal_year_start_month,
+    month_start,
+    months_summary,
+)
 from ledger.sync_selectors import FiguresStatus, figures_status
 
 ZERO = Decimal(0)
@@ -98,94 +103,7 @@ BALANCE_EQUITY_LIABILITIES: tuple[GroupSpec, ...] = (
 )
 
 
-# ---- months and fiscal years -------------------------------------------------------------------
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The first day of the month `months` after (or before) day's month."""
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class FiscalYear:
-    """Twelve months from `start`; named by the calendar year it starts in."""
-
-    start: datetime.date
-
-    @cached_property
-    def months(self) -> list[datetime.date]:
-        return [add_months(self.start, i) for i in range(12)]
-
-    @property
-    def end(self) -> datetime.date:
-        """The first day after the fiscal year (half-open)."""
-        return add_months(self.start, 12)
-
-    @property
-    def label(self) -> str:
-        if self.start.month == 1:
-            return str(self.start.year)
-        return f"{self.start.year}/{(self.start.year + 1) % 100:02d}"
-
-    @property
-    def year(self) -> int:
-        return self.start.year
-
-    def previous(self) -> FiscalYear:
-        return FiscalYear(add_months(self.start, -12))
-
-    def contains(self, month: datetime.date) -> bool:
-        return self.start <= month < self.end
-
-
-def fiscal_year_of(month: datetime.date, start_month: int) -> FiscalYear:
-    """The fiscal year (starting in calendar month start_month) that contains `month`."""
-    year = month.year if month.month >= start_month else month.year - 1
-    return FiscalYear(datetime.date(year, start_month, 1))
-
-
-@dataclass(frozen=True)
-class MonthSummary:
-    """One synced month: how many result-account rows it has and how many open non-zero."""
-
-    month: datetime.date
-    result_rows: int
-    result_rows_opened: int
-
-
-def months_summary(*, company: Company) -> list[MonthSummary]:
-    """Every month with balances, oldest first (one query; feeds fiscal-year detection).
-
-    Read from MonthSync, which the sync writes with each month's balances and their counts: a few
-    dozen rows, where aggregating the balances themselves would read every one of them.
-    """
-    rows = (
-        MonthSync.objects.filter(company=company, balance_rows__gt=0)
-        .order_by("month")
-        .values_list("month", "result_rows", "result_rows_opened")
-    )
-    return [MonthSummary(month, result, opened) for month, result, opened in rows]
-
-
-def fiscal_year_start_month(summary: Iterable[MonthSummary]) -> int:
-    """The calendar month the firm's fiscal year starts in, read from the balances (see module doc)."""
-    summary = list(summary)
-    opened_months = {s.month.month for s in summary if s.result_rows_opened}
-    if not opened_months:
-        return 1
-    by_month: dict[int, list[MonthSummary]] = defaultdict(list)
-    for s in summary:
-        if s.result_rows:
-            by_month[s.month.month].append(s)
-    candidates = [
-        m for m, rows in sorted(by_month.items()) if all(r.result_rows_opened == 0 for r in rows)
-    ]
-    # A fiscal year starts right after a month that carried balances (the last of the year before).
-    starts = [m for m in candidates if (m - 2) % 12 + 1 in opened_months]
-    if not starts or 1 in starts:
-        return 1
-    return starts[0]
+# ---- the period a page shows --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -220,7 +138,7 @@ def period_resolve(
     summary = months_summary(company=company)
     start_month = fiscal_year_start_month(summary)
     today = today or datetime.date.today()
-    latest = summary[-1].month if summary else today.replace(day=1)
+    latest = summary[-1].month if summary else month_start(today)
     years = sorted(
         {fiscal_year_of(s.month, start_month) for s in summary}
         | {fiscal_year_of(latest, start_month)},
@@ -229,7 +147,7 @@ def period_resolve(
     )
     fy = fiscal_year_of(latest, start_month)
     if year is not None and 1900 <= year <= 2100:
-        fy = FiscalYear(datetime.date(year, start_month, 1))
+        fy = fiscal_year_named(year, start_month)
     through = fy.months[-1]
     synced = [s.month for s in summary if fy.contains(s.month)]
     if synced:

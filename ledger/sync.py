@@ -49,6 +49,7 @@ from ledger.models import (
     SyncRun,
     SyncSchedule,
 )
+from ledger.periods import month_next, month_start, today_local
 from ledger.sync_selectors import ACTIVE, failures_in_a_row, nightly_default, window_start
 from ledger.sync_selectors import next_at as _next_at
 from ledger.tieout import is_result_account, tieout_check
@@ -105,21 +106,6 @@ def _base(run: SyncRun) -> _Base:
 class MonthPlan:
     month: datetime.date
     is_closed: bool
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    """The first day of day's month."""
-    return day.replace(day=1)
-
-
-def month_next(month: datetime.date) -> datetime.date:
-    """The first day of the month after `month` (the exclusive end of its period)."""
-    return datetime.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def today_local() -> datetime.date:
-    """Today in the project's time zone (Oslo), the day Tripletex's periods are counted in."""
-    return timezone.localdate()
 
 
 # ---- requesting runs ----------------------------------------------------------------------------

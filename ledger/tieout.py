@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from companies.models import Company
 from ledger.models import AccountBalance
+from ledger.periods import add_months
 from ledger.templatetags.money import format_amount
 
 ZERO = Decimal("0")
@@ -35,12 +36,6 @@ def is_result_account(number: int) -> bool:
     return RESULT_FIRST <= number <= RESULT_LAST
 
 
-def _previous(month: datetime.date) -> datetime.date:
-    if month.month == 1:
-        return datetime.date(month.year - 1, 12, 1)
-    return datetime.date(month.year, month.month - 1, 1)
-
-
 def tieout_check(*, company: Company, years: list[int]) -> dict[datetime.date, list[str]]:
     """Plain-language problems per month of `years` (months that tie out are absent)."""
     grid: dict[datetime.date, dict[int, Row]] = defaultdict(dict)
@@ -53,7 +48,7 @@ def tieout_check(*, company: Company, years: list[int]) -> dict[datetime.date, l
     for month in sorted(grid):
         accounts = grid[month]
         problems[month].extend(_month_checks(accounts))
-        previous = _previous(month)
+        previous = add_months(month, -1)
         if previous.year == month.year and previous in grid:
             problems[month].extend(_chain_checks(grid[previous], accounts, previous))
         if month.month == 1:

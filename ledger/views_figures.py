@@ -25,13 +25,11 @@ from ledger.figures import (
     Period,
     balance_sheet_at,
     figures_status_for,
-    fiscal_year_of,
-    fiscal_year_start_month,
-    months_summary,
     period_resolve,
     pnl_for_period,
 )
 from ledger.overview import OVERVIEW_SORTS, companies_figures_overview
+from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
 
 RAW_SIGNS = "tripletex"
 ALL_GROUPS = "alle"
@@ -166,7 +164,7 @@ def postings(
         page=page,
     )
     back = request.GET.get("fra", "")
-    start_month = fiscal_year_start_month(months_summary(company=request.company))  # type: ignore[attr-defined]
+    start_month = fiscal_year_start_month_of(company=request.company)  # type: ignore[attr-defined]
     fiscal_year = fiscal_year_of(result.month, start_month)
     return render(
         request,

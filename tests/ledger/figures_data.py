@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from companies.models import Company
 from ledger.models import LedgerAccount
+from ledger.periods import fiscal_year_of, month_next
 from ledger.sync import balances_month_replace
 
 D = Decimal
@@ -23,10 +24,6 @@ D = Decimal
 
 def month(year: int, m: int) -> datetime.date:
     return datetime.date(year, m, 1)
-
-
-def _fiscal_key(day: datetime.date, start_month: int) -> int:
-    return day.year if day.month >= start_month else day.year - 1
 
 
 def seed_changes(
@@ -45,7 +42,7 @@ def seed_changes(
         current_fy = None
         for day in sorted(changes_by_month):
             if account >= 3000:
-                fy = _fiscal_key(day, fiscal_start_month)
+                fy = fiscal_year_of(day, fiscal_start_month)
                 if fy != current_fy:
                     running, current_fy = D(0), fy
             change = D(changes_by_month[day])
@@ -74,7 +71,7 @@ def every_month(first: datetime.date, last: datetime.date, amount: int) -> dict[
     out, day = {}, first
     while day <= last:
         out[day] = amount
-        day = month(day.year + day.month // 12, day.month % 12 + 1)
+        day = month_next(day)
     return out
 
 
@@ -159,7 +156,7 @@ def seed_from_tripletex(
     )
     day = first
     while day <= last:
-        following = month(day.year + day.month // 12, day.month % 12 + 1)
+        following = month_next(day)
         values = [
             (r.account_number, r.balance_in, r.balance_change, r.balance_out)
             for r in client.balance_sheet(date_from=day, date_to=following)

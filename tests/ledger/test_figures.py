@@ -16,14 +16,8 @@ from decimal import Decimal
 import pytest
 from django_scopes import scope
 
-from ledger.figures import (
-    FiscalYear,
-    balance_sheet_at,
-    fiscal_year_start_month,
-    months_summary,
-    period_resolve,
-    pnl_for_period,
-)
+from ledger.figures import balance_sheet_at, period_resolve, pnl_for_period
+from ledger.periods import FiscalYear, fiscal_year_start_month, months_summary
 from tests.ledger.figures_data import (
     BALANCE_CHANGES,
     PNL_CHANGES,

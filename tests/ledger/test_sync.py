@@ -31,11 +31,11 @@ from ledger.models import (
     Project,
     SyncRun,
 )
+from ledger.periods import month_next
 from ledger.sync import (
     SyncRetryLater,
     balances_sync,
     balances_sync_give_up,
-    month_next,
     retry_countdown,
     sync_request,
     sync_runs_expire_stale,
