@@ -16,14 +16,14 @@ from tripletex.sandbox.store import Store
 FIELDS = "account(id,number,name),balanceIn,balanceChange,balanceOut,startDate,endDate"
 
 
-def _months(today: date) -> list[tuple[date, date]]:
+def _months(today: date, start_month: int = 1) -> list[tuple[date, date]]:
+    """[start, end) of each month of the previous and current fiscal year up to today."""
     out = []
-    for year in (today.year - 1, today.year):
-        for month in range(1, 13):
-            start = date(year, month, 1)
-            if start > today:
-                break
-            out.append((start, date(year + month // 12, month % 12 + 1, 1)))
+    current = seed.fiscal_year_start(today, start_month)
+    start = current.replace(year=current.year - 1)
+    while start <= today:
+        out.append((start, seed.next_month(start)))
+        start = seed.next_month(start)
     return out
 
 
@@ -41,10 +41,11 @@ def _pull(http, server, date_from, date_to, **params):
     return {row["account"]["number"]: row for row in resp.json(parse_float=Decimal)["values"]}
 
 
-def _expected(postings, date_from, date_to):
+def _expected(postings, date_from, date_to, start_month=1):
     """Independent computation of (in, change) per account number from raw postings."""
     balance_in, change = defaultdict(Decimal), defaultdict(Decimal)
-    year_start = date(date_from.year, 1, 1)
+    year = date_from.year if date_from.month >= start_month else date_from.year - 1
+    year_start = date(year, start_month, 1)
     for number, day, amount in postings:
         if date_from <= day < date_to:
             change[number] += amount
@@ -53,15 +54,16 @@ def _expected(postings, date_from, date_to):
     return balance_in, change
 
 
-@pytest.mark.parametrize("company", [demo.HOLDING, demo.OPERATING])
+@pytest.mark.parametrize("company", [demo.HOLDING, demo.OPERATING, demo.JULY])
 def test_monthly_balances_match_postings(tripletex_sandbox_shared, sandbox_http, company):
     server = tripletex_sandbox_shared
     http = sandbox_http(server, company.employee_token)
     postings = server.store.all_postings(company.company_id)
     assert len(postings) > 100
-    for date_from, date_to in _months(server.store.today()):
+    start_month = company.fiscal_year_start_month
+    for date_from, date_to in _months(server.store.today(), start_month):
         rows = _pull(http, server, date_from, date_to, includeActiveAccountsWithoutMovements=True)
-        balance_in, change = _expected(postings, date_from, date_to)
+        balance_in, change = _expected(postings, date_from, date_to, start_month)
         for number, row in rows.items():
             assert row["balanceIn"] == balance_in[number], (date_from, number)
             assert row["balanceChange"] == change[number], (date_from, number)
@@ -118,6 +120,27 @@ def test_result_accounts_restart_each_year(tripletex_sandbox_shared, sandbox_htt
     assert last_year[8960]["balanceChange"] != 0
     results = sum(r["balanceOut"] for n, r in last_year.items() if n >= 3000)
     assert results == 0
+
+
+def test_result_accounts_of_a_july_fiscal_year_restart_in_july(
+    tripletex_sandbox_shared, sandbox_http
+):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server, demo.JULY_TOKEN)
+    july = seed.fiscal_year_start(server.store.today(), 7)
+    opening = _pull(http, server, july, seed.next_month(july))
+    assert all(row["balanceIn"] == 0 for number, row in opening.items() if number >= 3000)
+    # Inside a fiscal year the result accounts carry over New Year.
+    january = date(july.year, 1, 1)
+    carried = _pull(http, server, january, seed.next_month(january))
+    assert any(row["balanceIn"] != 0 for number, row in carried.items() if number >= 3000)
+    # The previous fiscal year was closed on 30 June: 8960 holds its result, and results net to 0.
+    closing = _pull(http, server, date(july.year, 6, 1), july)
+    assert closing[8960]["balanceChange"] != 0
+    assert sum(r["balanceOut"] for n, r in closing.items() if n >= 3000) == 0
+    periods = server.store.periods(demo.JULY.company_id)
+    first = july.replace(year=july.year - 1)
+    assert (len(periods), periods[0]["start"], periods[0]["number"]) == (24, first.isoformat(), 1)
 
 
 def test_account_number_range(tripletex_sandbox_shared, sandbox_http):

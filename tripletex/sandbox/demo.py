@@ -15,6 +15,7 @@ HOLDING_TOKEN = "sandbox-employee-holding"
 READONLY_TOKEN = "sandbox-employee-holding-readonly"
 OPERATING_TOKEN = "sandbox-employee-operating"
 OFFICE_TOKEN = "sandbox-office-token"
+JULY_TOKEN = "sandbox-employee-july"
 
 # Employee tokens of this form map to lazily generated small "bench" companies.
 BENCH_TOKEN_PREFIX = "sandbox-bench-"
@@ -32,6 +33,8 @@ class DemoCompany:
     employee_token: str | None
     office_token: str | None
     role: str
+    # The calendar month its fiscal year starts in (Tripletex supports a deviating fiscal year).
+    fiscal_year_start_month: int = 1
 
 
 HOLDING = DemoCompany(
@@ -80,7 +83,19 @@ CLIENT_B = DemoCompany(
     role="client",
 )
 
-DEMO_COMPANIES: tuple[DemoCompany, ...] = (HOLDING, OPERATING, OFFICE, CLIENT_A, CLIENT_B)
+# A holding company whose fiscal year runs from July to June ("2025/26").
+JULY = DemoCompany(
+    key="july",
+    name="Fjordkant Invest AS",
+    org_number="926500031",
+    company_id=71006,
+    employee_token=JULY_TOKEN,
+    office_token=None,
+    role="holding",
+    fiscal_year_start_month=7,
+)
+
+DEMO_COMPANIES: tuple[DemoCompany, ...] = (HOLDING, OPERATING, OFFICE, CLIENT_A, CLIENT_B, JULY)
 
 
 def demo_company(key: str) -> DemoCompany:

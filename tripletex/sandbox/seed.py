@@ -1,10 +1,11 @@
 """Deterministic demo data: NS 4102 chart of accounts, VAT and voucher types, and ledgers.
 
 Everything here is pure data generation (no SQLite): `store.py` writes it. Amounts are
-integers in øre. A company's ledger covers the previous calendar year and the current year up
-to `today`, ends the first year with a closing voucher that moves the result to equity (8960
-against 2050) and is drawn from a `random.Random` seeded with the company key, so the same key
-and date always give the same ledger.
+integers in øre. A company's ledger covers its previous fiscal year and the current one up to
+`today` (calendar years, or e.g. July–June for a company whose fiscal year starts in July), ends
+the first year with a closing voucher that moves the result to equity (8960 against 2050) and is
+drawn from a `random.Random` seeded with the company key, so the same key and date always give
+the same ledger.
 """
 
 from __future__ import annotations
@@ -305,25 +306,37 @@ class _Ledger:
         return date(year, month, self.rng.randint(low, high))
 
 
-def generate(key: str, profile: str, today: date, *, small: bool = False) -> list[Draft]:
+def fiscal_year_start(day: date, start_month: int) -> date:
+    """The first day of the fiscal year (starting in calendar month start_month) containing day."""
+    return date(day.year if day.month >= start_month else day.year - 1, start_month, 1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after day's month."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def generate(
+    key: str, profile: str, today: date, *, small: bool = False, fiscal_start_month: int = 1
+) -> list[Draft]:
     """All drafts of one company's two fiscal years, closing voucher included, oldest first."""
     rng = random.Random(f"{SEED}:{key}")
     accounts = {n for n, _, _ in chart()}
     if small:
         accounts &= BENCH_ACCOUNTS
     ledger = _Ledger(rng, today, accounts)
-    first_year = today.year - 1
-    _opening(ledger, profile, date(first_year, 1, 1))
-    for year in (first_year, today.year):
-        for month in range(1, 13):
-            if date(year, month, 1) > today:
-                break
-            if profile in ("holding", "investment"):
-                _holding_month(ledger, year, month, small)
-            else:
-                _operating_month(ledger, year, month, small, profile)
-        if year == first_year:
-            _year_end(ledger, year)
+    current = fiscal_year_start(today, fiscal_start_month)
+    first = current.replace(year=current.year - 1)
+    _opening(ledger, profile, first)
+    month = first
+    while month <= today:
+        if profile in ("holding", "investment"):
+            _holding_month(ledger, month.year, month.month, small)
+        else:
+            _operating_month(ledger, month.year, month.month, small, profile)
+        month = next_month(month)
+        if month == current:
+            _year_end(ledger, current - timedelta(days=1), first.year)
     ledger.drafts.sort(key=lambda d: d.date)
     return ledger.drafts
 
@@ -546,9 +559,9 @@ def _vat_settlement(ledger: _Ledger, year: int, month: int) -> None:
     )
 
 
-def _year_end(ledger: _Ledger, year: int) -> None:
+def _year_end(ledger: _Ledger, day: date, year: int) -> None:
+    """The closing vouchers on the fiscal year's last day: tax, then the result to equity."""
     result = sum(v for k, v in ledger.balance.items() if 3000 <= k <= 8999)
-    day = date(year, 12, 31)
     if result < 0 and 8300 in ledger.accounts:
         tax = (-result) * 22 // 100
         ledger.add(

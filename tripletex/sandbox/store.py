@@ -10,9 +10,10 @@ Balance semantics (what `balance_sheet` returns, mirroring Tripletex's saldobala
 * Only postings of vouchers sent to the ledger count; non-posted vouchers are invisible.
 * `balanceChange` is the sum of postings dated in [dateFrom, dateTo) (dateTo exclusive).
 * `balanceIn` is the balance before dateFrom. Balance accounts (1000–2999) count every earlier
-  posting. Result accounts (3000–8999) count only postings since 1 January of the calendar
-  (fiscal) year that contains dateFrom, because the year-end closing voucher (8960 against
-  2050) has moved the earlier results to equity.
+  posting. Result accounts (3000–8999) count only postings since the start of the company's
+  fiscal year that contains dateFrom (1 January, or the first day of the company's start month
+  for a deviating fiscal year such as July–June), because the year-end closing voucher (8960
+  against 2050) has moved the earlier results to equity.
 * Without `includeActiveAccountsWithoutMovements` an account is listed when it has postings
   in the window or a non-zero balanceIn/balanceOut; with it, every account is listed.
 * `balanceOut = balanceIn + balanceChange`. Summed over all accounts, every month's changes
@@ -74,7 +75,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS companies (
     id INTEGER PRIMARY KEY, key TEXT UNIQUE, name TEXT, org_number TEXT, profile TEXT,
-    start_date TEXT);
+    start_date TEXT, fiscal_start_month INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS employees (
     id INTEGER PRIMARY KEY, company_id INTEGER, first_name TEXT, last_name TEXT, email TEXT);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -169,6 +170,7 @@ class _CompanyCache:
     periods: list[dict[str, Any]] = field(default_factory=list)
     departments: list[dict[str, Any]] = field(default_factory=list)
     projects: list[dict[str, Any]] = field(default_factory=list)
+    fiscal_start_month: int = 1
     # account id -> (sorted posting date ordinals, prefix sums with a leading 0)
     balances: dict[int, tuple[list[int], list[int]]] | None = None
     # Versions come from one process-wide counter, so a reset never reuses a cached version.
@@ -198,6 +200,11 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(companies)")}
+        if "fiscal_start_month" not in columns:  # a database written before the column existed
+            self.db.execute(
+                "ALTER TABLE companies ADD COLUMN fiscal_start_month INTEGER NOT NULL DEFAULT 1"
+            )
         self._caches: dict[int, _CompanyCache] = {}
         self._tokens: dict[str, TokenInfo] = {}
         self._sessions: dict[str, tuple[str, date]] = {}
@@ -261,12 +268,15 @@ class Store:
                     company.org_number,
                     profile,
                     today,
+                    fiscal_start_month=company.fiscal_year_start_month,
                 )
             holding = demo.HOLDING.company_id
             self._add_token(demo.HOLDING_TOKEN, holding, holding * 10 + 1, True, False)
             self._add_token(demo.READONLY_TOKEN, holding, holding * 10 + 2, False, False)
             operating = demo.OPERATING.company_id
             self._add_token(demo.OPERATING_TOKEN, operating, operating * 10 + 1, True, False)
+            july = demo.JULY.company_id
+            self._add_token(demo.JULY_TOKEN, july, july * 10 + 1, True, False)
             office = demo.OFFICE.company_id
             self._add_token(demo.OFFICE_TOKEN, office, office * 10 + 1, True, True)
             for client in (demo.CLIENT_A, demo.CLIENT_B):
@@ -300,11 +310,23 @@ class Store:
         today: date,
         *,
         small: bool = False,
+        fiscal_start_month: int = 1,
     ) -> None:
-        first_year = today.year - 1
+        # The ledger covers the previous and the current fiscal year up to today.
+        current = seed.fiscal_year_start(today, fiscal_start_month)
+        first_day = current.replace(year=current.year - 1)
         self.db.execute(
-            "INSERT INTO companies VALUES (?, ?, ?, ?, ?, ?)",
-            (company_id, key, name, org, profile, date(first_year - 5, 1, 1).isoformat()),
+            "INSERT INTO companies (id, key, name, org_number, profile, start_date, "
+            "fiscal_start_month) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                company_id,
+                key,
+                name,
+                org,
+                profile,
+                date(first_day.year - 5, 1, 1).isoformat(),
+                fiscal_start_month,
+            ),
         )
         chart = [row for row in seed.chart() if not small or row[0] in seed.BENCH_ACCOUNTS]
         account_ids: dict[int, int] = {}
@@ -314,19 +336,19 @@ class Store:
             rows.append((account_ids[number], company_id, number, account_name, vat))
         self.db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", rows)
         periods = []
-        for year in (first_year, today.year):
-            for month in range(1, 13):
-                start = date(year, month, 1)
-                end = date(year + month // 12, month % 12 + 1, 1)
-                periods.append(
-                    (
-                        self._next_id("periods", 20_001),
-                        company_id,
-                        start.isoformat(),
-                        end.isoformat(),
-                        month,
-                    )
+        start = first_day
+        for i in range(24):  # two fiscal years of monthly periods, numbered within their year
+            end = seed.next_month(start)
+            periods.append(
+                (
+                    self._next_id("periods", 20_001),
+                    company_id,
+                    start.isoformat(),
+                    end.isoformat(),
+                    i % 12 + 1,
                 )
+            )
+            start = end
         self.db.executemany("INSERT INTO periods VALUES (?, ?, ?, ?, ?)", periods)
         dept_ids = []
         for number, dept_name in seed.DEPARTMENTS:
@@ -346,12 +368,15 @@ class Store:
                     number,
                     project_name,
                     dept_ids[i % len(dept_ids)],
-                    date(first_year, 1, 1).isoformat(),
+                    first_day.isoformat(),
                 ),
             )
         numbers: dict[int, int] = {}
         vouchers, postings = [], []
-        for draft in seed.generate(key, profile, today, small=small):
+        drafts = seed.generate(
+            key, profile, today, small=small, fiscal_start_month=fiscal_start_month
+        )
+        for draft in drafts:
             voucher_id = self._next_id("vouchers", 300_001)
             numbers[draft.date.year] = numbers.get(draft.date.year, 0) + 1
             vouchers.append(
@@ -619,6 +644,10 @@ class Store:
                 cache.accounts.append(entity)
                 cache.account_by_id[account_id] = entity
                 cache.account_by_number[number] = entity
+            row = self.db.execute(
+                "SELECT fiscal_start_month FROM companies WHERE id=?", (company_id,)
+            ).fetchone()
+            cache.fiscal_start_month = row[0] if row else 1
             for pid, start, end, number in self.db.execute(
                 "SELECT id, start, end, number FROM periods WHERE company_id=? ORDER BY start",
                 (company_id,),
@@ -754,10 +783,11 @@ class Store:
     ) -> list[tuple[dict[str, Any], int, int, bool]]:
         """(account, balanceIn øre, balanceChange øre, has movements) per account, by number."""
         balances = self._balances(company_id)
+        cache = self._cache(company_id)
         start, end = date_from.toordinal(), date_to.toordinal()
-        year_start = date(date_from.year, 1, 1).toordinal()
+        year_start = seed.fiscal_year_start(date_from, cache.fiscal_start_month).toordinal()
         out = []
-        for account in self._cache(company_id).accounts:
+        for account in cache.accounts:
             number = account["number"]
             if number_from is not None and number < number_from:
                 continue
