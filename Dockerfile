@@ -6,8 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 DYNAMIK_VAR_
 WORKDIR /app
 
 RUN useradd --create-home --uid 1000 dynamik
-COPY pyproject.toml README.md ./
-RUN pip install --upgrade pip && pip install .
+# Production dependencies only, exactly as locked (every file's hash checked; `make lock` writes it).
+COPY requirements.txt ./
+RUN pip install --require-hashes -r requirements.txt
 COPY . .
 # collectstatic needs settings but no real secrets or database.
 RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktMDAwMDAwMDAwMDAwMDAwMDA= \

@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The lock (pip-tools, hashes): requirements.txt = production, requirements-dev.txt = production + dev.
+LOCK := requirements.txt requirements-dev.txt
+# Compiled for the interpreter running pip-compile (Python 3.11, as in the Dockerfile). Index and
+# find-links options stay out of the files: they belong to a machine's pip config, not to the lock.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 # Development defaults for `make run`: embedded SQLite, filesystem broker, the local Tripletex sandbox.
 # The sync dispatcher ticks every 30 s here, so the demo firms' first sync starts within a minute.
 RUN_ENV := DEBUG=true TRIPLETEX_BASE_URL=http://127.0.0.1:8765/v2 TRIPLETEX_WEB_URL=http://127.0.0.1:8765 \
@@ -12,15 +18,23 @@ DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | o
 	FIELD_ENCRYPTION_KEYS=Y2hlY2stZGVwbG95LWtleS0wMDAwMDAwMDAwMDAwMDA= ALLOWED_HOSTS=app.dynamik.no \
 	TRIPLETEX_CONSUMER_TOKEN=check-deploy DATABASE_URL=sqlite:////tmp/dynamik-check-deploy.sqlite3
 
-.PHONY: install run test check bench lint format messages clean
+.PHONY: install lock run test check bench lint format messages clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the lock: pip checks every hash, then pip-sync removes what the lock no longer lists.
+$(STAMP): $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(VENV)/bin/pip-sync --quiet requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolves the lock from pyproject.toml, keeping every pin that still fits; LOCK_ARGS=--upgrade
+# takes the newest allowed releases, LOCK_ARGS="--upgrade-package celery" one package.
+lock: install
+	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.txt pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -c requirements.txt -o requirements-dev.txt pyproject.toml
+	@$(MAKE) --no-print-directory install
 
 run: install
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
