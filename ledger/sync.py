@@ -16,8 +16,10 @@ still comes back with its balanceIn, and we store only rows where in, change or 
 A missing (account, month) row therefore means "all zero" — the grid is complete without
 carrying balances forward locally.
 
-Fiscal year = calendar year (Norwegian companies; Tripletex resets result accounts' balanceIn on
-1 January).
+Fiscal years are the firm's own (`ledger.periods`: January–December for most, e.g. July–June
+for some), read from its stored months. A firm's first sync cannot know yet: it pulls the
+calendar window, and when the months it stored show another start month it pulls the months the
+firm's real window adds (and their accounting periods) in the same run.
 """
 
 import datetime
@@ -49,8 +51,20 @@ from ledger.models import (
     SyncRun,
     SyncSchedule,
 )
-from ledger.periods import month_next, month_start, today_local
-from ledger.sync_selectors import ACTIVE, failures_in_a_row, nightly_default, window_start
+from ledger.periods import (
+    FiscalYear,
+    fiscal_year_named,
+    fiscal_year_start_month_of,
+    month_next,
+    month_start,
+    today_local,
+)
+from ledger.sync_selectors import (
+    ACTIVE,
+    failures_in_a_row,
+    nightly_default,
+    synced_fiscal_years,
+)
 from ledger.sync_selectors import next_at as _next_at
 from ledger.tieout import is_result_account, tieout_check
 from tripletex.client import TripletexClient
@@ -208,7 +222,9 @@ def balances_sync(
             except ConnectionUnavailable as exc:
                 return _run_failed(run, company, str(exc), request_ids=[])
             try:
-                _pull(company, run, client, year=year, force=force, today=today or today_local())
+                window = _pull(
+                    company, run, client, year=year, force=force, today=today or today_local()
+                )
             except TripletexAuthError as exc:
                 reason = _(
                     "Tripletex rejected the key: it may have been revoked, expired or lost its "
@@ -238,7 +254,7 @@ def balances_sync(
                 message = _("An unexpected error stopped the sync; it has been logged for staff.")
                 _run_failed(run, company, message, client=client)
                 raise
-            return _run_finished(run, company, client)
+            return _run_finished(run, company, client, window_start=window)
         finally:
             _BASES.pop(run.pk, None)
 
@@ -289,15 +305,48 @@ def _pull(
     year: int | None,
     force: bool,
     today: datetime.date,
-) -> None:
-    years = [year] if year else [today.year - 1, today.year]
-    light = run.kind == SyncRun.Kind.CURRENT
-    if not light:
+) -> datetime.date:
+    """Pull the run's months and tie them out; returns the first month of the window it covered."""
+    if run.kind != SyncRun.Kind.CURRENT:
         _reference_data_pull(company, client)
-    closed = _periods_pull(company, client, years)
-    plan = _months_plan(company, run, years, closed, today=today, force=force)
+    fiscal_years = _fiscal_years(company, year=year, today=today)
+    pulled = _months_pull(company, run, client, fiscal_years, today=today, force=force, before=0)
+    if year is None and run.kind != SyncRun.Kind.MONTH:
+        # The months just stored may show the firm's fiscal year starts in another month (its
+        # first sync): then its window starts elsewhere, and the months it adds are pulled now.
+        again = _fiscal_years(company, year=year, today=today)
+        if again != fiscal_years:
+            fiscal_years = again
+            _months_pull(
+                company, run, client, fiscal_years, today=today, force=force, before=pulled
+            )
+    _tieout_apply(company, fiscal_years)
+    return fiscal_years[0].start
+
+
+def _fiscal_years(company: Company, *, year: int | None, today: datetime.date) -> list[FiscalYear]:
+    """The fiscal years a run keeps current: the one named `year`, else the previous and current."""
+    if year is not None:
+        return [fiscal_year_named(year, fiscal_year_start_month_of(company=company))]
+    return synced_fiscal_years(company=company, today=today)
+
+
+def _months_pull(
+    company: Company,
+    run: SyncRun,
+    client: TripletexClient,
+    fiscal_years: list[FiscalYear],
+    *,
+    today: datetime.date,
+    force: bool,
+    before: int,
+) -> int:
+    """Pull the months of `fiscal_years` the run needs (`before` pulled already); returns how many."""
+    closed = _periods_pull(company, client, fiscal_years)
+    plan = _months_plan(company, run, fiscal_years, closed, today=today, force=force)
     run.months_total = run.months_done + len(plan)
-    run.months_skipped = _months_in(years, today) - len(plan) if run.kind != "month" else 0
+    skipped = _months_in(fiscal_years, today) - before - len(plan)
+    run.months_skipped = max(0, skipped) if run.kind != SyncRun.Kind.MONTH else 0
     run.save(update_fields=["months_total", "months_skipped"])
     for item in plan:
         rows = client.balance_sheet(
@@ -306,19 +355,17 @@ def _pull(
             include_accounts_without_movements=True,
         )
         _month_replace(company, run, item, rows, calls=client.stats.calls)
-    _tieout_apply(company, years, today)
+    return before + len(plan)
 
 
-def _months_in(years: list[int], today: datetime.date) -> int:
-    return sum(
-        1 for y in years for m in range(1, 13) if datetime.date(y, m, 1) <= month_start(today)
-    )
+def _months_in(fiscal_years: list[FiscalYear], today: datetime.date) -> int:
+    return sum(1 for fy in fiscal_years for m in fy.months if m <= month_start(today))
 
 
 def _months_plan(
     company: Company,
     run: SyncRun,
-    years: list[int],
+    fiscal_years: list[FiscalYear],
     closed: dict[datetime.date, bool],
     *,
     today: datetime.date,
@@ -328,12 +375,7 @@ def _months_plan(
     current = month_start(today)
     if run.kind == SyncRun.Kind.MONTH and run.only_month:
         return [MonthPlan(run.only_month, closed.get(run.only_month, False))]
-    months = [
-        datetime.date(y, m, 1)
-        for y in years
-        for m in range(1, 13)
-        if datetime.date(y, m, 1) <= current
-    ]
+    months = [m for fy in fiscal_years for m in fy.months if m <= current]
     stored = {
         m.month: m
         for m in MonthSync.objects.filter(company=company, month__in=months).only(
@@ -597,12 +639,13 @@ def _reference_data_pull(company: Company, client: TripletexClient) -> None:
 
 
 def _periods_pull(
-    company: Company, client: TripletexClient, years: list[int]
+    company: Company, client: TripletexClient, fiscal_years: list[FiscalYear]
 ) -> dict[datetime.date, bool]:
-    """Upsert the accounting periods of `years`; returns {month: is_closed} (1 call)."""
+    """Upsert the accounting periods of `fiscal_years`; returns {month: is_closed} (1 call)."""
     now = timezone.now()
     periods = client.accounting_periods(
-        start_from=datetime.date(min(years), 1, 1), start_to=datetime.date(max(years) + 1, 1, 1)
+        start_from=min(fy.start for fy in fiscal_years),
+        start_to=max(fy.end for fy in fiscal_years),
     )
     _upsert(
         AccountingPeriod,
@@ -641,12 +684,15 @@ def _upsert(model: Any, objs: list[Any], *, unique: list[str], update: list[str]
         )
 
 
-def _tieout_apply(company: Company, years: list[int], today: datetime.date) -> None:
-    """Run the tie-out checks over the stored months of `years` and record them per month."""
-    problems = tieout_check(company=company, years=years)
-    by_month = {
-        m.month: m for m in MonthSync.objects.filter(company=company, month__year__in=years)
-    }
+def _tieout_apply(company: Company, fiscal_years: list[FiscalYear]) -> None:
+    """Run the tie-out checks over the stored months of `fiscal_years` and record them per month."""
+    problems = tieout_check(company=company, fiscal_years=fiscal_years)
+    months = MonthSync.objects.filter(
+        company=company,
+        month__gte=min(fy.start for fy in fiscal_years),
+        month__lt=max(fy.end for fy in fiscal_years),
+    )
+    by_month = {m.month: m for m in months}
     changed = []
     for month, sync in by_month.items():
         texts = problems.get(month, [])
@@ -674,10 +720,12 @@ def _add_client_stats(run: SyncRun, client: TripletexClient | None) -> None:
     run.request_ids = list(dict.fromkeys([*run.request_ids, *stats.failed_request_ids]))[-20:]
 
 
-def _run_finished(run: SyncRun, company: Company, client: TripletexClient) -> SyncRun:
+def _run_finished(
+    run: SyncRun, company: Company, client: TripletexClient, *, window_start: datetime.date
+) -> SyncRun:
     _add_client_stats(run, client)
     incomplete = MonthSync.objects.filter(
-        company=company, is_complete=False, month__gte=window_start()
+        company=company, is_complete=False, month__gte=window_start
     ).exists()
     run.status = SyncRun.Status.INCOMPLETE if incomplete else SyncRun.Status.SUCCEEDED
     run.error = (

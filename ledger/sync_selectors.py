@@ -9,15 +9,31 @@ from django_scopes import scopes_disabled
 
 from companies.models import Company, TripletexConnection
 from ledger.models import MonthSync, SyncRun, SyncSchedule
+from ledger.periods import (
+    FiscalYear,
+    fiscal_year_of,
+    fiscal_year_start_month_of,
+    month_start,
+    today_local,
+)
 
 # Runs whose figures were written (an incomplete run wrote figures that fail a tie-out check).
 FINISHED_WITH_FIGURES = (SyncRun.Status.SUCCEEDED, SyncRun.Status.INCOMPLETE)
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
 
 
-def window_start() -> datetime.date:
-    """1 January of the previous fiscal year: the oldest month the sync keeps current."""
-    return datetime.date(timezone.localdate().year - 1, 1, 1)
+def synced_fiscal_years(
+    *, company: Company, today: datetime.date | None = None
+) -> list[FiscalYear]:
+    """The company's previous and current fiscal year: what the sync keeps current, oldest first."""
+    start_month = fiscal_year_start_month_of(company=company)
+    current = fiscal_year_of(month_start(today or today_local()), start_month)
+    return [current.previous(), current]
+
+
+def window_start(*, company: Company, today: datetime.date | None = None) -> datetime.date:
+    """The first month of the company's previous fiscal year: the oldest the sync keeps current."""
+    return synced_fiscal_years(company=company, today=today)[0].start
 
 
 @dataclass(frozen=True)
@@ -41,7 +57,9 @@ def figures_status(*, company: Company) -> FiguresStatus:
     last_run = runs.exclude(status__in=ACTIVE).order_by("-created_at").first()
     running_run = runs.filter(status__in=ACTIVE).order_by("-created_at").first()
     problems = list(
-        MonthSync.objects.filter(company=company, is_complete=False, month__gte=window_start())
+        MonthSync.objects.filter(
+            company=company, is_complete=False, month__gte=window_start(company=company)
+        )
         .order_by("month")
         .values_list("month", "problem")
     )
@@ -136,16 +154,13 @@ def next_sync_at(*, company: Company) -> datetime.datetime | None:
     return min(due) if due else None
 
 
-def sync_month_choices(*, today: datetime.date | None = None) -> list[datetime.date]:
-    """Months a user may sync on their own: the current and previous fiscal year up to now, newest first."""
-    today = today or timezone.localdate()
-    months = [
-        datetime.date(y, m, 1)
-        for y in (today.year - 1, today.year)
-        for m in range(1, 13)
-        if datetime.date(y, m, 1) <= today
-    ]
-    return sorted(months, reverse=True)
+def sync_month_choices(
+    *, company: Company, today: datetime.date | None = None
+) -> list[datetime.date]:
+    """Months a user may sync on their own: this and last fiscal year up to now, newest first."""
+    today = today or today_local()
+    years = synced_fiscal_years(company=company, today=today)
+    return sorted((m for fy in years for m in fy.months if m <= today), reverse=True)
 
 
 @dataclass(frozen=True)
@@ -168,7 +183,7 @@ def sync_page(*, company: Company, runs: int = 20) -> SyncPage:
         connection=connection_state(company=company),
         next_sync_at=next_sync_at(company=company),
         failures_in_a_row=failures_in_a_row(company=company),
-        months=sync_month_choices(),
+        months=sync_month_choices(company=company),
     )
 
 

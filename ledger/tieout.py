@@ -1,6 +1,7 @@
 """Tie-out checks of a company's stored monthly balances: do the figures add up?
 
-Checked per fiscal (calendar) year, over the months that are stored:
+Checked per fiscal year of the firm (twelve months from its start month, the rule in
+`ledger.periods`: January for most firms, July for a July–June year), over the months stored:
 
 1. a month's balance changes over all accounts sum to 0 (every voucher balances);
 2. every row has in + change = out;
@@ -14,13 +15,14 @@ out) breaks check 1; a month pulled at another moment than its neighbours breaks
 
 import datetime
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
 from companies.models import Company
 from ledger.models import AccountBalance
-from ledger.periods import add_months
+from ledger.periods import FiscalYear, add_months
 from ledger.templatetags.money import format_amount
 
 ZERO = Decimal("0")
@@ -36,25 +38,31 @@ def is_result_account(number: int) -> bool:
     return RESULT_FIRST <= number <= RESULT_LAST
 
 
-def tieout_check(*, company: Company, years: list[int]) -> dict[datetime.date, list[str]]:
-    """Plain-language problems per month of `years` (months that tie out are absent)."""
+def tieout_check(
+    *, company: Company, fiscal_years: Sequence[FiscalYear]
+) -> dict[datetime.date, list[str]]:
+    """Plain-language problems per month of `fiscal_years` (months that tie out are absent)."""
     grid: dict[datetime.date, dict[int, Row]] = defaultdict(dict)
-    rows = AccountBalance.objects.filter(company=company, month__year__in=years).values_list(
-        "month", "account_number", "balance_in", "balance_change", "balance_out"
-    )
+    if not fiscal_years:
+        return {}
+    rows = AccountBalance.objects.filter(
+        company=company,
+        month__gte=min(fy.start for fy in fiscal_years),
+        month__lt=max(fy.end for fy in fiscal_years),
+    ).values_list("month", "account_number", "balance_in", "balance_change", "balance_out")
     for month, number, b_in, b_change, b_out in rows.iterator(chunk_size=5000):
         grid[month][number] = (b_in, b_change, b_out)
     problems: dict[datetime.date, list[str]] = defaultdict(list)
-    for month in sorted(grid):
-        accounts = grid[month]
-        problems[month].extend(_month_checks(accounts))
-        previous = add_months(month, -1)
-        if previous.year == month.year and previous in grid:
-            problems[month].extend(_chain_checks(grid[previous], accounts, previous))
-        if month.month == 1:
-            problems[month].extend(_year_start_checks(accounts))
-    for year in years:
-        _year_result_check(grid, year, problems)
+    for fy in fiscal_years:
+        for month in sorted(m for m in grid if fy.contains(m)):
+            accounts = grid[month]
+            problems[month].extend(_month_checks(accounts))
+            previous = add_months(month, -1)
+            if fy.contains(previous) and previous in grid:
+                problems[month].extend(_chain_checks(grid[previous], accounts, previous))
+            if month == fy.start:
+                problems[month].extend(_year_start_checks(accounts))
+        _year_result_check(grid, fy, problems)
     return {m: _capped(p) for m, p in problems.items() if p}
 
 
@@ -121,10 +129,10 @@ def _year_start_checks(accounts: dict[int, Row]) -> list[str]:
 
 def _year_result_check(
     grid: dict[datetime.date, dict[int, Row]],
-    year: int,
+    fy: FiscalYear,
     problems: dict[datetime.date, list[str]],
 ) -> None:
-    months = sorted(m for m in grid if m.year == year)
+    months = sorted(m for m in grid if fy.contains(m))
     if not months:
         return
     last = months[-1]
@@ -133,8 +141,8 @@ def _year_result_check(
         (row[1] for m in months for number, row in grid[m].items() if is_result_account(number)),
         ZERO,
     )
-    # Only meaningful over an unbroken run of months from January.
-    if len(months) != last.month or months[0].month != 1:
+    # Only meaningful over an unbroken run of months from the fiscal year's first.
+    if months[0] != fy.start or len(months) != fy.months.index(last) + 1:
         return
     if result != changes:
         problems[last].append(

@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from companies.models import Role
+from companies.models import Company, Role
 from companies.tenancy import company_role_required
+from ledger.periods import month_parse
 from ledger.sync import sync_request
 from ledger.sync_selectors import sync_month_choices, sync_page, sync_progress
 
@@ -23,15 +24,12 @@ def sync(request: HttpRequest, company_slug: str) -> HttpResponse:
     return render(request, "ledger/sync/sync.html", {"page": page, "company": request.company})
 
 
-def _parse_month(value: str) -> datetime.date | None:
+def _parse_month(value: str, company: Company) -> datetime.date | None:
     """'2026-03' → 2026-03-01 when it is a month the user may sync; None for 'all'."""
     if not value or value == "all":
         return None
-    try:
-        month = datetime.datetime.strptime(value, "%Y-%m").date()
-    except ValueError:
-        raise ValueError(value) from None
-    if month not in sync_month_choices():
+    month = month_parse(value)
+    if month not in sync_month_choices(company=company):
         raise ValueError(value)
     return month
 
@@ -42,7 +40,7 @@ def sync_start(request: HttpRequest, company_slug: str) -> HttpResponse:
     """Sync now: queue a run for the whole company or one month (or show the one running)."""
     target = reverse("ledger:sync", kwargs={"company_slug": request.company.slug})
     try:
-        month = _parse_month(request.POST.get("month", ""))
+        month = _parse_month(request.POST.get("month", ""), request.company)
     except ValueError:
         messages.error(request, _("Choose a month of this or last fiscal year."))
         return HttpResponseRedirect(target)

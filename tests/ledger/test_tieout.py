@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from ledger.models import AccountBalance
+from ledger.periods import fiscal_year_named
 from ledger.tieout import tieout_check as _tieout_check
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +34,10 @@ def _rows(company, grid):
         )
 
 
-def tieout_check(*, company, years):
+def tieout_check(*, company, years, start_month=1):
+    fiscal_years = [fiscal_year_named(year, start_month) for year in years]
     with scope(company=company):
-        return _tieout_check(company=company, years=years)
+        return _tieout_check(company=company, fiscal_years=fiscal_years)
 
 
 def _good():
@@ -108,3 +110,40 @@ def test_chain_is_not_checked_across_fiscal_years(acme):
     }
     _rows(acme, grid)
     assert tieout_check(company=acme, years=[2024, 2025]) == {}
+
+
+def _july_year():
+    """June 2025 ends a July–June fiscal year; July 2025 starts the next, which runs over New Year."""
+    jun, jul, dec, jan = (
+        datetime.date(*ym, 1) for ym in ((2025, 6), (2025, 7), (2025, 12), (2026, 1))
+    )
+    return {
+        (1920, jun): ("0", "1000"),
+        (3000, jun): ("0", "-1000"),
+        # 1 July: the closing voucher moved the year's result to equity; results restart at 0.
+        (1920, jul): ("1000", "0"),
+        (2050, jul): ("-1000", "0"),
+        (1920, dec): ("1000", "200"),
+        (2050, dec): ("-1000", "0"),
+        (3000, dec): ("0", "-200"),
+        # January carries December's result: it is the middle of the fiscal year.
+        (1920, jan): ("1200", "0"),
+        (2050, jan): ("-1000", "0"),
+        (3000, jan): ("-200", "0"),
+    }
+
+
+def test_july_fiscal_year_restarts_in_july_and_carries_over_new_year(acme):
+    _rows(acme, _july_year())
+    assert tieout_check(company=acme, years=[2024, 2025], start_month=7) == {}
+
+
+def test_july_fiscal_year_chain_is_checked_over_new_year(acme):
+    grid = _july_year()
+    jan = datetime.date(2026, 1, 1)
+    grid[(1920, jan)] = ("1300", "0")
+    grid[(2050, jan)] = ("-1100", "0")  # still sums to zero, but does not chain from December
+    _rows(acme, grid)
+    problems = tieout_check(company=acme, years=[2024, 2025], start_month=7)
+    assert list(problems) == [jan]
+    assert [p for p in problems[jan] if "1920" in p]

@@ -180,11 +180,12 @@ class _CompanyCache:
 class Store:
     """Thread-safe access to one sandbox database file."""
 
-    def __init__(self, path: str | Path, *, reset: bool = False) -> None:
+    def __init__(self, path: str | Path, *, reset: bool = False, today: date | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.today_override: date | None = None
+        # `today` fixes the sandbox's clock from the start, so a new database is seeded up to it.
+        self.today_override: date | None = today
         if reset:
             self._delete_files()
         self._open()
