@@ -259,15 +259,26 @@ def balances_sync(
             _BASES.pop(run.pk, None)
 
 
-def balances_sync_give_up(*, run: SyncRun, error: TripletexError | None = None) -> SyncRun:
-    """Mark a run failed after its last retry of a transient error; returns it."""
+def balances_sync_give_up(
+    *, run: SyncRun, error: TripletexError | None = None, tries: int = 1
+) -> SyncRun:
+    """Mark a run failed after its last try (`tries` of them) of a transient error; returns it.
+
+    The message counts attempts only as far as they really happened: the run's tries, or the
+    client's attempts at the call that failed last, whichever is more."""
     if isinstance(error, TripletexUnavailable):
         text = _plain(error, _transient_text(error))
     else:
         text = _("Tripletex did not answer.")
-    message = _("%(error)s Gave up after several attempts; the next scheduled sync tries again.")
+    attempts = max(tries, error.attempts if error is not None else 1)
+    if attempts > 1:
+        message = _(
+            "%(error)s Gave up after %(count)d attempts; the next scheduled sync tries again."
+        ) % {"error": text, "count": attempts}
+    else:
+        message = _("%(error)s The next scheduled sync tries again.") % {"error": text}
     with scope(company=run.company):
-        return _run_failed(run, run.company, message % {"error": text}, [])
+        return _run_failed(run, run.company, message, [])
 
 
 COUNTERS = ["tripletex_calls", "rate_limit_waits", "waited_seconds", "request_ids"]

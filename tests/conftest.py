@@ -4,6 +4,7 @@ alice is admin in Acme, fiona is finance in Acme, anders is accountant in Acme, 
 The sandbox fixtures live in tests/sandbox_fixtures.py.
 """
 
+import functools
 import os
 
 import pytest
@@ -11,6 +12,8 @@ from django.utils import translation
 
 from companies.models import Company, Role, User
 from companies.services import company_create, membership_set
+from tripletex import factory
+from tripletex.client import TripletexClient
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
@@ -77,6 +80,16 @@ def staff(db) -> User:
 def members_by_role(acme, alice, fiona, anders) -> dict[str, User]:
     """One Acme member per role."""
     return {Role.ADMIN: alice, Role.FINANCE: fiona, Role.ACCOUNTANT: anders}
+
+
+@pytest.fixture
+def tripletex_waits_recorded(monkeypatch) -> list[float]:
+    """Clients the app builds (tripletex.factory) record their retry waits instead of sleeping:
+    for tests of a Tripletex that is down, where every retry would otherwise really wait."""
+    waits: list[float] = []
+    client = functools.partial(TripletexClient, sleep=waits.append)
+    monkeypatch.setattr(factory, "TripletexClient", client)
+    return waits
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -8,7 +8,8 @@ Rules every call follows:
 * Lists are paged with from/count until a short page; `fullResultSize` is never read
   (tripletex-api2#127).
 * GETs are retried on timeouts, connection errors, 429 and 5xx with capped exponential backoff,
-  jitter and a total time budget. Writes are never resent once they may have reached Tripletex:
+  jitter and a total time budget (tripletex/retry.py), and so is creating the session a call needs
+  (tripletex/session.py). Writes are never resent once they may have reached Tripletex:
   a timeout or 5xx on a write raises TripletexOutcomeUnknown, and the caller looks the voucher up.
 * A 401 renews the session once (one renewal for all concurrent callers) and retries once.
 * Failures are logged with Tripletex's x-tlx-request-id; tokens never appear in what we log.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -44,6 +44,8 @@ from .errors import (
 )
 from .ratelimit import MemoryRateLimiter, RateLimiter
 from .redact import redact
+from .retry import RetryPolicy
+from .retry import limiter_errors_ignored as _limiter_errors_ignored
 from .schemas import (
     Account,
     AccountingPeriod,
@@ -101,26 +103,6 @@ DEPARTMENT_FIELDS = "id,departmentNumber,name,isInactive"
 PROJECT_FIELDS = "id,number,name,isClosed"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard a read is retried: attempts, exponential delays with jitter, a total time budget."""
-
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    total_budget: float = 90.0
-    # 429 without X-Rate-Limit-Reset and no recent reset known: 2 s, 4 s, ... up to 60 s.
-    rate_limit_base_delay: float = 2.0
-    rate_limit_max_delay: float = 60.0
-    # Each delay is stretched by up to this fraction at random, so workers do not retry in lockstep.
-    jitter: float = 0.25
-
-    def backoff(self, retry: int, *, base: float, cap: float) -> float:
-        """The delay before retry number `retry` (0-based)."""
-        delay = min(cap, base * 2**retry)
-        return delay * (1 + random.random() * self.jitter)
-
-
 @dataclass
 class ClientStats:
     """Counters shared by a client and every client made from it by for_company()."""
@@ -159,15 +141,6 @@ class _Shared:
     retry: RetryPolicy
     sleep: Callable[[float], None]
     stats: ClientStats
-
-
-@contextlib.contextmanager
-def _limiter_errors_ignored() -> Iterator[None]:
-    # The limiter only spares Tripletex; a Redis or disk hiccup must not fail the call itself.
-    try:
-        yield
-    except (redis.RedisError, OSError) as exc:
-        logger.warning("Tripletex rate limiter unavailable, calling without it: %r", exc)
 
 
 @contextlib.contextmanager
@@ -227,6 +200,8 @@ class TripletexClient:
     ) -> None:
         http = http or requests.Session()
         base = base_url.rstrip("/")
+        limiter = limiter or MemoryRateLimiter()
+        retry = retry or RetryPolicy()
         manager = SessionManager(
             base_url=base,
             consumer_token=consumer_token,
@@ -234,14 +209,17 @@ class TripletexClient:
             cache=sessions or MemorySessionCache(),
             http=http,
             timeout=timeout,
+            retry=retry,
+            limiter=limiter,
+            sleep=sleep,
         )
         self._shared = _Shared(
             base_url=base,
             sessions=manager,
-            limiter=limiter or MemoryRateLimiter(),
+            limiter=limiter,
             http=http,
             timeout=timeout,
-            retry=retry or RetryPolicy(),
+            retry=retry,
             sleep=sleep,
             stats=ClientStats(),
         )
@@ -559,8 +537,10 @@ class TripletexClient:
                 TripletexResponseError(f"Unexpected shape in Tripletex's answer: {exc!r}")
             ) from None
 
-    def _failed(self, error: TripletexError) -> TripletexError:
+    def _failed(self, error: TripletexError, *, attempts: int | None = None) -> TripletexError:
         """Log a failure with its request id and count it; returns the error for `raise`."""
+        if attempts is not None:
+            error.attempts = attempts
         self._shared.stats.failed(error.request_id)
         logger.warning("Tripletex call failed (company %s): %s", self.company_id, error)
         return error
@@ -632,7 +612,7 @@ class TripletexClient:
                 # Writes are never resent here, even when the connection never opened: the
                 # caller (a Celery task) retries the whole booking, lookup first.
                 if not is_read or not self._may_retry(attempt, spent, delay):
-                    raise self._failed(error) from None
+                    raise self._failed(error, attempts=attempt) from None
                 self._retry_sleep(delay, error)
                 spent += delay
                 continue
@@ -656,34 +636,22 @@ class TripletexClient:
                 error.message = "Tripletex rejected a freshly renewed session: the key is broken."
             delay = self._retry_delay(error, attempt, is_read)
             if delay is None or not self._may_retry(attempt, spent, delay):
-                raise self._failed(error)
+                raise self._failed(error, attempts=attempt)
             self._retry_sleep(delay, error)
             spent += delay
 
     def _retry_delay(self, error: TripletexError, attempt: int, is_read: bool) -> float | None:
         """Seconds to wait before retrying after `error`, or None when it must not be retried."""
-        policy = self._shared.retry
-        if isinstance(error, TripletexRateLimited):
-            # A 429 is refused before anything happens, so even a write may wait and go again.
-            if error.retry_after is not None:
-                return error.retry_after * (1 + random.random() * policy.jitter)
-            # 429 without X-Rate-Limit-Reset (tripletex-api2#103): use the last reset we saw.
-            known = None
-            with _limiter_errors_ignored():
-                known = self._shared.limiter.reset_in(self._shared.sessions.key)
-            if known is not None:
-                error.retry_after = known
-                return known * (1 + random.random() * policy.jitter)
-            return policy.backoff(
-                attempt - 1, base=policy.rate_limit_base_delay, cap=policy.rate_limit_max_delay
-            )
-        if is_read and isinstance(error, TripletexUnavailable):
-            return policy.backoff(attempt - 1, base=policy.base_delay, cap=policy.max_delay)
-        return None
+        shared = self._shared
+        return shared.retry.delay_after(
+            error,
+            attempt,
+            is_read=is_read,
+            known_reset=lambda: shared.limiter.reset_in(shared.sessions.key),
+        )
 
     def _may_retry(self, attempt: int, spent: float, delay: float) -> bool:
-        policy = self._shared.retry
-        return attempt < policy.max_attempts and spent + delay <= policy.total_budget
+        return self._shared.retry.allows(attempt, spent, delay)
 
     def _retry_sleep(self, delay: float, error: TripletexError) -> None:
         logger.info("Retrying Tripletex call in %.1f s after: %s", delay, error)

@@ -40,6 +40,7 @@ class TripletexError(Exception):
         method: str | None = None,
         path: str | None = None,
         developer_message: str | None = None,
+        attempts: int = 1,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +51,8 @@ class TripletexError(Exception):
         self.method = method
         self.path = path
         self.developer_message = developer_message
+        # How many times the request was sent before we gave up (retries included).
+        self.attempts = attempts
 
     @property
     def messages(self) -> tuple[str, ...]:
@@ -64,7 +67,8 @@ class TripletexError(Exception):
         details = [f"HTTP {self.status}" if self.status is not None else None]
         details.append(f"code {self.code}" if self.code is not None else None)
         details.append(f"request id {self.request_id or 'unknown'}")
-        text = f"{where} failed: {self.message}"
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        text = f"{where} failed{tries}: {self.message}"
         if self.validation_messages:
             text += " (" + "; ".join(self.messages) + ")"
         return f"{text} [{', '.join(d for d in details if d)}]"

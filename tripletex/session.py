@@ -5,6 +5,12 @@ A session is made from our consumer token and the firm's employee token with
 the start of its `expirationDate`, so we ask for today + 7 days and renew 24 hours before that
 midnight; a 401 renews it too, once, under a lock so a burst of callers mints one session, not many.
 
+Creating a session is retried like a read (429, 5xx, timeouts, connection errors; the client's
+RetryPolicy): a session made twice is harmless, since the one we do not keep dies at its expiry
+date. A refused key (401/403, or 422 naming a token) is never retried. The lock is held for one
+attempt at a time, never across a retry's sleep, so it cannot expire under a slow retry and a
+waiting process may pick up a session another one managed to create meanwhile.
+
 Cache keys are sha256(base_url + employee token): never the raw token. Values are Fernet-encrypted
 wherever they leave the process (Redis, files); nothing is ever stored in plaintext on disk.
 """
@@ -40,8 +46,9 @@ from .errors import (
     TripletexUnavailable,
     error_from_response,
 )
-from .ratelimit import atomic_write, file_lock
+from .ratelimit import RateLimiter, atomic_write, file_lock
 from .redact import redact
+from .retry import RetryPolicy, limiter_errors_ignored
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +274,9 @@ class SessionManager:
         http: requests.Session,
         timeout: tuple[float, float],
         clock: Callable[[], datetime] = utc_now,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._consumer_token = consumer_token
@@ -275,6 +285,10 @@ class SessionManager:
         self._http = http
         self._timeout = timeout
         self._clock = clock
+        self._retry = retry or RetryPolicy()
+        # The client's limiter (shared by every process using this key), when there is one.
+        self._limiter = limiter
+        self._sleep = sleep
         self.key = token_key(self._base, employee_token)
         # In-process copy, so a call skips the cache round trip; the cache is the truth on renewal.
         self._local: Session | None = None
@@ -294,23 +308,58 @@ class SessionManager:
         local = self._local
         if local is not None and local.is_fresh(self._clock()):
             return local
-        session = self._cached()
-        if session is None:
-            with self.cache.lock(self.key):
-                # Someone may have created it while we waited for the lock.
-                session = self._cached() or self._create_and_store()
+        session = self._cached() or self._obtain(stale_token=None)
         self._local = session
         return session
 
     def renew(self, stale_token: str) -> Session:
         """Replace a session Tripletex rejected (401); concurrent callers share one renewal."""
-        with self.cache.lock(self.key):
-            session = self._cached()
-            if session is None or session.token == stale_token:
-                self.cache.delete(self.key)
-                session = self._create_and_store()
+        session = self._obtain(stale_token=stale_token)
         self._local = session
         return session
+
+    def _obtain(self, *, stale_token: str | None) -> Session:
+        """The cached session unless it is `stale_token`, else a new one; creation is retried.
+
+        Raises the last creation error once the policy's attempts or time budget are used up, or
+        at once when it is not worth retrying (a refused key)."""
+        policy = self._retry
+        attempt = 0
+        spent = 0.0  # seconds of attempts and sleeps, against policy.total_budget
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            with self.cache.lock(self.key):
+                # Someone may have created it while we waited for the lock.
+                session = self._cached()
+                if session is not None and session.token != stale_token:
+                    return session
+                if session is not None:
+                    self.cache.delete(self.key)
+                try:
+                    return self._create_and_store()
+                except TripletexError as exc:
+                    error = exc
+            spent += time.monotonic() - started
+            delay = policy.delay_after(error, attempt, is_read=True, known_reset=self._known_reset)
+            if delay is None or not policy.allows(attempt, spent, delay):
+                error.attempts = attempt
+                logger.warning("Tripletex session creation failed: %s", error)
+                raise error
+            logger.info("Retrying Tripletex session creation in %.1f s after: %s", delay, error)
+            self._sleep(delay)
+            spent += delay
+
+    def _known_reset(self) -> float | None:
+        return self._limiter.reset_in(self.key) if self._limiter is not None else None
+
+    def _record_budget(self, response: requests.Response) -> None:
+        # Tell the shared limiter what this answer says of the key's budget (a 429 spends it), so
+        # the other callers of this key hold back too. No wait *before* creating: the call that
+        # needs the session has just waited for the budget, and a 429 here waits for its reset.
+        if self._limiter is not None:
+            with limiter_errors_ignored():
+                self._limiter.after_response(self.key, response.status_code, response.headers)
 
     def peek(self) -> Session | None:
         """The cached session if any (fresh or not), without creating one."""
@@ -344,7 +393,9 @@ class SessionManager:
             raise TripletexAuthError(f"Refused before calling Tripletex: {reason} ({host}).")
 
     def create(self) -> Session:
-        """A brand-new session (tokens go in the query string; the call has no auth)."""
+        """A brand-new session, one attempt (tokens in the query string; the call has no auth).
+
+        Raises TripletexUnavailable (retry) or TripletexAuthError (the key is refused)."""
         # Reference: PUT /token/session/:create
         self._check_environment()
         expiration = self._clock().astimezone(OSLO).date() + timedelta(days=SESSION_DAYS)
@@ -361,12 +412,10 @@ class SessionManager:
             # The exception text holds the full URL with both tokens: keep only a redacted copy,
             # and drop the chain (`from None`) so no traceback can print it.
             message = f"Could not reach Tripletex to create a session: {redact(str(exc))}"
-            logger.warning("Tripletex session creation failed: %s", message)
             raise TripletexUnavailable(message, method="PUT", path=CREATE_PATH) from None
+        self._record_budget(response)
         if not 200 <= response.status_code < 300:
-            error = self._creation_error(response)
-            logger.warning("Tripletex session creation failed: %s", error)
-            raise error
+            raise self._creation_error(response)
         return self._parse_created(response, expiration)
 
     @staticmethod

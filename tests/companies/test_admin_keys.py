@@ -45,6 +45,7 @@ def admin_urls(company, office_key):
     ]
 
 
+@pytest.mark.usefixtures("tripletex_waits_recorded")
 def test_admin_pages_are_staff_only(client, holding, office_key, alice, staff, settings):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"  # the clients page must not need it
     for url in admin_urls(holding, office_key):
@@ -241,6 +242,7 @@ def test_office_key_action_leads_to_the_clients_page(client, staff, office_key):
     assert response.url == f"/admin/companies/officekey/{office_key.pk}/clients/"
 
 
+@pytest.mark.usefixtures("tripletex_waits_recorded")
 def test_office_clients_page_explains_when_tripletex_is_down(client, staff, office_key, settings):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"
     client.force_login(staff)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from companies.models import AuditEvent, Company, Membership, OfficeKey, TripletexConnection, User
 from tests.conftest import make_user
+from tripletex.client import RetryPolicy
 from tripletex.sandbox import demo
 
 ONBOARD_URL = "/admin/companies/company/onboard/"
@@ -181,13 +182,17 @@ def test_wrong_key_saves_nothing(sandbox, staff_client):
     assert "not-a-real-key-1234" not in response.content.decode()
 
 
-def test_tripletex_down_saves_nothing_and_retry_works(sandbox, staff_client, settings):
+def test_tripletex_down_saves_nothing_and_retry_works(
+    sandbox, staff_client, settings, tripletex_waits_recorded
+):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"
     response = staff_client.post(ONBOARD_URL, form_data())
 
     assert response.status_code == 200
     assert error_code(response) == "unavailable"
     assert not Company.objects.exists()
+    # Creating the session was tried several times (waits recorded, not slept) before giving up.
+    assert len(tripletex_waits_recorded) == RetryPolicy().max_attempts - 1
 
     settings.TRIPLETEX_BASE_URL = sandbox.base_url
     retry = staff_client.post(ONBOARD_URL, form_data())

@@ -574,6 +574,7 @@ def test_intraday_refresh_pulls_only_open_months_without_reference_data(holding,
     assert run.tripletex_calls == 1 + len(open_months)  # the periods, then one call per month
 
 
+@pytest.mark.usefixtures("tripletex_waits_recorded")
 def test_repeated_failures_email_the_admins_once(acme, alice, settings):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"  # nothing listens: Tripletex is down
     connect(acme, token="token-for-a-dead-server")

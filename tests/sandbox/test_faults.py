@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import requests
 
+from tests.openapi_contract import load_spec, validate_response
 from tripletex.sandbox import SandboxServer, demo
 from tripletex.sandbox.faults import Faults
 
@@ -174,3 +175,40 @@ def test_admin_endpoints_only_with_admin(tripletex_sandbox_shared, tmp_path):
             assert server.store.periods(demo.HOLDING.company_id)[0]["start"] == "2029-01-01"
     finally:
         server.stop()
+
+
+def test_fail_session_create_answers_each_status_in_turn_as_the_spec_says(
+    tripletex_sandbox_shared, sandbox_http
+):
+    load_spec()
+    server = tripletex_sandbox_shared
+    api = sandbox_http(server)
+    server.faults.update({"fail_session_create": [429, 500], "fail_session_create_reset": 3})
+    url = f"{server.base_url}/token/session/:create"
+    params = {
+        "consumerToken": demo.CONSUMER_TOKEN,
+        "employeeToken": demo.HOLDING_TOKEN,
+        "expirationDate": (server.store.today() + timedelta(days=7)).isoformat(),
+    }
+    with requests.Session() as http:
+        answers = [http.put(url, params=params, timeout=10) for _ in range(3)]
+    assert [a.status_code for a in answers] == [429, 500, 200]
+    for answer in answers:
+        validate_response("PUT", url, answer.status_code, answer.json())
+    assert answers[0].headers["X-Rate-Limit-Reset"] == "3"
+    assert answers[0].headers["X-Rate-Limit-Remaining"] == "0"
+    assert answers[1].json()["code"] == 1000
+    assert answers[2].json()["value"]["token"]
+    assert server.faults.fail_session_create == ()
+    # Only session creation takes these faults: other calls are untouched.
+    server.faults.fail_session_create = (503,)
+    assert api.get(f"{server.base_url}/ledger/vatType").ok
+    assert server.faults.fail_session_create == (503,)
+
+
+def test_fail_session_create_429_can_omit_the_reset(tripletex_sandbox_shared):
+    server = tripletex_sandbox_shared
+    server.faults.update({"fail_session_create": [429], "omit_reset_on_429": True})
+    resp = requests.put(f"{server.base_url}/token/session/:create", timeout=10)
+    assert resp.status_code == 429
+    assert "X-Rate-Limit-Reset" not in resp.headers

@@ -73,9 +73,22 @@ class FakeTripletex:
     def __init__(self, mock: responses.RequestsMock) -> None:
         self.mock = mock
         self.sessions_created = 0
+        self._create_faults: list[int | tuple[int, dict[str, str]] | Exception] = []
         mock.add_callback(responses.PUT, CREATE_URL, callback=self._create_session)
 
-    def _create_session(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def fail_session_creates(self, *answers: int | tuple[int, dict[str, str]] | Exception) -> None:
+        """Answer the next session creations with `answers` in order, then create as usual.
+
+        An answer is a status, (status, headers), or an exception the transport raises."""
+        self._create_faults.extend(answers)
+
+    def _create_session(self, request: Any) -> tuple[int, dict[str, str], str | Exception]:
+        if self._create_faults:
+            answer = self._create_faults.pop(0)
+            if isinstance(answer, Exception):
+                return 0, {}, answer  # responses raises it, as requests would
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
+            return status, headers, json.dumps(error_body(status, 1000 if status >= 500 else 0))
         self.sessions_created += 1
         params = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         token = f"{SESSION_PREFIX}{self.sessions_created}"
@@ -108,6 +121,10 @@ class FakeTripletex:
     def add_callback(self, method: str, path: str, callback: Callable[[Any], Any]) -> None:
         """Answer method+path with callback(request) -> (status, headers, body)."""
         self.mock.add_callback(method, url(path), callback=callback)
+
+    def create_calls(self) -> list[Any]:
+        """Recorded session creation calls, failed ones included."""
+        return [c for c in self.mock.calls if ":create" in c.request.url]
 
     def api_calls(self, method: str | None = None) -> list[Any]:
         """Recorded calls other than session creation."""

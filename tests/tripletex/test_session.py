@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,13 +16,21 @@ from tests.tripletex.fakes import (
     CONSUMER_TOKEN,
     CREATE_URL,
     EMPLOYEE_TOKEN,
+    FakeTime,
     FakeTripletex,
     basic_password,
     error_body,
     make_client,
     query,
 )
-from tripletex.errors import TripletexAuthError, TripletexUnavailable
+from tripletex.client import RetryPolicy
+from tripletex.errors import (
+    TripletexAuthError,
+    TripletexRateLimited,
+    TripletexUnavailable,
+    TripletexValidationError,
+)
+from tripletex.ratelimit import MemoryRateLimiter
 from tripletex.session import (
     OSLO,
     FileSessionCache,
@@ -275,3 +284,161 @@ def test_matching_environment_tokens_are_accepted():
             json={"value": {"token": "abc", "expirationDate": "2999-01-01"}},
         )
         assert manager.current().token == "abc"
+
+
+# ---- session creation is retried like a read ----------------------------------------------------
+
+KEY = token_key(BASE, EMPLOYEE_TOKEN)
+
+
+def _who_am_i_after_creation(tripletex_api: FakeTripletex, fake: FakeTime, **kwargs) -> None:
+    tripletex_api.add("GET", "/token/session/>whoAmI", json_body=WHOAMI)
+    make_client(fake, **kwargs).who_am_i()
+    assert tripletex_api.sessions_created == 1
+    (call,) = tripletex_api.api_calls()
+    assert basic_password(call) == tripletex_api.session_tokens[0]
+
+
+def test_session_creation_429_waits_for_its_reset_then_succeeds(tripletex_api: FakeTripletex):
+    fake = FakeTime()
+    tripletex_api.fail_session_creates((429, {"X-Rate-Limit-Reset": "7"}))
+    _who_am_i_after_creation(tripletex_api, fake)
+    assert len(tripletex_api.create_calls()) == 2
+    assert fake.sleeps == [7.0]
+
+
+def test_session_creation_429_without_reset_backs_off_then_succeeds(tripletex_api: FakeTripletex):
+    fake = FakeTime()
+    tripletex_api.fail_session_creates(429)
+    _who_am_i_after_creation(tripletex_api, fake)
+    assert len(tripletex_api.create_calls()) == 2
+    assert fake.sleeps == [RetryPolicy().rate_limit_base_delay]
+
+
+def test_session_creation_429_without_reset_waits_for_the_reset_the_limiter_knows(
+    tripletex_api: FakeTripletex,
+):
+    fake = FakeTime()
+    limiter = MemoryRateLimiter(clock=fake.time, sleep=fake.sleep)
+    # An earlier answer to another caller of this key said the window ends in 12 s.
+    limiter.after_response(KEY, 200, {"X-Rate-Limit-Remaining": "40", "X-Rate-Limit-Reset": "12"})
+    tripletex_api.fail_session_creates(429)
+    _who_am_i_after_creation(tripletex_api, fake, limiter=limiter)
+    assert fake.sleeps == [12.0]
+
+
+def test_session_creation_429_past_the_time_budget_gives_up_at_once_and_tells_the_limiter(
+    tripletex_api: FakeTripletex,
+):
+    fake = FakeTime()
+    limiter = MemoryRateLimiter(clock=fake.time, sleep=fake.sleep)
+    tripletex_api.fail_session_creates((429, {"X-Rate-Limit-Reset": "600"}))
+    with pytest.raises(TripletexRateLimited) as info:
+        make_client(fake, limiter=limiter).who_am_i()
+    assert info.value.attempts == 1
+    assert "attempts" not in str(info.value)  # one try is not "several"
+    assert fake.sleeps == []
+    # Every other caller of this key now waits for the window instead of walking into it.
+    assert limiter.reset_in(KEY) == 600.0
+    assert limiter.before_call(KEY) == limiter.max_wait
+
+
+def test_session_creation_500_is_retried_then_succeeds(tripletex_api: FakeTripletex):
+    fake = FakeTime()
+    tripletex_api.fail_session_creates(500)
+    _who_am_i_after_creation(tripletex_api, fake)
+    assert len(tripletex_api.create_calls()) == 2
+    assert fake.sleeps == [RetryPolicy().base_delay]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ConnectionError("Connection reset by peer"),
+        requests.ConnectTimeout("connect timed out"),
+        requests.ReadTimeout("read timed out"),
+    ],
+    ids=["connection-error", "connect-timeout", "read-timeout"],
+)
+def test_session_creation_network_error_is_retried_then_succeeds(
+    tripletex_api: FakeTripletex, failure
+):
+    fake = FakeTime()
+    tripletex_api.fail_session_creates(failure)
+    _who_am_i_after_creation(tripletex_api, fake)
+    assert len(tripletex_api.create_calls()) == 2
+    assert fake.sleeps == [RetryPolicy().base_delay]
+
+
+def test_persistent_5xx_on_session_creation_gives_up_after_the_policys_attempts(
+    tripletex_api: FakeTripletex,
+):
+    fake = FakeTime()
+    policy = RetryPolicy(jitter=0.0)
+    tripletex_api.fail_session_creates(*[503] * 10)
+    with pytest.raises(TripletexUnavailable) as info:
+        make_client(fake, retry=policy).who_am_i()
+    assert policy.max_attempts > 1
+    assert info.value.attempts == policy.max_attempts
+    assert len(tripletex_api.create_calls()) == policy.max_attempts
+    assert f"failed after {policy.max_attempts} attempts" in str(info.value)
+    assert fake.sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert tripletex_api.api_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [(401, TripletexAuthError), (403, TripletexAuthError), (400, TripletexValidationError)],
+)
+def test_refused_session_creation_is_not_retried(tripletex_api: FakeTripletex, status, error_class):
+    fake = FakeTime()
+    tripletex_api.fail_session_creates(status)  # a retry would succeed: the test would see it
+    with pytest.raises(error_class):
+        make_client(fake).who_am_i()
+    assert len(tripletex_api.create_calls()) == 1
+    assert fake.sleeps == []
+
+
+def test_retry_waits_outside_the_lock_and_takes_a_session_made_meanwhile(
+    tripletex_api: FakeTripletex,
+):
+    cache = MemorySessionCache()
+    elsewhere = Session(token="elsewhereSESSION", expiration_date=date.today() + timedelta(days=5))
+
+    class OtherProcessMeanwhile(FakeTime):
+        def sleep(self, seconds: float) -> None:
+            lock = cache.lock(KEY)
+            assert lock.acquire(blocking=False), "the lock must be free while the retry waits"
+            try:
+                cache.set(KEY, elsewhere.dumps(), ttl=3600)
+            finally:
+                lock.release()
+            super().sleep(seconds)
+
+    tripletex_api.fail_session_creates(503)
+    tripletex_api.add("GET", "/token/session/>whoAmI", json_body=WHOAMI)
+    make_client(OtherProcessMeanwhile(), sessions=cache).who_am_i()
+    assert len(tripletex_api.create_calls()) == 1
+    assert basic_password(tripletex_api.api_calls()[0]) == "elsewhereSESSION"
+
+
+def test_renewal_after_a_401_retries_a_failed_session_creation(tripletex_api: FakeTripletex):
+    fake = FakeTime()
+    answers = iter(
+        [
+            (401, {}, json.dumps(error_body(401, 3000))),
+            (200, {}, json.dumps({"value": {"id": 5}})),
+        ]
+    )
+
+    def answer(request):
+        status, headers, body = next(answers)
+        if status == 401:
+            tripletex_api.fail_session_creates(502)  # the renewal's first try fails
+        return status, headers, body
+
+    tripletex_api.add_callback("GET", "/ledger/voucher/5", answer)
+    assert make_client(fake).voucher_get(5).id == 5
+    assert tripletex_api.sessions_created == 2
+    assert len(tripletex_api.create_calls()) == 3
+    assert fake.sleeps == [RetryPolicy().base_delay]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 def session_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     """PUT /token/session/:create (no auth; tokens in the query string)."""
+    _session_create_faults(server)
     if ctx.q_str("consumerToken") != demo.CONSUMER_TOKEN:
         raise validation_error(
             [("arg:consumerToken", "The consumer token is invalid or does not exist")]
@@ -59,6 +60,20 @@ def session_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
         "encryptionKey": "",
     }
     return 200, {"value": value}
+
+
+def _session_create_faults(server: SandboxServer) -> None:
+    """The `fail_session_create` knob: a 429 (rate-limit headers as on any 429) or a 5xx."""
+    faults = server.faults
+    status = faults.take_session_create_fault()
+    if status is None:
+        return
+    if status != 429:
+        raise ApiError(status, 1000 if status >= 500 else 4000, "Injected failure.")
+    headers = {"X-Rate-Limit-Limit": str(faults.rate_limit), "X-Rate-Limit-Remaining": "0"}
+    if not faults.omit_reset_on_429:
+        headers["X-Rate-Limit-Reset"] = str(faults.fail_session_create_reset)
+    raise ApiError(429, 0, "Too many requests.", headers=headers)
 
 
 def _session_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:

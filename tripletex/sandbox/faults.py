@@ -39,6 +39,11 @@ class Faults:
     hold_voucher_writes_seconds: float = 2.0
     fail_next: int = 0
     fail_next_status: int = 500
+    # Statuses the next session creations (PUT /token/session/:create) answer with, one per call
+    # in order, before the tokens are even looked at; a 429 carries an X-Rate-Limit-Reset of
+    # `fail_session_create_reset` s (unless omit_reset_on_429). E.g. (429, 500): two refusals.
+    fail_session_create: tuple[int, ...] = ()
+    fail_session_create_reset: int = 1
     unbalance_month: str | None = None
     unbalance_company_id: int | None = None
     unbalance_account_number: int = 1920
@@ -81,8 +86,19 @@ class Faults:
                 setattr(self, key, bool(value))
             elif isinstance(default, Decimal):
                 setattr(self, key, Decimal(str(value)))
+            elif isinstance(default, tuple):
+                setattr(self, key, tuple(int(item) for item in value))
             else:
                 setattr(self, key, type(default)(value))
+
+    def take_session_create_fault(self) -> int | None:
+        """The forced status for this session creation, if a `fail_session_create` one is left."""
+        with self._lock:
+            if not self.fail_session_create:
+                return None
+            status, *rest = self.fail_session_create
+            self.fail_session_create = tuple(rest)
+            return status
 
     def take_fail_next(self) -> int | None:
         """The forced status for this request, if a `fail_next` fault is pending."""
