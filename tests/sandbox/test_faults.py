@@ -212,3 +212,72 @@ def test_fail_session_create_429_can_omit_the_reset(tripletex_sandbox_shared):
     resp = requests.put(f"{server.base_url}/token/session/:create", timeout=10)
     assert resp.status_code == 429
     assert "X-Rate-Limit-Reset" not in resp.headers
+
+
+def _voucher_body(server: SandboxServer, external: str) -> dict:
+    bank = server.store.account_by_number(demo.HOLDING.company_id, 1920)["id"]
+    fee = server.store.account_by_number(demo.HOLDING.company_id, 7770)["id"]
+    return {
+        "date": server.store.today().isoformat(),
+        "externalVoucherNumber": external,
+        "postings": [
+            {"row": 1, "account": {"id": fee}, "amountGross": 10},
+            {"row": 2, "account": {"id": bank}, "amountGross": -10},
+        ],
+    }
+
+
+def test_fail_path_answers_each_status_in_turn_on_its_path_only(tripletex_sandbox, sandbox_http):
+    server = tripletex_sandbox
+    http = sandbox_http(server)
+    url = f"{server.base_url}/ledger/voucher"
+    today = server.store.today()
+    listing = {"dateFrom": today.isoformat(), "dateTo": (today + timedelta(days=1)).isoformat()}
+    server.faults.update({"fail_path": "POST /ledger/voucher", "fail_path_statuses": [0, 503, 422]})
+    assert server.faults.fail_path_statuses == (0, 503, 422)
+    # A GET of the same path is not a POST: it takes none of the statuses.
+    assert http.get(url, params=listing).status_code == 200
+    answers = [http.post(url, json=_voucher_body(server, f"APP-9-{n}")) for n in range(4)]
+    assert [a.status_code for a in answers] == [201, 503, 422, 201]
+    assert answers[1].json()["code"] == 1000
+    assert answers[1].headers["x-tlx-request-id"] == answers[1].json()["requestId"]
+    assert "X-Rate-Limit-Reset" not in answers[1].headers
+    assert server.faults.fail_path_statuses == ()
+    # The refused POSTs stored nothing.
+    stored = http.get(url, params=listing).json()["values"]
+    assert sorted(v["externalVoucherNumber"] for v in stored) == ["APP-9-0", "APP-9-3"]
+    # A bare path matches every method.
+    server.faults.update({"fail_path": "/ledger/vatType", "fail_path_statuses": [500]})
+    assert http.get(f"{server.base_url}/ledger/vatType").status_code == 500
+    assert http.get(f"{server.base_url}/ledger/vatType").status_code == 200
+
+
+def test_blind_lookups_answer_no_rows_for_vouchers_that_exist(tripletex_sandbox, sandbox_http):
+    server = tripletex_sandbox
+    http = sandbox_http(server)
+    created = http.post(
+        f"{server.base_url}/ledger/voucher", json=_voucher_body(server, "APP-9-7")
+    ).json()["value"]
+    today = server.store.today()
+    by_external = f"{server.base_url}/ledger/voucher/>externalVoucherNumber"
+    by_date = f"{server.base_url}/ledger/voucher"
+    external = {"externalVoucherNumber": "APP-9-7"}
+    dates = {"dateFrom": today.isoformat(), "dateTo": (today + timedelta(days=1)).isoformat()}
+
+    def found() -> tuple[list[int], list[int]]:
+        return (
+            [v["id"] for v in http.get(by_external, params=external).json()["values"]],
+            [v["id"] for v in http.get(by_date, params=dates).json()["values"]],
+        )
+
+    assert found() == ([created["id"]], [created["id"]])
+    server.faults.update({"blind_external_lookup": True})
+    assert found() == ([], [created["id"]])
+    server.faults.update({"blind_voucher_search": True})
+    assert found() == ([], [])
+    listing = http.get(by_date, params=dates).json()
+    assert (listing["fullResultSize"], listing["count"]) == (0, 0)
+    # The voucher itself is still there.
+    assert http.get(f"{by_date}/{created['id']}").json()["value"]["id"] == created["id"]
+    server.faults.reset()
+    assert found() == ([created["id"]], [created["id"]])

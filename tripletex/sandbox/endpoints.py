@@ -332,6 +332,8 @@ def _db_listing(
 def _voucher_search(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     date_from = ctx.q_date("dateFrom", required=True)
     date_to = ctx.q_date("dateTo", required=True)
+    if server.faults.blind_voucher_search:
+        return 200, _db_listing(server, ctx, [], 0, totalNumberOfPostings=0)
     number = ctx.q_int("number")
     start, count = _sql_page(ctx)
     total, n_postings, items = server.store.vouchers(
@@ -349,6 +351,8 @@ def _voucher_search(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
 
 
 def _voucher_by_external(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    if server.faults.blind_external_lookup:
+        return 200, _db_listing(server, ctx, [], 0)
     start, count = _sql_page(ctx)
     total, _, items = server.store.vouchers(
         ctx.company_id,

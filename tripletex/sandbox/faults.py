@@ -2,8 +2,8 @@
 
 One mutable `Faults` object per server. Tests flip attributes directly (`server.faults`), the
 CLI sets them at start, and `/_sandbox/faults` (only with --admin) reads and updates them as
-JSON. Counters (`fail_next`, `drop_reply_after_voucher_store`, `limit_voucher_writes`,
-`hold_voucher_writes`) are consumed under a lock so
+JSON. Counters (`fail_next`, `fail_path_statuses`, `drop_reply_after_voucher_store`,
+`limit_voucher_writes`, `hold_voucher_writes`) are consumed under a lock so
 concurrent requests never take the same fault twice.
 """
 
@@ -39,6 +39,16 @@ class Faults:
     hold_voucher_writes_seconds: float = 2.0
     fail_next: int = 0
     fail_next_status: int = 500
+    # The next requests to `fail_path` ("POST /ledger/voucher"; a bare path matches any method)
+    # answer with these statuses, one per request in order, before anything else runs; a 0 lets
+    # its request through. A 429 here has no X-Rate-Limit-Reset (limit_voucher_writes has one).
+    fail_path: str = ""
+    fail_path_statuses: tuple[int, ...] = ()
+    # Lookups that answer without vouchers that exist: `>externalVoucherNumber` (README §11a: it
+    # may not find vouchers made by POST /ledger/voucher at all) and the date list
+    # GET /ledger/voucher (a search that has not caught up with a fresh voucher yet).
+    blind_external_lookup: bool = False
+    blind_voucher_search: bool = False
     # Statuses the next session creations (PUT /token/session/:create) answer with, one per call
     # in order, before the tokens are even looked at; a 429 carries an X-Rate-Limit-Reset of
     # `fail_session_create_reset` s (unless omit_reset_on_429). E.g. (429, 500): two refusals.
@@ -99,6 +109,15 @@ class Faults:
             status, *rest = self.fail_session_create
             self.fail_session_create = tuple(rest)
             return status
+
+    def take_path_fault(self, method: str, path: str) -> int | None:
+        """The forced status for this request, if it goes to `fail_path` and a status is left."""
+        with self._lock:
+            if not self.fail_path_statuses or self.fail_path not in (path, f"{method} {path}"):
+                return None
+            status, *rest = self.fail_path_statuses
+            self.fail_path_statuses = tuple(rest)
+            return status or None
 
     def take_fail_next(self) -> int | None:
         """The forced status for this request, if a `fail_next` fault is pending."""

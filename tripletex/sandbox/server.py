@@ -137,6 +137,8 @@ class SandboxServer:
         headers: dict[str, str] = {}
         try:
             forced = self.faults.take_fail_next()
+            if forced is None:
+                forced = self.faults.take_path_fault(ctx.method, ctx.path)
             if forced is not None:
                 raise ApiError(forced, 1000 if forced >= 500 else 4000, "Injected failure.")
             if self.faults.latency_ms > 0:
