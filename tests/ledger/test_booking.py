@@ -4,11 +4,14 @@ exactly one voucher (or none, when Tripletex refused it), and the row says what 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import requests
+import responses
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +30,7 @@ from ledger.models import BookingAttempt, Transaction
 from ledger.transaction_services import transaction_create, transaction_update
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record, reload, vouchers_with
-from tripletex.client import TripletexClient
+from tripletex.client import RetryPolicy
 from tripletex.sandbox import demo
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +45,11 @@ def _queue(company, txn) -> None:
 def _run(company, txn) -> str:
     with scope(company=company):
         return booking_run(company=company, transaction_id=txn.pk)
+
+
+def _fail_voucher_posts(server, *statuses: int) -> None:
+    """The next POST /ledger/voucher requests answer these statuses in turn (0: let it through)."""
+    server.faults.update({"fail_path": "POST /ledger/voucher", "fail_path_statuses": statuses})
 
 
 def _run_until_done(company, txn, rounds: int = 5) -> list[str]:
@@ -98,10 +106,10 @@ def test_reply_lost_after_the_voucher_was_stored_gives_one_voucher(sandbox_acme,
 
 
 def test_reply_lost_and_the_external_number_lookup_blind_still_one_voucher(
-    sandbox_acme, tripletex_sandbox, monkeypatch
+    sandbox_acme, tripletex_sandbox
 ):
     """README §11a: >externalVoucherNumber may not find a fresh voucher; the date list does."""
-    monkeypatch.setattr(TripletexClient, "vouchers_by_external_number", lambda self, number: [])
+    tripletex_sandbox.faults.blind_external_lookup = True
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     tripletex_sandbox.faults.drop_reply_after_voucher_store = 1
@@ -112,12 +120,11 @@ def test_reply_lost_and_the_external_number_lookup_blind_still_one_voucher(
 
 
 def test_not_found_right_after_an_unclear_post_is_not_taken_as_not_booked(
-    sandbox_acme, tripletex_sandbox, settings, monkeypatch
+    sandbox_acme, tripletex_sandbox, settings
 ):
     """Within the settle time nothing is posted again, however empty the lookups look."""
     settings.BOOKING_SETTLE_SECONDS = 3600
-    monkeypatch.setattr(TripletexClient, "vouchers_by_external_number", lambda self, number: [])
-    monkeypatch.setattr(TripletexClient, "vouchers_between", lambda self, **kw: [])
+    tripletex_sandbox.faults.update({"blind_external_lookup": True, "blind_voucher_search": True})
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     tripletex_sandbox.faults.drop_reply_after_voucher_store = 1
@@ -235,15 +242,8 @@ def test_closed_period_is_rejected_before_tripletex(sandbox_acme, tripletex_sand
         assert not BookingAttempt.objects.get(transaction=row).posted
 
 
-def test_injected_422_on_the_post_is_rejected(sandbox_acme, tripletex_sandbox, monkeypatch):
-    original = TripletexClient.voucher_create
-
-    def failing_create(self, *args, **kwargs):
-        tripletex_sandbox.faults.fail_next_status = 422
-        tripletex_sandbox.faults.fail_next = 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TripletexClient, "voucher_create", failing_create)
+def test_injected_422_on_the_post_is_rejected(sandbox_acme, tripletex_sandbox):
+    _fail_voucher_posts(tripletex_sandbox, 422)
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "rejected"
@@ -251,20 +251,8 @@ def test_injected_422_on_the_post_is_rejected(sandbox_acme, tripletex_sandbox, m
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_5xx_on_the_post_is_looked_up_and_retried_once(
-    sandbox_acme, tripletex_sandbox, monkeypatch, status
-):
-    original = TripletexClient.voucher_create
-    calls = []
-
-    def flaky_create(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            tripletex_sandbox.faults.fail_next_status = status
-            tripletex_sandbox.faults.fail_next = 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TripletexClient, "voucher_create", flaky_create)
+def test_5xx_on_the_post_is_looked_up_and_retried_once(sandbox_acme, tripletex_sandbox, status):
+    _fail_voucher_posts(tripletex_sandbox, status)
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     # Eager Celery runs the retry at once (the settle time is 0 in tests).
@@ -272,43 +260,54 @@ def test_5xx_on_the_post_is_looked_up_and_retried_once(
         kwargs={"company_id": sandbox_acme.pk, "transaction_id": txn.pk}
     ).get()
     assert outcome == "booked"
-    assert len(calls) == 2
+    # Two POSTs: the one answered 5xx, then the one after the lookup found nothing.
+    assert tripletex_sandbox.faults.fail_path_statuses == ()
+    with scopes_disabled():
+        assert BookingAttempt.objects.filter(transaction=txn, posted=True).count() == 2
     assert len(vouchers_with(tripletex_sandbox, reload(txn).external_voucher_number)) == 1
 
 
-def test_429_on_the_post_waits_and_books_once(sandbox_acme, tripletex_sandbox, monkeypatch):
-    original = TripletexClient.voucher_create
-
-    def limited_create(self, *args, **kwargs):
-        tripletex_sandbox.faults.fail_next_status = 429
-        tripletex_sandbox.faults.fail_next = 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TripletexClient, "voucher_create", limited_create)
+def test_429_on_the_post_waits_and_books_once(sandbox_acme, tripletex_sandbox):
+    _fail_voucher_posts(tripletex_sandbox, 429)
     # The 429 carries no reset header: the client waits for the window it last saw (1 s here).
     tripletex_sandbox.faults.rate_window = 1.0
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "booked"
     assert len(vouchers_with(tripletex_sandbox, reload(txn).external_voucher_number)) == 1
+    # One run: the POST answered 429 and the client's own resend of it booked the voucher.
+    assert tripletex_sandbox.faults.fail_path_statuses == ()
+    with scopes_disabled():
+        attempt = BookingAttempt.objects.get(transaction=txn)
+    assert (attempt.outcome, attempt.posted) == ("booked", True)
 
 
-def test_retries_used_up_mark_needs_attention(sandbox_acme, tripletex_sandbox, monkeypatch):
+def test_retries_used_up_mark_needs_attention(
+    sandbox_acme, tripletex_sandbox, monkeypatch, tripletex_waits_recorded
+):
     monkeypatch.setattr(booking_tasks.transaction_book_task, "max_retries", 1)
     monkeypatch.setattr(booking_tasks, "_backoff", lambda retries, at_least: 0)
-
-    def unavailable(self, number):
-        from tripletex.errors import TripletexUnavailable
-
-        raise TripletexUnavailable("down", status=503, request_id="req-1")
-
-    monkeypatch.setattr(TripletexClient, "vouchers_by_external_number", unavailable)
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
-    outcome = booking_tasks.transaction_book_task.apply(
-        kwargs={"company_id": sandbox_acme.pk, "transaction_id": txn.pk}
-    ).get()
+    # Every external-number lookup is answered 503 with Tripletex's error body; the rest of the
+    # calls reach the sandbox. The client retries each lookup itself before giving up.
+    lookup = tripletex_sandbox.base_url + "/ledger/voucher/%3EexternalVoucherNumber"
+    with responses.RequestsMock() as mock:
+        mock.add_passthru(tripletex_sandbox.base_url)
+        mock.get(
+            re.compile(re.escape(lookup) + r"\?"),
+            status=503,
+            json={"status": 503, "code": 1000, "message": "down", "requestId": "req-1"},
+            headers={"x-tlx-request-id": "req-1"},
+        )
+        outcome = booking_tasks.transaction_book_task.apply(
+            kwargs={"company_id": sandbox_acme.pk, "transaction_id": txn.pk}
+        ).get()
+        lookups = len(mock.calls)
     assert outcome == "failed"
+    # Two task runs, each lookup tried as often as the client's retry policy allows.
+    assert lookups == 2 * RetryPolicy().max_attempts
+    assert len(tripletex_waits_recorded) == 2 * (RetryPolicy().max_attempts - 1)
     row = reload(txn)
     assert row.status == "failed"
     with scopes_disabled():
@@ -341,20 +340,24 @@ def test_resolver_finishes_a_row_whose_worker_died_after_posting(
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     tripletex_sandbox.faults.drop_reply_after_voucher_store = 1
-    original_create = TripletexClient.voucher_create
+    send = requests.adapters.HTTPAdapter.send
 
     class Killed(BaseException):
         """Stands in for SIGKILL: nothing after the POST runs."""
 
-    def create_then_die(self, payload, **kw):
+    def send_then_die(adapter, request, **kw):
+        if request.method != "POST":
+            return send(adapter, request, **kw)
+        # The voucher POST reaches the sandbox (which stores it and drops the reply); the worker
+        # dies before it hears anything.
         with contextlib.suppress(Exception):
-            original_create(self, payload, **kw)
+            send(adapter, request, **kw)
         raise Killed
 
-    monkeypatch.setattr(TripletexClient, "voucher_create", create_then_die)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send_then_die)
     with pytest.raises(Killed):
         _run(sandbox_acme, txn)
-    monkeypatch.setattr(TripletexClient, "voucher_create", original_create)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
     assert reload(txn).status == "booking"
     with scope(company=sandbox_acme):
         # A fresh lease is left alone: its worker may still be posting.
@@ -493,17 +496,7 @@ def test_book_all_batch_books_each_row_once_and_hands_waiting_rows_to_their_own_
     monkeypatch.setattr(
         booking_tasks.transaction_book_task, "apply_async", lambda **kw: retried.append(kw)
     )
-    original = TripletexClient.voucher_create
-    calls = []
-
-    def second_fails(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            tripletex_sandbox.faults.fail_next_status = 503
-            tripletex_sandbox.faults.fail_next = 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TripletexClient, "voucher_create", second_fails)
+    _fail_voucher_posts(tripletex_sandbox, 0, 503)
     ids = [t.pk for t in rows]
     result = booking_tasks.transactions_book_batch_task.apply(
         kwargs={"company_id": sandbox_acme.pk, "transaction_ids": ids}

@@ -26,7 +26,6 @@ from ledger.models import BookingAttempt, GLAccountSettings
 from ledger.vouchers import gl_settings_get
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import HOLDING_ID, record, reload, vouchers_with
-from tripletex.client import TripletexClient
 from tripletex.sandbox import demo
 
 pytestmark = pytest.mark.django_db
@@ -101,12 +100,11 @@ def test_without_the_permission_posting_to_the_ledger_is_refused_with_both_ways_
 
 
 def test_reply_lost_and_only_the_approval_list_shows_it_still_one_voucher(
-    approval_acme, tripletex_sandbox, monkeypatch
+    approval_acme, tripletex_sandbox
 ):
     """If Tripletex's searches leave out vouchers waiting for approval (README §7.2 [verify]),
     the thorough lookup still finds ours among them before anything is posted again."""
-    monkeypatch.setattr(TripletexClient, "vouchers_by_external_number", lambda self, number: [])
-    monkeypatch.setattr(TripletexClient, "vouchers_between", lambda self, **kw: [])
+    tripletex_sandbox.faults.update({"blind_external_lookup": True, "blind_voucher_search": True})
     txn = record(approval_acme)
     tripletex_sandbox.faults.drop_reply_after_voucher_store = 1
     assert _book(approval_acme, txn) == "booked"
