@@ -109,6 +109,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.utils import timezone
     from django_scopes import scope
 
     call_command("migrate", verbosity=0)
@@ -120,7 +121,7 @@ def main() -> None:
 
     company = company_create(org_number="923609016", name="Bench Holding AS")
     connection_set_own_key(company=company, token=demo.bench_token(1), by=None)
-    today = date.today()
+    today = timezone.localdate()
     with scope(company=company):
         for i in range(args.count):
             transaction_create(

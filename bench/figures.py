@@ -13,7 +13,6 @@ asserts nothing. Run: `.venv/bin/python bench/figures.py [--requests 200] [--per
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import signal
 import socket
@@ -267,11 +266,13 @@ def main() -> None:
         say(f"PostgreSQL not reachable ({type(exc).__name__}); figures bench skipped")
         return
     _setup(url)
+    from django.utils import timezone
+
     started = time.perf_counter()
     company, user = _seed()
     say(
         f"Seeded/checked {company.name}: 400 result + 60 balance accounts × 36 months "
-        f"in {time.perf_counter() - started:.1f} s ({datetime.date.today()})"
+        f"in {time.perf_counter() - started:.1f} s ({timezone.localdate()})"
     )
     say(_load())
     if not args.skip_in_process:

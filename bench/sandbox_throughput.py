@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tripletex.sandbox import demo  # noqa: E402
+from tripletex.sandbox.store import oslo_today  # noqa: E402
 
 FIELDS = "account(id,number,name),balanceIn,balanceChange,balanceOut,startDate,endDate"
 
@@ -58,7 +59,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 def months() -> list[tuple[str, str]]:
     """Every month of the previous and current year up to now, as (dateFrom, dateTo)."""
-    today = date.today()
+    today = oslo_today()
     out = []
     for year in (today.year - 1, today.year):
         for month in range(1, 13):
@@ -78,7 +79,7 @@ def client(base: str, token: str, stop_at: float, latencies: list[float], errors
         params={
             "consumerToken": demo.CONSUMER_TOKEN,
             "employeeToken": token,
-            "expirationDate": date(date.today().year + 1, 1, 1).isoformat(),
+            "expirationDate": date(oslo_today().year + 1, 1, 1).isoformat(),
         },
         timeout=10,
     )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -153,7 +154,9 @@ def parse_date(text: str) -> date | None:
         return None
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"):
         try:
-            return datetime.strptime(raw, fmt).date()
+            # A calendar date with no time of day: parsed without making a (naive) datetime.
+            parsed = time.strptime(raw, fmt)
+            return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
         except ValueError:
             continue
     raise ValueProblem(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -66,7 +67,9 @@ def _status_lines(status: object) -> list[str]:
     lines = []
     as_of = getattr(status, "as_of", None)
     if as_of:
-        lines.append(_("Figures as of %(when)s") % {"when": date_format(as_of, "j. F Y H:i")})
+        # date_format shows an aware datetime in its own zone (UTC from the database): Oslo first.
+        when = date_format(timezone.localtime(as_of), "j. F Y H:i")
+        lines.append(_("Figures as of %(when)s") % {"when": when})
     else:
         lines.append(_("No figures have been synced yet."))
     if getattr(status, "is_incomplete", False):

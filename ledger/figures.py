@@ -34,6 +34,7 @@ from ledger.periods import (
     fiscal_year_start_month,
     month_start,
     months_summary,
+    today_local,
 )
 from ledger.sync_selectors import FiguresStatus, figures_status
 
@@ -137,7 +138,7 @@ def period_resolve(
     """The period a figures page shows for ?ar=&mnd= (defaults: the latest synced month)."""
     summary = months_summary(company=company)
     start_month = fiscal_year_start_month(summary)
-    today = today or datetime.date.today()
+    today = today or today_local()
     latest = summary[-1].month if summary else month_start(today)
     years = sorted(
         {fiscal_year_of(s.month, start_month) for s in summary}

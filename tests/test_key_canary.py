@@ -9,13 +9,13 @@ pages, the sent e-mails and the session-cache files.
 
 import logging
 import uuid
-from datetime import date
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 from django_scopes import scope
 
 from companies.models import Company, TripletexConnection
@@ -54,7 +54,9 @@ def all_table_text() -> str:
 
 def run_sync(company: Company) -> None:
     with scope(company=company):
-        run, _created = sync_request(company=company, only_month=date.today(), enqueue=False)
+        run, _created = sync_request(
+            company=company, only_month=timezone.localdate(), enqueue=False
+        )
         run = balances_sync(company=company, run=run)
     assert run.status == "succeeded", run.error
 

@@ -3,6 +3,7 @@ and the log of sync runs. Months are half-open like Tripletex's dateTo: a row's 
 and the period ends on the first day of the next month."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -227,7 +228,9 @@ class SyncRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.company_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+        return (
+            f"{self.company_id} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.status}"
+        )
 
 
 class SyncSchedule(models.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -73,7 +73,7 @@ def test_happy_path_books_one_voucher_with_lookup_then_post(sandbox_acme, triple
     row = reload(second)
     assert row.status == "booked"
     assert row.voucher_number
-    assert row.voucher_year == date.today().year
+    assert row.voucher_year == timezone.localdate().year
     assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
     stored = vouchers_with(tripletex_sandbox, row.external_voucher_number)[0]
     assert stored["id"] == row.tripletex_voucher_id
@@ -209,7 +209,7 @@ def test_validation_error_rejects_with_plain_messages_and_can_be_booked_again(
 ):
     """A 422 from Tripletex (here: the closed-period check bypassed locally) → rejected."""
     monkeypatch.setattr("ledger.booking.period_is_closed", lambda **kw: False)
-    closed_day = date.today().replace(day=1) - timedelta(days=70)
+    closed_day = timezone.localdate().replace(day=1) - timedelta(days=70)
     txn = record(sandbox_acme, trade_date=closed_day)
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "rejected"
@@ -224,7 +224,7 @@ def test_validation_error_rejects_with_plain_messages_and_can_be_booked_again(
     # Corrected and booked again: same key, one voucher.
     with scope(company=sandbox_acme):
         transaction_update(
-            company=sandbox_acme, txn=row, data={"trade_date": date.today()}, by=None
+            company=sandbox_acme, txn=row, data={"trade_date": timezone.localdate()}, by=None
         )
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "booked"
@@ -232,7 +232,7 @@ def test_validation_error_rejects_with_plain_messages_and_can_be_booked_again(
 
 
 def test_closed_period_is_rejected_before_tripletex(sandbox_acme, tripletex_sandbox):
-    closed_day = date.today().replace(day=1) - timedelta(days=70)
+    closed_day = timezone.localdate().replace(day=1) - timedelta(days=70)
     txn = record(sandbox_acme, trade_date=closed_day)
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "rejected"
@@ -389,7 +389,9 @@ def test_reverse_then_edit_and_book_anew(sandbox_acme, tripletex_sandbox):
     assert _run(sandbox_acme, txn) == "booked"
     first = reload(txn)
     with scope(company=sandbox_acme):
-        reversal = booking_reverse(company=sandbox_acme, txn=first, on=date.today(), by=None)
+        reversal = booking_reverse(
+            company=sandbox_acme, txn=first, on=timezone.localdate(), by=None
+        )
     row = reload(txn)
     assert row.status == "reversed"
     assert reversal.original_voucher_id == first.tripletex_voucher_id
@@ -417,7 +419,7 @@ def test_journal_with_vat_department_and_project_is_booked(sandbox_acme, triplet
         txn = transaction_create(
             company=sandbox_acme,
             by=None,
-            data={"kind": "journal", "trade_date": date.today(), "description": "Honorar"},
+            data={"kind": "journal", "trade_date": timezone.localdate(), "description": "Honorar"},
             lines=[
                 {
                     "account_number": 6720,
@@ -443,7 +445,7 @@ def test_unknown_department_is_rejected_before_posting(sandbox_acme, tripletex_s
         txn = transaction_create(
             company=sandbox_acme,
             by=None,
-            data={"kind": "journal", "trade_date": date.today(), "description": "X"},
+            data={"kind": "journal", "trade_date": timezone.localdate(), "description": "X"},
             lines=[
                 {"account_number": 6720, "debit": Decimal("10.00"), "department_number": "99"},
                 {"account_number": 2960, "credit": Decimal("10.00")},
@@ -467,7 +469,7 @@ def test_reverse_page_and_gl_check_against_the_live_chart(
         "ledger:transaction_reverse", kwargs={"company_slug": sandbox_acme.slug, "pk": txn.pk}
     )
     assert client.get(url).status_code == 200
-    response = client.post(url, {"date": date.today().isoformat()})
+    response = client.post(url, {"date": timezone.localdate().isoformat()})
     assert response.status_code == 302
     row = reload(txn)
     assert row.status == "reversed"
@@ -475,7 +477,7 @@ def test_reverse_page_and_gl_check_against_the_live_chart(
     assert 'data-testid="reversal"' in detail
     assert 'data-testid="edit"' in detail
     # Reversing twice is refused with a message, not an error page.
-    assert client.post(url, {"date": date.today().isoformat()}).status_code == 302
+    assert client.post(url, {"date": timezone.localdate().isoformat()}).status_code == 302
     gl_url = reverse("ledger:gl_settings", kwargs={"company_slug": sandbox_acme.slug})
     assert client.post(gl_url, {"check": "1"}).status_code == 302
     page = client.get(gl_url).content.decode()

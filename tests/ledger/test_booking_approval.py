@@ -4,7 +4,7 @@ one voucher per booking round, and the row learns its number once it is approved
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -131,7 +131,7 @@ def test_the_number_is_recorded_once_the_firm_approves_the_voucher(
     row = reload(txn)
     (stored,) = vouchers_with(tripletex_sandbox, row.external_voucher_number)
     assert row.voucher_number == stored["number"] > 0
-    assert row.voucher_year == date.today().year
+    assert row.voucher_year == timezone.localdate().year
     assert not row.is_awaiting_approval
     assert booking_tasks.bookings_refresh_approved_task.apply().get() == {}
 
@@ -179,7 +179,7 @@ def test_a_voucher_waiting_for_approval_cannot_be_reversed(approval_acme, triple
     txn = record(approval_acme)
     _book(approval_acme, txn)
     with scope(company=approval_acme), pytest.raises(BookingStateError, match="approval"):
-        booking_reverse(company=approval_acme, txn=reload(txn), on=date.today(), by=None)
+        booking_reverse(company=approval_acme, txn=reload(txn), on=timezone.localdate(), by=None)
     assert reload(txn).status == "booked"
 
 
@@ -191,7 +191,7 @@ def test_reversing_an_approved_voucher_without_the_permission_says_what_to_do(
     tripletex_sandbox.store.send_to_ledger(HOLDING_ID, reload(txn).tripletex_voucher_id)
     _refresh(approval_acme, txn)
     with scope(company=approval_acme), pytest.raises(BookingStateError) as info:
-        booking_reverse(company=approval_acme, txn=reload(txn), on=date.today(), by=None)
+        booking_reverse(company=approval_acme, txn=reload(txn), on=timezone.localdate(), by=None)
     assert "permission to reverse" in str(info.value)
     assert "reverse the voucher in Tripletex yourself" in str(info.value)
     assert reload(txn).status == "booked"
@@ -263,7 +263,7 @@ def test_a_voucher_reversed_in_tripletex_is_recorded_and_the_row_can_be_booked_a
     assert _check(sandbox_acme, txn) == "unchanged"
     # Someone reverses it in Tripletex's own screens.
     reversal_id = tripletex_sandbox.store.reverse_voucher(
-        HOLDING_ID, booked.tripletex_voucher_id, date.today()
+        HOLDING_ID, booked.tripletex_voucher_id, timezone.localdate()
     )
     assert _check(sandbox_acme, txn, fiona) == "reversed"
     row = reload(txn)
@@ -327,7 +327,7 @@ def test_the_nightly_sweep_picks_up_reversals_and_deletions_made_in_tripletex(
         old_row.booked_at = timezone.now() - timedelta(days=61)
         old_row.save(update_fields=["booked_at"])
     store = tripletex_sandbox.store
-    store.reverse_voucher(HOLDING_ID, reload(reversed_).tripletex_voucher_id, date.today())
+    store.reverse_voucher(HOLDING_ID, reload(reversed_).tripletex_voucher_id, timezone.localdate())
     store.delete_voucher(HOLDING_ID, reload(deleted).tripletex_voucher_id)
     store.delete_voucher(HOLDING_ID, old_row.tripletex_voucher_id)
 

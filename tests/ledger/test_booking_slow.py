@@ -9,10 +9,11 @@ the one voucher."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key
@@ -138,17 +139,17 @@ def test_slow_reversal_is_never_sent_twice(slow_acme, tripletex_sandbox):
     before = _voucher_count(tripletex_sandbox)
     tripletex_sandbox.faults.update({"hold_voucher_writes": 1, "hold_voucher_writes_seconds": HOLD})
     with scope(company=slow_acme), pytest.raises(BookingStateError, match="may still arrive"):
-        booking_reverse(company=slow_acme, txn=booked, on=date.today(), by=None)
+        booking_reverse(company=slow_acme, txn=booked, on=timezone.localdate(), by=None)
     sent = reload(txn).reverse_sent_at
     assert sent is not None
     # A second click while the PUT may be in flight: refused, nothing sent.
     with scope(company=slow_acme), pytest.raises(BookingStateError, match="may still arrive"):
-        booking_reverse(company=slow_acme, txn=reload(txn), on=date.today(), by=None)
+        booking_reverse(company=slow_acme, txn=reload(txn), on=timezone.localdate(), by=None)
     assert reload(txn).reverse_sent_at == sent
     _sleep_until(settle_deadline(sent, timeout=(CONNECT, READ), settle=SETTLE))
     # After the deadline the original voucher is looked at first: the held reversal landed.
     with scope(company=slow_acme):
-        booking_reverse(company=slow_acme, txn=reload(txn), on=date.today(), by=None)
+        booking_reverse(company=slow_acme, txn=reload(txn), on=timezone.localdate(), by=None)
     row = reload(txn)
     assert row.status == "reversed"
     assert row.reverse_sent_at is None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key
@@ -23,7 +23,7 @@ def purchase_data(**overrides: Any) -> dict[str, Any]:
     """A valid purchase of 100 Equinor shares, today."""
     data = {
         "kind": "purchase",
-        "trade_date": date.today(),
+        "trade_date": timezone.localdate(),
         "instrument_name": "Equinor ASA",
         "isin": "NO0010096985",
         "quantity": Decimal("100"),

@@ -1,5 +1,6 @@
 """XLSX and CSV exports of the P&L and the balance sheet, read back cell by cell."""
 
+import datetime
 import io
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import openpyxl
 import pytest
 from django_scopes import scope
 
+from ledger.models import SyncRun
 from tests.ledger.figures_data import BALANCE_CHANGES, PNL_CHANGES, PNL_NAMES, seed_changes
 
 
@@ -137,3 +139,21 @@ def test_names_that_look_like_formulas_stay_text(client, anders, acme):
     assert cell.data_type == "s"
     text = client.get(f"/c/{acme.slug}/resultat/csv/").content.decode("utf-8")
     assert "3000;'=HYPERLINK(1);" in text
+
+
+def test_exports_stamp_the_figures_as_of_in_oslo_time(client, anders, pnl_company):
+    # 04:30 UTC on 2 April 2025 is 06:30 in Oslo (summer time, UTC+2).
+    finished = datetime.datetime(2025, 4, 2, 4, 30, tzinfo=datetime.UTC)
+    with scope(company=pnl_company):
+        SyncRun.objects.create(
+            company=pnl_company, trigger="schedule", status="succeeded", finished_at=finished
+        )
+    client.force_login(anders)
+
+    csv_text = client.get(f"/c/{pnl_company.slug}/resultat/csv/").content.decode("utf-8-sig")
+    sheet = _workbook(client.get(f"/c/{pnl_company.slug}/balanse/excel/"))
+
+    stamp = next(line for line in csv_text.splitlines() if "06:30" in line or "04:30" in line)
+    assert "2. april 2025 06:30" in stamp, stamp
+    cells = [sheet.cell(row=r, column=1).value or "" for r in range(1, 8)]
+    assert any("2. april 2025 06:30" in cell for cell in cells), cells

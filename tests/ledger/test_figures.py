@@ -14,6 +14,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope
 
 from ledger.figures import balance_sheet_at, period_resolve, pnl_for_period
@@ -205,6 +206,15 @@ def test_fiscal_year_from_july_picks_months_across_new_year(july_company):
     assert net.ytd == D(8 * 6_000)
     # Same period last year is July 2023 – February 2024, of which only Jan–Feb 2024 has data.
     assert net.last_year == D(2 * 6_000)
+
+
+def test_without_figures_the_period_is_this_fiscal_year_in_oslo(acme, monkeypatch):
+    # 23:30 UTC on New Year's Eve is already 1 January in Oslo, whatever the server's clock says.
+    instant = datetime.datetime(2026, 12, 31, 23, 30, tzinfo=datetime.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    with scope(company=acme):
+        period = period_resolve(company=acme, year=None, month=None, is_raw=False)
+    assert (period.fiscal_year, period.has_data) == (FiscalYear(month(2027, 1)), False)
 
 
 # ---- balance sheet ---------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_bad_period_parameters_fall_back_to_defaults(client, anders, pnl_company
 
 
 def test_figures_as_of_and_incomplete_warning(client, anders, pnl_company):
-    finished = timezone.make_aware(datetime.datetime(2025, 4, 2, 6, 30))
+    finished = datetime.datetime(2025, 4, 2, 6, 30, tzinfo=timezone.get_default_timezone())
     with scope(company=pnl_company):
         SyncRun.objects.create(
             company=pnl_company,

@@ -46,7 +46,7 @@ def world(acme, bergen, alice):
     connection_mark(company=acme, status="connected")
     connection_set_own_key(company=bergen, token="bergen-token-123456", by=None)
     connection_mark(company=bergen, status="broken", reason="401")
-    finished = timezone.make_aware(datetime.datetime(2025, 4, 2, 6, 30))
+    finished = datetime.datetime(2025, 4, 2, 6, 30, tzinfo=timezone.get_default_timezone())
     with scope(company=acme):
         SyncRun.objects.create(
             company=acme, trigger="schedule", status="succeeded", finished_at=finished

@@ -102,7 +102,9 @@ def test_session_is_renewed_when_it_reaches_its_renewal_time(tripletex_api: Fake
 
 def test_fresh_cached_session_is_reused(tripletex_api: FakeTripletex):
     cache = MemorySessionCache()
-    fresh = Session(token="freshSESSION", expiration_date=date.today() + timedelta(days=5))
+    fresh = Session(
+        token="freshSESSION", expiration_date=datetime.now(OSLO).date() + timedelta(days=5)
+    )
     cache.set(token_key(BASE, EMPLOYEE_TOKEN), fresh.dumps(), ttl=3600)
     tripletex_api.add("GET", "/token/session/>whoAmI", json_body=WHOAMI)
     make_client(sessions=cache).who_am_i()
@@ -403,7 +405,9 @@ def test_retry_waits_outside_the_lock_and_takes_a_session_made_meanwhile(
     tripletex_api: FakeTripletex,
 ):
     cache = MemorySessionCache()
-    elsewhere = Session(token="elsewhereSESSION", expiration_date=date.today() + timedelta(days=5))
+    elsewhere = Session(
+        token="elsewhereSESSION", expiration_date=datetime.now(OSLO).date() + timedelta(days=5)
+    )
 
     class OtherProcessMeanwhile(FakeTime):
         def sleep(self, seconds: float) -> None:

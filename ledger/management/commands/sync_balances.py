@@ -13,6 +13,7 @@ from django_scopes import scope, scopes_disabled
 
 from companies.models import Company
 from ledger.models import SyncRun
+from ledger.periods import month_parse
 from ledger.sync import SyncRetryLater, balances_sync, balances_sync_give_up, sync_request
 
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         if not value:
             return None
         try:
-            return datetime.datetime.strptime(value, "%Y-%m").date()
+            return month_parse(value)
         except ValueError:
             raise CommandError(f"--month must look like 2026-03, not {value!r}.") from None
 
