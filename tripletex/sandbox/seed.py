@@ -1,6 +1,6 @@
 """Deterministic demo data: NS 4102 chart of accounts, VAT and voucher types, and ledgers.
 
-Everything here is pure data generation (no SQLite): `store.py` writes it. Amounts are
+Everything here is pure data generation (no SQLite): `store/seeding.py` writes it. Amounts are
 integers in øre. A company's ledger covers its previous fiscal year and the current one up to
 `today` (calendar years, or e.g. July–June for a company whose fiscal year starts in July), ends
 the first year with a closing voucher that moves the result to equity (8960 against 2050) and is
@@ -251,13 +251,20 @@ def chart() -> list[tuple[int, str, str]]:
     return rows
 
 
+def vat_account(code: str | None) -> int | None:
+    """The account number a VAT code posts its VAT to; None without a code or for one without."""
+    if not code or code not in VAT_TYPES:
+        return None
+    return VAT_TYPES[code][3]
+
+
 def vat_split(gross: int, code: str | None) -> tuple[int, int]:
     """Split gross øre into (net, vat) for a VAT code; rounding goes to the VAT share."""
     if not code or code not in VAT_TYPES:
         return gross, 0
     percent = VAT_TYPES[code][2]
     hundredths = round(float(percent) * 100)
-    if hundredths == 0 or VAT_TYPES[code][3] is None:
+    if hundredths == 0 or vat_account(code) is None:
         return gross, 0
     net = _div_round(gross * 10000, 10000 + hundredths)
     return net, gross - net
@@ -289,9 +296,9 @@ class _Ledger:
         for account, gross, vat, _, _ in lines:
             net, tax = vat_split(gross, vat)
             self.balance[account] = self.balance.get(account, 0) + net
-            if tax:
-                vat_account = VAT_TYPES[vat][3]  # type: ignore[index]
-                self.balance[vat_account] = self.balance.get(vat_account, 0) + tax
+            tax_account = vat_account(vat)
+            if tax and tax_account is not None:  # a VAT share always has its account
+                self.balance[tax_account] = self.balance.get(tax_account, 0) + tax
         self.drafts.append(Draft(day, text, vtype, lines))
 
     def amount(self, low: int, high: int) -> int:

@@ -1,9 +1,4 @@
-"""SQLite-backed data of the Tripletex sandbox, with in-memory indexes for fast reads.
-
-The database file holds companies, tokens, sessions, accounts, periods, departments, projects,
-vouchers and postings. Amounts are stored as integers in øre and leave the store as `Decimal`.
-The first open seeds the demo companies (`seed.py`); bench companies (`sandbox-bench-<n>`) are
-generated on first use and then cached like the rest.
+"""What a running sandbox reads and writes: tokens, sessions, reference data, balances, vouchers.
 
 Balance semantics (what `balance_sheet` returns, mirroring Tripletex's saldobalanse):
 
@@ -22,36 +17,32 @@ Balance semantics (what `balance_sheet` returns, mirroring Tripletex's saldobala
 
 Reads are answered from per-company prefix sums (account × posting date, built lazily and
 dropped on every write to that company), so a balance sheet costs a few bisects per account.
+Tokens and sessions are held in memory too, loaded from the database when it opens.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
 import re
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from stdnum.no import orgnr
-
-from . import demo, seed
-from .entities import (
+from .. import demo, seed
+from ..entities import (
     CURRENCY_NOK,
     account_entity,
     ore_to_decimal,
     posting_entity,
     voucher_entity,
 )
-from .fields import Ref, Url
+from ..fields import Ref, Url
+from .schema import INSERT_POSTING, INSERT_VOUCHER, PostingInput
+from .seeding import Seeding
 
 OSLO = ZoneInfo("Europe/Oslo")
 MONTHS_NO = [
@@ -71,69 +62,10 @@ MONTHS_NO = [
 BENCH_RE = re.compile(r"^" + re.escape(demo.BENCH_TOKEN_PREFIX) + r"(\d{1,6})$")
 _VERSIONS = itertools.count(1)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS companies (
-    id INTEGER PRIMARY KEY, key TEXT UNIQUE, name TEXT, org_number TEXT, profile TEXT,
-    start_date TEXT, fiscal_start_month INTEGER NOT NULL DEFAULT 1);
-CREATE TABLE IF NOT EXISTS employees (
-    id INTEGER PRIMARY KEY, company_id INTEGER, first_name TEXT, last_name TEXT, email TEXT);
-CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY, company_id INTEGER, employee_id INTEGER,
-    advanced_voucher INTEGER, is_office INTEGER);
-CREATE TABLE IF NOT EXISTS office_clients (token TEXT, company_id INTEGER);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY, token TEXT UNIQUE, employee_token TEXT, expiration_date TEXT);
-CREATE TABLE IF NOT EXISTS accounts (
-    id INTEGER PRIMARY KEY, company_id INTEGER, number INTEGER, name TEXT, vat_code TEXT);
-CREATE TABLE IF NOT EXISTS periods (
-    id INTEGER PRIMARY KEY, company_id INTEGER, start TEXT, end TEXT, number INTEGER);
-CREATE TABLE IF NOT EXISTS departments (
-    id INTEGER PRIMARY KEY, company_id INTEGER, number TEXT, name TEXT);
-CREATE TABLE IF NOT EXISTS projects (
-    id INTEGER PRIMARY KEY, company_id INTEGER, number TEXT, name TEXT,
-    department_id INTEGER, start_date TEXT);
-CREATE TABLE IF NOT EXISTS vouchers (
-    id INTEGER PRIMARY KEY, company_id INTEGER, date TEXT, number INTEGER,
-    temp_number INTEGER, year INTEGER, description TEXT, external_number TEXT,
-    voucher_type_id INTEGER, reverse_voucher_id INTEGER, is_posted INTEGER, version INTEGER);
-CREATE TABLE IF NOT EXISTS postings (
-    id INTEGER PRIMARY KEY, voucher_id INTEGER, company_id INTEGER, row INTEGER, date TEXT,
-    date_ord INTEGER, account_id INTEGER, amount INTEGER, amount_gross INTEGER,
-    vat_type_id INTEGER, department_id INTEGER, project_id INTEGER, description TEXT,
-    system_generated INTEGER, is_posted INTEGER);
-CREATE INDEX IF NOT EXISTS postings_company_date ON postings (company_id, date_ord);
-CREATE INDEX IF NOT EXISTS postings_voucher ON postings (voucher_id);
-CREATE INDEX IF NOT EXISTS vouchers_company_date ON vouchers (company_id, date);
-CREATE INDEX IF NOT EXISTS vouchers_external ON vouchers (company_id, external_number);
-CREATE INDEX IF NOT EXISTS accounts_company ON accounts (company_id);
-"""
-
-VAT_BY_ID = {v[0]: code for code, v in seed.VAT_TYPES.items()}
-VOUCHER_TYPE_NAMES = {v: k for k, v in seed.VOUCHER_TYPES.items()}
-
 
 def oslo_today() -> date:
     """Today's date in Europe/Oslo (Tripletex's clock for session expiry and periods)."""
     return datetime.now(OSLO).date()
-
-
-def decimal_to_ore(value: Decimal) -> int | None:
-    """Integer øre from a Decimal, or None when it has more than two decimals."""
-    scaled = value.scaleb(2)
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
-
-
-def bench_org_number(n: int) -> str:
-    """A valid, unique MOD11 organisation number for bench company n."""
-    for k in range(10):
-        base = str(90_000_000 + n * 10 + k)
-        for check in range(10):
-            if orgnr.is_valid(base + str(check)):
-                return base + str(check)
-    raise ValueError(n)  # pragma: no cover - one of ten bases always has a check digit
 
 
 @dataclass(frozen=True)
@@ -146,20 +78,6 @@ class TokenInfo:
     advanced_voucher: bool
     is_office: bool
     client_ids: frozenset[int]
-
-
-@dataclass
-class PostingInput:
-    """A validated posting of a new voucher (gross amount in øre)."""
-
-    row: int
-    account_id: int
-    gross: int
-    vat_code: str | None
-    department_id: int | None
-    project_id: int | None
-    description: str | None
-    date: date
 
 
 @dataclass
@@ -177,320 +95,24 @@ class _CompanyCache:
     version: int = field(default_factory=lambda: next(_VERSIONS))
 
 
-class Store:
-    """Thread-safe access to one sandbox database file."""
+class Queries(Seeding):
+    """The sandbox's operations on its data, with in-memory indexes for fast reads."""
 
-    def __init__(self, path: str | Path, *, reset: bool = False, today: date | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        # `today` fixes the sandbox's clock from the start, so a new database is seeded up to it.
-        self.today_override: date | None = today
-        if reset:
-            self._delete_files()
-        self._open()
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def _delete_files(self) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
-
-    def _open(self) -> None:
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(companies)")}
-        if "fiscal_start_month" not in columns:  # a database written before the column existed
-            self.db.execute(
-                "ALTER TABLE companies ADD COLUMN fiscal_start_month INTEGER NOT NULL DEFAULT 1"
-            )
-        self._caches: dict[int, _CompanyCache] = {}
-        self._tokens: dict[str, TokenInfo] = {}
-        self._sessions: dict[str, tuple[str, date]] = {}
-        self._next_ids: dict[str, int] = {}
-        if self.db.execute("SELECT value FROM meta WHERE key='seeded'").fetchone() is None:
-            self._seed()
-        self._load_tokens()
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self.db.close()
-
-    def reset(self) -> None:
-        """Delete every row and seed the demo data again (the --reset of a running server)."""
-        with self._lock:
-            self.db.close()
-            self._delete_files()
-            self._open()
+    # `today` fixes the sandbox's clock (tests); None means the real date in Oslo.
+    today_override: date | None = None
+    _caches: dict[int, _CompanyCache]
+    _tokens: dict[str, TokenInfo]
+    _sessions: dict[str, tuple[str, date]]
 
     def today(self) -> date:
         """The sandbox's idea of today (Oslo), overridable in tests."""
         return self.today_override or oslo_today()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """BEGIN … COMMIT, rolled back (ids included) when the body raises."""
-        saved = dict(self._next_ids)
-        self.db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            self._next_ids = saved
-            raise
-        self.db.execute("COMMIT")
-
-    def _next_id(self, table: str, start: int) -> int:
-        if table not in self._next_ids:
-            row = self.db.execute(f"SELECT MAX(id) FROM {table}").fetchone()
-            self._next_ids[table] = max(row[0] or 0, start - 1) + 1
-        value = self._next_ids[table]
-        self._next_ids[table] = value + 1
-        return value
-
-    # -- seeding ------------------------------------------------------------------------------
-
-    def _seed(self) -> None:
-        today = self.today()
-        with self._transaction():
-            for company in demo.DEMO_COMPANIES:
-                profile = {"holding": "holding", "client": "operating"}.get(
-                    company.role, "operating"
-                )
-                if company.key == "client-a":
-                    profile = "holding"
-                self._create_company(
-                    company.company_id,
-                    company.key,
-                    company.name,
-                    company.org_number,
-                    profile,
-                    today,
-                    fiscal_start_month=company.fiscal_year_start_month,
-                )
-            holding = demo.HOLDING.company_id
-            self._add_token(demo.HOLDING_TOKEN, holding, holding * 10 + 1, True, False)
-            self._add_token(demo.READONLY_TOKEN, holding, holding * 10 + 2, False, False)
-            operating = demo.OPERATING.company_id
-            self._add_token(demo.OPERATING_TOKEN, operating, operating * 10 + 1, True, False)
-            july = demo.JULY.company_id
-            self._add_token(demo.JULY_TOKEN, july, july * 10 + 1, True, False)
-            office = demo.OFFICE.company_id
-            self._add_token(demo.OFFICE_TOKEN, office, office * 10 + 1, True, True)
-            for client in (demo.CLIENT_A, demo.CLIENT_B):
-                self.db.execute(
-                    "INSERT INTO office_clients VALUES (?, ?)",
-                    (demo.OFFICE_TOKEN, client.company_id),
-                )
-            self.db.execute("INSERT INTO meta VALUES ('seeded', ?)", (today.isoformat(),))
-
-    def _add_token(
-        self, token: str, company_id: int, employee_id: int, advanced: bool, office: bool
-    ) -> None:
-        names = {1: ("Kari", "Nordmann"), 2: ("Ola", "Lesetilgang")}
-        first, last = names.get(employee_id % 10, ("Per", "Hansen"))
-        self.db.execute(
-            "INSERT INTO employees VALUES (?, ?, ?, ?, ?)",
-            (employee_id, company_id, first, last, f"{first.lower()}@example.no"),
-        )
-        self.db.execute(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
-            (token, company_id, employee_id, int(advanced), int(office)),
-        )
-
-    def _create_company(
-        self,
-        company_id: int,
-        key: str,
-        name: str,
-        org: str,
-        profile: str,
-        today: date,
-        *,
-        small: bool = False,
-        fiscal_start_month: int = 1,
-    ) -> None:
-        # The ledger covers the previous and the current fiscal year up to today.
-        current = seed.fiscal_year_start(today, fiscal_start_month)
-        first_day = current.replace(year=current.year - 1)
-        self.db.execute(
-            "INSERT INTO companies (id, key, name, org_number, profile, start_date, "
-            "fiscal_start_month) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                company_id,
-                key,
-                name,
-                org,
-                profile,
-                date(first_day.year - 5, 1, 1).isoformat(),
-                fiscal_start_month,
-            ),
-        )
-        chart = [row for row in seed.chart() if not small or row[0] in seed.BENCH_ACCOUNTS]
-        account_ids: dict[int, int] = {}
-        rows = []
-        for number, account_name, vat in chart:
-            account_ids[number] = self._next_id("accounts", 100_001)
-            rows.append((account_ids[number], company_id, number, account_name, vat))
-        self.db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", rows)
-        periods = []
-        start = first_day
-        for i in range(24):  # two fiscal years of monthly periods, numbered within their year
-            end = seed.next_month(start)
-            periods.append(
-                (
-                    self._next_id("periods", 20_001),
-                    company_id,
-                    start.isoformat(),
-                    end.isoformat(),
-                    i % 12 + 1,
-                )
-            )
-            start = end
-        self.db.executemany("INSERT INTO periods VALUES (?, ?, ?, ?, ?)", periods)
-        dept_ids = []
-        for number, dept_name in seed.DEPARTMENTS:
-            dept_ids.append(self._next_id("departments", 501))
-            self.db.execute(
-                "INSERT INTO departments VALUES (?, ?, ?, ?)",
-                (dept_ids[-1], company_id, number, dept_name),
-            )
-        project_ids = []
-        for i, (number, project_name) in enumerate(seed.PROJECTS):
-            project_ids.append(self._next_id("projects", 701))
-            self.db.execute(
-                "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    project_ids[-1],
-                    company_id,
-                    number,
-                    project_name,
-                    dept_ids[i % len(dept_ids)],
-                    first_day.isoformat(),
-                ),
-            )
-        numbers: dict[int, int] = {}
-        vouchers, postings = [], []
-        drafts = seed.generate(
-            key, profile, today, small=small, fiscal_start_month=fiscal_start_month
-        )
-        for draft in drafts:
-            voucher_id = self._next_id("vouchers", 300_001)
-            numbers[draft.date.year] = numbers.get(draft.date.year, 0) + 1
-            vouchers.append(
-                (
-                    voucher_id,
-                    company_id,
-                    draft.date.isoformat(),
-                    numbers[draft.date.year],
-                    0,
-                    draft.date.year,
-                    draft.description,
-                    None,
-                    seed.VOUCHER_TYPES[draft.voucher_type],
-                    None,
-                    1,
-                    1,
-                )
-            )
-            inputs = [
-                PostingInput(
-                    row,
-                    account_ids[acc],
-                    gross,
-                    vat,
-                    dept_ids[d] if d is not None else None,
-                    project_ids[p] if p is not None else None,
-                    None,
-                    draft.date,
-                )
-                for row, (acc, gross, vat, d, p) in enumerate(draft.lines, start=1)
-            ]
-            postings.extend(self._posting_rows(company_id, voucher_id, inputs, True, account_ids))
-        self.db.executemany(
-            "INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", vouchers
-        )
-        self.db.executemany(
-            "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", postings
-        )
-
-    def _posting_rows(
-        self,
-        company_id: int,
-        voucher_id: int,
-        inputs: Iterable[PostingInput],
-        posted: bool,
-        account_ids: dict[int, int],
-    ) -> list[tuple[Any, ...]]:
-        """Rows for the postings table: gross lines split into net plus system VAT rows."""
-        rows = []
-        for p in inputs:
-            net, vat = seed.vat_split(p.gross, p.vat_code)
-            vat_id = seed.VAT_TYPES[p.vat_code][0] if p.vat_code else None
-            day = p.date.isoformat()
-            rows.append(
-                (
-                    self._next_id("postings", 500_001),
-                    voucher_id,
-                    company_id,
-                    p.row,
-                    day,
-                    p.date.toordinal(),
-                    p.account_id,
-                    net,
-                    p.gross,
-                    vat_id,
-                    p.department_id,
-                    p.project_id,
-                    p.description,
-                    0,
-                    int(posted),
-                )
-            )
-            if vat:
-                vat_account = account_ids[seed.VAT_TYPES[p.vat_code][3]]  # type: ignore[index]
-                # Tripletex adds the VAT line itself as a system row (row 0).
-                rows.append(
-                    (
-                        self._next_id("postings", 500_001),
-                        voucher_id,
-                        company_id,
-                        0,
-                        day,
-                        p.date.toordinal(),
-                        vat_account,
-                        vat,
-                        vat,
-                        None,
-                        None,
-                        None,
-                        p.description,
-                        1,
-                        int(posted),
-                    )
-                )
-        return rows
-
-    def _ensure_bench(self, n: int) -> None:
-        company_id = demo.BENCH_COMPANY_ID_BASE + n
-        if self.db.execute("SELECT 1 FROM companies WHERE id=?", (company_id,)).fetchone():
-            return
-        token = demo.bench_token(n)
-        with self._transaction():
-            profile = "holding" if n % 3 == 0 else "operating"
-            self._create_company(
-                company_id,
-                f"bench-{n}",
-                f"Benchmark {n} AS",
-                bench_org_number(n),
-                profile,
-                self.today(),
-                small=True,
-            )
-            self._add_token(token, company_id, company_id * 10 + 1, True, False)
+    def _forget(self) -> None:
+        """Drop every in-memory index (the database file is about to be opened afresh)."""
+        self._caches = {}
+        self._tokens = {}
+        self._sessions = {}
 
     # -- tokens and sessions ------------------------------------------------------------------
 
@@ -541,7 +163,7 @@ class Store:
             return None
         n = int(match.group(1))
         with self._lock:
-            self._ensure_bench(n)
+            self._ensure_bench(n, self.today())
             company_id = demo.BENCH_COMPANY_ID_BASE + n
             info = TokenInfo(
                 employee_token, company_id, company_id * 10 + 1, True, False, frozenset()
@@ -914,7 +536,8 @@ class Store:
         limit: int = 1000,
     ) -> tuple[int, int, list[dict[str, Any]]]:
         """(total, postings in total, page) of voucher entities matching the filters, by id."""
-        where, args = ["company_id=?"], [company_id]
+        where = ["company_id=?"]
+        args: list[int | str] = [company_id]
         if posted is not None:
             where.append("is_posted=?")
             args.append(int(posted))
@@ -994,7 +617,7 @@ class Store:
             rows = self._posting_rows(company_id, voucher_id, postings, send_to_ledger, account_ids)
             with self._transaction():
                 self.db.execute(
-                    "INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    INSERT_VOUCHER,
                     (
                         voucher_id,
                         company_id,
@@ -1011,7 +634,7 @@ class Store:
                     ),
                 )
                 self.db.executemany(
-                    "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    INSERT_POSTING,
                     rows,
                 )
             self._invalidate(company_id)
@@ -1037,7 +660,7 @@ class Store:
             ).fetchone()[0]
             with self._transaction():
                 self.db.execute(
-                    "INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    INSERT_VOUCHER,
                     (
                         new_id,
                         company_id,
@@ -1055,7 +678,7 @@ class Store:
                 )
                 # The copies keep amount and gross negated row by row, so VAT reverses too.
                 self.db.executemany(
-                    "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    INSERT_POSTING,
                     [
                         (
                             self._next_id("postings", 500_001),
