@@ -1,7 +1,8 @@
 """Shared request/response pieces of the sandbox: ApiError, the request context, JSON.
 
 `ApiError` becomes Tripletex's error body; `Context` is one parsed request with typed query
-accessors; `encode_json` writes Decimals as exact JSON numbers.
+accessors; `encode_json` writes Decimals as exact JSON numbers. `Server` is what a handler needs
+from the server, so `endpoints` never imports `server` (which imports `endpoints` for routing).
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .faults import Faults
 from .fields import Projector, Tree
-from .store import (
-    TokenInfo,
-)
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
+from .store import Store, TokenInfo
 
 DOCS_LINK = "https://tripletex.no/v2-docs/"
 VALIDATION_FAILED = "Validering feilet."
@@ -142,4 +139,35 @@ class Context:
             raise validation_error([(name, f"Ugyldig dato: {value}")]) from None
 
 
-Handler = Callable[["SandboxServer", Context], tuple[int, Any]]
+class Server(Protocol):
+    """What an endpoint handler uses of the server (`server.SandboxServer` provides it)."""
+
+    store: Store
+    faults: Faults
+    # Encoded balance sheets keyed by company, ledger version and query.
+    response_cache: dict[tuple[Any, ...], bytes]
+
+    def resolver(self, company_id: int) -> Callable[[str, int], dict[str, Any] | None]:
+        """Look up any entity kind by id within one company (for `fields` expansion)."""
+        ...
+
+    def single(self, ctx: Context, entity: dict[str, Any], kind: str) -> dict[str, Any]:
+        """The {"value": …} envelope of one projected entity."""
+        ...
+
+    def listing(
+        self,
+        ctx: Context,
+        items: list[dict[str, Any]],
+        kind: str,
+        *,
+        default_count: int = ...,
+        total: int | None = ...,
+        paged: bool = ...,
+        extra: dict[str, Any] | None = ...,
+    ) -> dict[str, Any]:
+        """List envelope: sorting, from/count paging (unless already `paged`), projection."""
+        ...
+
+
+Handler = Callable[[Server, Context], tuple[int, Any]]

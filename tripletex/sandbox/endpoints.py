@@ -14,22 +14,19 @@ import re
 import time
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import demo, seed
-from .api import ApiError, Context, Handler, encode_json, validation_error
+from .api import ApiError, Context, Handler, Server, encode_json, validation_error
 from .entities import ore_to_decimal, vat_type_entities, voucher_type_entities
 from .fields import FieldSelectionError, Ref
 from .specfields import SPEC_FIELDS
 from .store import VAT_BY_ID, PostingInput, decimal_to_ore
 
-if TYPE_CHECKING:
-    from .server import SandboxServer
-
 # -- endpoint handlers --------------------------------------------------------------------------
 
 
-def session_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def session_create(server: Server, ctx: Context) -> tuple[int, Any]:
     """PUT /token/session/:create (no auth; tokens in the query string)."""
     _session_create_faults(server)
     if ctx.q_str("consumerToken") != demo.CONSUMER_TOKEN:
@@ -62,7 +59,7 @@ def session_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, {"value": value}
 
 
-def _session_create_faults(server: SandboxServer) -> None:
+def _session_create_faults(server: Server) -> None:
     """The `fail_session_create` knob: a 429 (rate-limit headers as on any 429) or a 5xx."""
     faults = server.faults
     status = faults.take_session_create_fault()
@@ -76,13 +73,13 @@ def _session_create_faults(server: SandboxServer) -> None:
     raise ApiError(429, 0, "Too many requests.", headers=headers)
 
 
-def _session_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _session_delete(server: Server, ctx: Context) -> tuple[int, Any]:
     if not server.store.delete_session(ctx.params["token"]):
         raise ApiError(404, 6000, "Objektet finnes ikke.")
     return 204, None
 
 
-def _who_am_i(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _who_am_i(server: Server, ctx: Context) -> tuple[int, Any]:
     assert ctx.token is not None
     value = {
         "employeeId": ctx.token.employee_id,
@@ -97,7 +94,7 @@ def _who_am_i(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.single(ctx, value, "loggedInUserInfo")
 
 
-def _with_login_access(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _with_login_access(server: Server, ctx: Context) -> tuple[int, Any]:
     assert ctx.token is not None
     clients = []
     for client_id in sorted(ctx.token.client_ids):
@@ -108,7 +105,7 @@ def _with_login_access(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, clients, "company")
 
 
-def _accounts(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _accounts(server: Server, ctx: Context) -> tuple[int, Any]:
     items = server.store.accounts(ctx.company_id)
     ids, numbers = ctx.q_ids("id"), ctx.q_ids("number")
     if ids:
@@ -132,7 +129,7 @@ def _accounts(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "account")
 
 
-def _vat_types(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _vat_types(server: Server, ctx: Context) -> tuple[int, Any]:
     items = vat_type_entities()
     ids, numbers = ctx.q_ids("id"), ctx.q_str("number")
     if ids:
@@ -147,7 +144,7 @@ def _vat_types(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "vatType")
 
 
-def _voucher_types(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_types(server: Server, ctx: Context) -> tuple[int, Any]:
     items = voucher_type_entities()
     name = ctx.q_str("name")
     if name:
@@ -155,7 +152,7 @@ def _voucher_types(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "voucherType")
 
 
-def _periods(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _periods(server: Server, ctx: Context) -> tuple[int, Any]:
     items = server.store.periods(ctx.company_id)
     ids = ctx.q_ids("id")
     if ids:
@@ -178,7 +175,7 @@ def _periods(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "accountingPeriod", default_count=1400)
 
 
-def _balance_sheet(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _balance_sheet(server: Server, ctx: Context) -> tuple[int, Any]:
     faults = server.faults
     key = (
         ctx.company_id,
@@ -201,7 +198,7 @@ def _balance_sheet(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, cached
 
 
-def _balance_sheet_payload(server: SandboxServer, ctx: Context) -> dict[str, Any]:
+def _balance_sheet_payload(server: Server, ctx: Context) -> dict[str, Any]:
     date_from = ctx.q_date("dateFrom", required=True)
     date_to = ctx.q_date("dateTo", required=True)
     assert date_from is not None
@@ -260,7 +257,7 @@ def _dimension(ctx: Context) -> tuple[str, int] | None:
     return None
 
 
-def _unbalance(server: SandboxServer, ctx: Context, date_from: date, date_to: date) -> dict:
+def _unbalance(server: Server, ctx: Context, date_from: date, date_to: date) -> dict:
     """Corruption for the `unbalance_month` fault: only the exact month's pull is off."""
     month = server.faults.unbalance_month
     if not month:
@@ -277,7 +274,7 @@ def _unbalance(server: SandboxServer, ctx: Context, date_from: date, date_to: da
     return {server.faults.unbalance_account_number: amount}
 
 
-def _postings(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _postings(server: Server, ctx: Context) -> tuple[int, Any]:
     date_from = ctx.q_date("dateFrom", required=True)
     date_to = ctx.q_date("dateTo", required=True)
     assert date_from is not None
@@ -321,7 +318,7 @@ def _sql_page(ctx: Context) -> tuple[int, int]:
 
 
 def _db_listing(
-    server: SandboxServer, ctx: Context, items: list[dict[str, Any]], total: int, **extra: Any
+    server: Server, ctx: Context, items: list[dict[str, Any]], total: int, **extra: Any
 ) -> dict[str, Any]:
     sorting = ctx.q_str("sorting")
     if sorting and sorting.strip() != "id":
@@ -329,7 +326,7 @@ def _db_listing(
     return server.listing(ctx, items, "voucher", total=total, paged=True, extra=extra)
 
 
-def _voucher_search(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_search(server: Server, ctx: Context) -> tuple[int, Any]:
     date_from = ctx.q_date("dateFrom", required=True)
     date_to = ctx.q_date("dateTo", required=True)
     if server.faults.blind_voucher_search:
@@ -350,7 +347,7 @@ def _voucher_search(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, _db_listing(server, ctx, items, total, totalNumberOfPostings=n_postings)
 
 
-def _voucher_by_external(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_by_external(server: Server, ctx: Context) -> tuple[int, Any]:
     if server.faults.blind_external_lookup:
         return 200, _db_listing(server, ctx, [], 0)
     start, count = _sql_page(ctx)
@@ -363,7 +360,7 @@ def _voucher_by_external(server: SandboxServer, ctx: Context) -> tuple[int, Any]
     return 200, _db_listing(server, ctx, items, total)
 
 
-def _voucher_non_posted(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_non_posted(server: Server, ctx: Context) -> tuple[int, Any]:
     if not ctx.q_bool("includeNonApproved", False):
         # The sandbox keeps no approval state: every non-posted voucher is "non-approved".
         return 200, _db_listing(server, ctx, [], 0)
@@ -379,7 +376,7 @@ def _voucher_non_posted(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, _db_listing(server, ctx, items, total)
 
 
-def _voucher_state(server: SandboxServer, ctx: Context) -> tuple[int, tuple[bool, int | None]]:
+def _voucher_state(server: Server, ctx: Context) -> tuple[int, tuple[bool, int | None]]:
     """The path's voucher id and its (is posted, reverse voucher id); 404 when there is none."""
     voucher_id = int(ctx.params["id"])
     state = server.store.voucher_state(ctx.company_id, voucher_id)
@@ -388,7 +385,7 @@ def _voucher_state(server: SandboxServer, ctx: Context) -> tuple[int, tuple[bool
     return voucher_id, state
 
 
-def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_send_to_ledger(server: Server, ctx: Context) -> tuple[int, Any]:
     _require_advanced_voucher(ctx)
     voucher_id, state = _voucher_state(server, ctx)
     if state[0]:
@@ -399,7 +396,7 @@ def _voucher_send_to_ledger(server: SandboxServer, ctx: Context) -> tuple[int, A
     return 200, server.single(ctx, voucher, "voucher")
 
 
-def _voucher_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_delete(server: Server, ctx: Context) -> tuple[int, Any]:
     voucher_id, state = _voucher_state(server, ctx)
     if state[0]:
         # Deleting a posted voucher needs the same access as posting it.
@@ -408,7 +405,7 @@ def _voucher_delete(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 204, None
 
 
-def _voucher_get(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_get(server: Server, ctx: Context) -> tuple[int, Any]:
     voucher = server.store.voucher(ctx.company_id, int(ctx.params["id"]))
     if voucher is None:
         raise ApiError(404, 6000, "Objektet finnes ikke.")
@@ -416,7 +413,7 @@ def _voucher_get(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
 
 
 def _entity_get(kind: str) -> Handler:
-    def handler(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+    def handler(server: Server, ctx: Context) -> tuple[int, Any]:
         entity = server.resolver(ctx.company_id)(kind, int(ctx.params["id"]))
         if entity is None:
             raise ApiError(404, 6000, "Objektet finnes ikke.")
@@ -436,7 +433,7 @@ def _require_advanced_voucher(ctx: Context) -> None:
         )
 
 
-def _voucher_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_create(server: Server, ctx: Context) -> tuple[int, Any]:
     send = ctx.q_bool("sendToLedger", True)
     if send:
         _require_advanced_voucher(ctx)
@@ -470,7 +467,7 @@ def _voucher_create(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 201, server.single(ctx, voucher, "voucher")
 
 
-def _voucher_write_faults(server: SandboxServer) -> None:
+def _voucher_write_faults(server: Server) -> None:
     """Fault knobs of a voucher write, before it is stored: a 429, or a slow store."""
     if server.faults.take_limit_voucher_write():
         reset = str(server.faults.limit_voucher_writes_reset)
@@ -490,7 +487,7 @@ def _ref_id(value: Any) -> int | None:
 
 
 def _validate_voucher(
-    server: SandboxServer, company_id: int, body: dict[str, Any]
+    server: Server, company_id: int, body: dict[str, Any]
 ) -> tuple[date, list[PostingInput], int | None]:
     messages: list[tuple[str, str]] = []
     try:
@@ -522,7 +519,7 @@ def _validate_voucher(
 
 
 def _validate_posting(
-    server: SandboxServer,
+    server: Server,
     company_id: int,
     raw: Any,
     day: date,
@@ -598,7 +595,7 @@ def _amount(value: Any) -> int | None:
         return None
 
 
-def _voucher_reverse(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _voucher_reverse(server: Server, ctx: Context) -> tuple[int, Any]:
     _require_advanced_voucher(ctx)
     voucher_id, state = _voucher_state(server, ctx)
     day = ctx.q_date("date", required=True)
@@ -617,7 +614,7 @@ def _voucher_reverse(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.single(ctx, voucher, "voucher")
 
 
-def _departments(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _departments(server: Server, ctx: Context) -> tuple[int, Any]:
     items = server.store.departments(ctx.company_id)
     ids, name, number = ctx.q_ids("id"), ctx.q_str("name"), ctx.q_str("departmentNumber")
     if ids:
@@ -632,7 +629,7 @@ def _departments(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "department")
 
 
-def _projects(server: SandboxServer, ctx: Context) -> tuple[int, Any]:
+def _projects(server: Server, ctx: Context) -> tuple[int, Any]:
     items = server.store.projects(ctx.company_id)
     ids, name, number = ctx.q_ids("id"), ctx.q_str("name"), ctx.q_str("number")
     if ids:
