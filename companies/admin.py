@@ -25,7 +25,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from companies import admin_views
 from companies.admin_mixins import ReadOnlyAdminMixin
-from companies.credentials import audit_record, connection_remove, office_key_set
+from companies.audit import audit_record
+from companies.credentials import connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
 from companies.models import (
     AuditEvent,
@@ -37,7 +38,7 @@ from companies.models import (
     TripletexConnection,
     User,
 )
-from companies.onboarding import connection_key_store, office_key_verified
+from companies.onboarding.saving import connection_key_store, office_key_verified
 from companies.services import MemberError, member_reinvite
 
 

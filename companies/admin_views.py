@@ -18,13 +18,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from companies.forms import MemberFormSet, OfficeClientsForm, OnboardingForm
 from companies.models import Company, OfficeKey, TripletexConnection, User
-from companies.onboarding import (
+from companies.onboarding.saving import firm_onboard, office_clients_add
+from companies.onboarding.verification import (
     APPLICATION_NAME,
     KEY_NAME,
     ClientChoiceNeeded,
     OnboardingError,
-    firm_onboard,
-    office_clients_add,
     office_clients_for,
 )
 from companies.selectors import office_client_rows

@@ -11,26 +11,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from companies import crypto
-from companies.models import AuditEvent, Company, OfficeKey, TripletexConnection, User
+from companies.audit import audit_record
+from companies.models import Company, OfficeKey, TripletexConnection, User
 from tripletex.client import TripletexClient
 from tripletex.factory import drop_sessions, make_client
 
 
 class ConnectionUnavailable(Exception):
     """The company has no usable Tripletex connection (none, removed, broken or undecryptable key)."""
-
-
-def audit_record(
-    *, company: Company | None, actor: User | None, action: str, detail: str = ""
-) -> None:
-    """Append an audit event (never pass a key in `detail`)."""
-    AuditEvent.objects.create(
-        company=company,
-        company_label=str(company) if company else "",
-        actor=actor if actor and actor.pk else None,
-        action=action,
-        detail=detail,
-    )
 
 
 @sensitive_variables("token")

@@ -16,11 +16,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company, OfficeKey, Role, TripletexConnection
-from companies.onboarding import (
+from companies.onboarding.verification import (
     APPLICATION_NAME,
     KEY_NAME,
     ClientChoiceNeeded,
-    NewMember,
     OnboardingError,
     Verified,
     key_verify,
@@ -28,6 +27,7 @@ from companies.onboarding import (
     org_number_clean,
     org_number_taken,
 )
+from companies.services import NewMember
 
 KEY_HELP = _(
     "The client key (“Klientnøkkel”) created in Tripletex under “Selskap” → "

@@ -1,9 +1,15 @@
 """Writes about companies and their people."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from companies.models import Company, Membership, Role, User
+from companies.audit import audit_record
+from companies.invitations import invitation_send
+from companies.models import Company, Heartbeat, Membership, Role, User
 
 
 @transaction.atomic
@@ -22,12 +28,46 @@ def membership_set(*, company: Company, user: User, role: Role | str) -> Members
     return membership
 
 
+@dataclass(frozen=True)
+class NewMember:
+    """One person to add to a firm: an e-mail and a role (a line of the onboarding form's list)."""
+
+    email: str
+    role: str
+
+
+def members_add(
+    *, company: Company, members: Sequence[NewMember], by: User | None
+) -> tuple[list[User], list[User]]:
+    """Give each e-mail its role; new e-mails get an account and an invitation (after commit).
+
+    Returns (invited, added): the accounts made now, and the people who already had one."""
+    invited: list[User] = []
+    added: list[User] = []
+    for member in members:
+        email = member.email.strip().lower()
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=None)
+            invited.append(user)
+        else:
+            added.append(user)
+        previous = Membership.objects.filter(company=company, user=user).first()
+        membership_set(company=company, user=user, role=Role(member.role))
+        if previous is None or previous.role != member.role:
+            audit_record(
+                company=company,
+                actor=by,
+                action="membership.added" if previous is None else "membership.role_changed",
+                detail=f"{email}: {Role(member.role).label}",
+            )
+    for user in invited:
+        transaction.on_commit(lambda user=user: invitation_send(user=user, company=company, by=by))
+    return invited, added
+
+
 def heartbeat_record(*, name: str) -> None:
     """Store now as the last sign of life of `name`."""
-    from django.utils import timezone
-
-    from companies.models import Heartbeat
-
     Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
 
 
@@ -52,8 +92,6 @@ def member_invite(*, company: Company, email: str, role: Role | str, by: User | 
 
     Someone who already has an account (in another firm) is added without a new invitation: they
     log in as before. Someone already a member is refused (change their role in the list)."""
-    from companies.onboarding import NewMember, members_add
-
     email = email.strip().lower()
     if Membership.objects.filter(company=company, user__email__iexact=email).exists():
         raise MemberError(
@@ -71,8 +109,6 @@ def member_role_change(
     *, company: Company, membership: Membership, role: Role | str, by: User | None
 ) -> Membership:
     """Change a member's role; the company always keeps an administrator."""
-    from companies.credentials import audit_record
-
     locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
     role = Role(role)
     if locked.role == role:
@@ -93,8 +129,6 @@ def member_role_change(
 @transaction.atomic
 def member_remove(*, company: Company, membership: Membership, by: User | None) -> None:
     """Take a person's access to the company away (their account stays for other firms)."""
-    from companies.credentials import audit_record
-
     locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
     if locked.role == Role.ADMIN and not _admins_left_without(company, locked):
         raise MemberError(_("The company must keep at least one administrator."))
@@ -106,9 +140,6 @@ def member_remove(*, company: Company, membership: Membership, by: User | None) 
 
 def member_reinvite(*, company: Company, membership: Membership, by: User | None) -> None:
     """Send a new invitation to a member who has not set a password yet."""
-    from companies.credentials import audit_record
-    from companies.invitations import invitation_send
-
     if membership.company_id != company.pk:
         raise MemberError(_("No such user in this company."))
     if membership.user.has_usable_password():

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from companies.onboarding import org_number_clean
+from companies.onboarding.verification import org_number_clean
 from companies.services import company_create
 
 

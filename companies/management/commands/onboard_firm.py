@@ -17,13 +17,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 
 from companies.models import OfficeKey, Role, TripletexConnection
-from companies.onboarding import (
+from companies.onboarding.saving import firm_onboard
+from companies.onboarding.verification import (
     ClientChoiceNeeded,
-    NewMember,
     OnboardingError,
-    firm_onboard,
     org_number_clean,
 )
+from companies.services import NewMember
 
 
 def parse_members(value: str) -> list[NewMember]:

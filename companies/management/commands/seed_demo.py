@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from companies.audit import audit_record
 from companies.credentials import (
-    audit_record,
     connection_mark,
     connection_set_office_key,
     connection_set_own_key,

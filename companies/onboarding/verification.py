@@ -1,9 +1,10 @@
-"""Onboarding a firm: check the organisation number, verify a Tripletex key, then save it all.
+"""Onboarding's reads: organisation number checks, verifying a Tripletex key, an office's clients.
 
-Verification happens before anything is saved as connected: a session is created, `>whoAmI`
-must name the firm's organisation number (own key), or `>withLoginAccess` must list it (office
-key), and a coverage probe checks what the key can see. Every failure becomes an
-OnboardingError with a plain-language message for staff; a key never appears in one.
+Nothing here writes to the database. A key is verified before anything is saved as connected: a
+session is created, `>whoAmI` must name the firm's organisation number (own key), or
+`>withLoginAccess` must list it (office key), and a coverage probe checks what the key can see.
+Every failure becomes an OnboardingError with a plain-language message for staff; a key never
+appears in one.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -23,16 +23,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.no import orgnr
 
 from companies import crypto
-from companies.credentials import (
-    audit_record,
-    connection_mark,
-    connection_set_office_key,
-    connection_set_own_key,
-    office_key_set,
-)
-from companies.invitations import invitation_send
-from companies.models import Company, Membership, OfficeKey, Role, TripletexConnection, User
-from companies.services import company_create, membership_set
+from companies.models import Company, OfficeKey, TripletexConnection
 from tripletex.client import TripletexClient
 from tripletex.errors import (
     TripletexAuthError,
@@ -93,24 +84,6 @@ class Verified:
     office_org_number: str = ""
     office_company_id: int | None = None
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class NewMember:
-    """One line of the onboarding form's user list."""
-
-    email: str
-    role: str
-
-
-@dataclass
-class OnboardResult:
-    """What firm_onboard did, for the confirmation message and the command's output."""
-
-    company: Company
-    connection: TripletexConnection
-    invited: list[User] = field(default_factory=list)
-    added: list[User] = field(default_factory=list)
 
 
 # ---- organisation numbers -----------------------------------------------------------------------
@@ -294,7 +267,8 @@ def own_key_verify(*, org_number: str, token: str) -> Verified:
     return Verified(company_name=me.company_name, org_number=org_number, warnings=coverage.warnings)
 
 
-def _office_token(office_key: OfficeKey) -> str:
+def office_key_token(office_key: OfficeKey) -> str:
+    """The decrypted token of a stored office key. Raises OnboardingError if it cannot be decrypted."""
     try:
         return crypto.decrypt(office_key.token_encrypted)
     except crypto.KeyDecryptError:
@@ -350,7 +324,7 @@ def office_clients_list(*, token: str) -> tuple[Verified, list[ClientCompany]]:
 
 def office_clients_for(*, office_key: OfficeKey) -> tuple[Verified, list[ClientCompany]]:
     """The clients a stored office key reaches. Raises OnboardingError."""
-    return office_clients_list(token=_office_token(office_key))
+    return office_clients_list(token=office_key_token(office_key))
 
 
 @sensitive_variables("token")
@@ -376,57 +350,11 @@ def office_client_verify(
     )
 
 
-# ---- saving -------------------------------------------------------------------------------------
-
-
-def connection_verified(*, company: Company, warnings: Sequence[str]) -> None:
-    """Mark the company's connection connected, keeping the probe's warnings for staff."""
-    connection_mark(company=company, status=TripletexConnection.Status.CONNECTED)
-    TripletexConnection.objects.filter(company=company).update(coverage_problems=list(warnings))
-
-
-def office_key_verified(*, office_key: OfficeKey, verified: Verified) -> None:
-    """Store what Tripletex said about the office behind a verified office key."""
-    office_key.org_number = verified.office_org_number[:9]
-    office_key.tripletex_company_id = verified.office_company_id
-    office_key.verified_at = timezone.now()
-    office_key.save(update_fields=["org_number", "tripletex_company_id", "verified_at"])
-
-
-def members_add(
-    *, company: Company, members: Sequence[NewMember], by: User | None
-) -> tuple[list[User], list[User]]:
-    """Give each e-mail its role; new e-mails get an account and an invitation (after commit)."""
-    invited: list[User] = []
-    added: list[User] = []
-    for member in members:
-        email = member.email.strip().lower()
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = User.objects.create_user(email=email, password=None)
-            invited.append(user)
-        else:
-            added.append(user)
-        previous = Membership.objects.filter(company=company, user=user).first()
-        membership_set(company=company, user=user, role=Role(member.role))
-        if previous is None or previous.role != member.role:
-            audit_record(
-                company=company,
-                actor=by,
-                action="membership.added" if previous is None else "membership.role_changed",
-                detail=f"{email}: {Role(member.role).label}",
-            )
-    for user in invited:
-        transaction.on_commit(lambda user=user: invitation_send(user=user, company=company, by=by))
-    return invited, added
-
-
 def _key_verify(
     *,
     org_number: str,
     key_type: str,
     token: str,
-    office_key: OfficeKey | None,
     client_company_id: int | None,
 ) -> Verified:
     if key_type == TripletexConnection.KeyType.OWN:
@@ -447,7 +375,7 @@ def key_verify(
 ) -> Verified:
     """Verify an own key, a new office key, or a stored office key for the firm."""
     if key_type == TripletexConnection.KeyType.OFFICE and office_key is not None and not token:
-        token = _office_token(office_key)
+        token = office_key_token(office_key)
     if not token:
         raise OnboardingError(_("Enter the Tripletex key."), code="no_key")
     try:
@@ -455,179 +383,9 @@ def key_verify(
             org_number=org_number,
             key_type=key_type,
             token=token,
-            office_key=office_key,
             client_company_id=client_company_id,
         )
     except OnboardingError:
         if office_key is None:  # a stored office key's session serves its other clients
             _forget_session(token)
         raise
-
-
-@sensitive_variables("token")
-def firm_onboard(
-    *,
-    org_number: str,
-    name: str,
-    members: Sequence[NewMember],
-    key_type: str,
-    token: str = "",
-    office_key: OfficeKey | None = None,
-    office_name: str = "",
-    client_company_id: int | None = None,
-    by: User | None,
-) -> OnboardResult:
-    """Verify the key, then create the firm, its connection and members. Raises OnboardingError."""
-    if org_number_taken(org_number=org_number):
-        raise OnboardingError(
-            _("A company with organisation number %(org)s already exists.") % {"org": org_number},
-            code="duplicate",
-        )
-    verified = key_verify(
-        org_number=org_number,
-        key_type=key_type,
-        token=token,
-        office_key=office_key,
-        client_company_id=client_company_id,
-    )
-    try:
-        return _firm_save(
-            verified=verified,
-            name=name or verified.company_name,
-            members=members,
-            key_type=key_type,
-            token=token,
-            office_key=office_key,
-            office_name=office_name,
-            by=by,
-        )
-    except IntegrityError:
-        raise OnboardingError(
-            _("A company with organisation number %(org)s already exists.") % {"org": org_number},
-            code="duplicate",
-        ) from None
-
-
-@sensitive_variables("token")
-@transaction.atomic
-def _firm_save(
-    *,
-    verified: Verified,
-    name: str,
-    members: Sequence[NewMember],
-    key_type: str,
-    token: str,
-    office_key: OfficeKey | None,
-    office_name: str,
-    by: User | None,
-) -> OnboardResult:
-    company = company_create(org_number=verified.org_number, name=name[:200])
-    connection_key_store(
-        company=company,
-        verified=verified,
-        key_type=key_type,
-        token=token,
-        office_key=office_key,
-        office_name=office_name,
-        by=by,
-    )
-    invited, added = members_add(company=company, members=members, by=by)
-    audit_record(
-        company=company,
-        actor=by,
-        action="company.onboarded",
-        detail=_("Onboarded with %(kind)s; %(n)s user(s)")
-        % {"kind": TripletexConnection.KeyType(key_type).label, "n": len(members)},
-    )
-    connection = TripletexConnection.objects.get(company=company)
-    return OnboardResult(company=company, connection=connection, invited=invited, added=added)
-
-
-@transaction.atomic
-def _client_firm_save(
-    *, office_key: OfficeKey, client: ClientCompany, coverage: Coverage, by: User | None
-) -> Company:
-    company = company_create(org_number=client.organization_number, name=client.name[:200])
-    connection_set_office_key(
-        company=company, office_key=office_key, client_company_id=client.id, by=by
-    )
-    if coverage.blocking:
-        connection_mark(
-            company=company,
-            status=TripletexConnection.Status.NOT_VERIFIED,
-            reason=" ".join(coverage.blocking),
-        )
-    else:
-        connection_verified(company=company, warnings=coverage.warnings)
-    audit_record(
-        company=company,
-        actor=by,
-        action="company.onboarded",
-        detail=_("Added from the office key of %(office)s") % {"office": office_key.name},
-    )
-    return company
-
-
-def office_clients_add(
-    *, office_key: OfficeKey, client_ids: Sequence[int], by: User | None
-) -> tuple[list[Company], list[str]]:
-    """Create a firm for each chosen client of the office key; returns (created, skipped reasons)."""
-    token = _office_token(office_key)
-    _office, clients = office_clients_list(token=token)
-    by_id = {c.id: c for c in clients}
-    created: list[Company] = []
-    skipped: list[str] = []
-    for client_id in client_ids:
-        client = by_id.get(int(client_id))
-        if client is None:
-            skipped.append(_("Client %(id)s is no longer reachable.") % {"id": client_id})
-            continue
-        try:
-            org_number = org_number_clean(client.organization_number)
-        except ValidationError:
-            skipped.append(
-                _("%(name)s has no valid organisation number in Tripletex.") % {"name": client.name}
-            )
-            continue
-        if org_number_taken(org_number=org_number):
-            skipped.append(_("%(name)s already exists.") % {"name": client.name})
-            continue
-        coverage = coverage_probe(client=make_client(employee_token=token, company_id=client.id))
-        created.append(
-            _client_firm_save(office_key=office_key, client=client, coverage=coverage, by=by)
-        )
-    return created, skipped
-
-
-@sensitive_variables("token")
-@transaction.atomic
-def connection_key_store(
-    *,
-    company: Company,
-    verified: Verified,
-    key_type: str,
-    token: str = "",
-    office_key: OfficeKey | None = None,
-    office_name: str = "",
-    by: User | None,
-) -> TripletexConnection:
-    """Store a key that key_verify() accepted for an existing firm and mark it connected."""
-    if key_type == TripletexConnection.KeyType.OWN:
-        connection_set_own_key(company=company, token=token, by=by)
-    else:
-        if office_key is None:
-            office_key = office_key_set(
-                office_key=None,
-                name=office_name or verified.office_name,
-                token=token,
-                by=by,
-            )
-            office_key_verified(office_key=office_key, verified=verified)
-        connection_set_office_key(
-            company=company,
-            office_key=office_key,
-            client_company_id=verified.client_company_id,
-            by=by,
-        )
-    connection_verified(company=company, warnings=verified.warnings)
-    return TripletexConnection.objects.get(company=company)
