@@ -50,7 +50,7 @@ def run(options: dict[str, Any], out: Any = None) -> None:
     server = SandboxServer(
         Path(options["db"]),
         options.get("host") or "127.0.0.1",
-        options.get("port") if options.get("port") is not None else 8765,
+        int(options["port"]) if options.get("port") is not None else 8765,
         reset=bool(options.get("reset")),
         admin=bool(options.get("admin")),
         faults=faults_from(options),

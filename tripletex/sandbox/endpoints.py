@@ -234,11 +234,11 @@ def _balance_sheet_payload(server: Server, ctx: Context) -> dict[str, Any]:
             }
         )
     for number, delta in deltas.items():
-        account = server.store.account_by_number(ctx.company_id, number)
-        if account is not None:
+        unlisted = server.store.account_by_number(ctx.company_id, number)
+        if unlisted is not None:
             items.append(
                 {
-                    "account": Ref("account", account["id"]),
+                    "account": Ref("account", unlisted["id"]),
                     "balanceIn": ore_to_decimal(0),
                     "balanceChange": ore_to_decimal(delta),
                     "balanceOut": ore_to_decimal(delta),
@@ -257,7 +257,7 @@ def _dimension(ctx: Context) -> tuple[str, int] | None:
     return None
 
 
-def _unbalance(server: Server, ctx: Context, date_from: date, date_to: date) -> dict:
+def _unbalance(server: Server, ctx: Context, date_from: date, date_to: date) -> dict[int, int]:
     """Corruption for the `unbalance_month` fault: only the exact month's pull is off."""
     month = server.faults.unbalance_month
     if not month:

@@ -98,8 +98,10 @@ class Faults:
                 setattr(self, key, Decimal(str(value)))
             elif isinstance(default, tuple):
                 setattr(self, key, tuple(int(item) for item in value))
-            else:
+            elif isinstance(default, int | float | str):
                 setattr(self, key, type(default)(value))
+            else:  # `fields()` allows a knob without a default; every knob here has one
+                raise TypeError(f"fault knob {key!r} has no plain default")
 
     def take_session_create_fault(self) -> int | None:
         """The forced status for this session creation, if a `fail_session_create` one is left."""
