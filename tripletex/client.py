@@ -607,7 +607,7 @@ class TripletexClient:
                 )
             except requests.RequestException as exc:
                 spent += time.monotonic() - started
-                error = self._network_error(method, path, exc)
+                error: TripletexError = self._network_error(method, path, exc)
                 delay = policy.backoff(attempt - 1, base=policy.base_delay, cap=policy.max_delay)
                 # Writes are never resent here, even when the connection never opened: the
                 # caller (a Celery task) retries the whole booking, lookup first.
@@ -634,11 +634,11 @@ class TripletexClient:
             error = error_from_response(response, method=method, path=path)
             if isinstance(error, TripletexAuthError):
                 error.message = "Tripletex rejected a freshly renewed session: the key is broken."
-            delay = self._retry_delay(error, attempt, is_read)
-            if delay is None or not self._may_retry(attempt, spent, delay):
+            wait = self._retry_delay(error, attempt, is_read)
+            if wait is None or not self._may_retry(attempt, spent, wait):
                 raise self._failed(error, attempts=attempt)
-            self._retry_sleep(delay, error)
-            spent += delay
+            self._retry_sleep(wait, error)
+            spent += wait
 
     def _retry_delay(self, error: TripletexError, attempt: int, is_read: bool) -> float | None:
         """Seconds to wait before retrying after `error`, or None when it must not be retried."""

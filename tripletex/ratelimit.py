@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 Sleep = Callable[[float], None]
 
@@ -95,9 +96,9 @@ class _LimiterBase:
             state = self._load(key)
             if state.remaining is None:
                 return 0.0
-            window_open = state.reset_at is not None and state.reset_at > now
-            if window_open and state.remaining <= self.floor:
-                return min(state.reset_at - now, self.max_wait)  # type: ignore[operator]
+            reset_at = state.reset_at
+            if reset_at is not None and reset_at > now and state.remaining <= self.floor:
+                return min(reset_at - now, self.max_wait)
             # Count our own call now, so parallel callers see the budget shrink before answers come.
             state.remaining -= 1
             self._save(key, state)
@@ -210,7 +211,9 @@ class RedisRateLimiter(_LimiterBase):
         )
 
     def _save(self, key: str, state: _State) -> None:
-        mapping = {k: v for k, v in state.as_dict().items() if v is not None}
+        mapping: dict[FieldT, EncodableT] = {
+            k: v for k, v in state.as_dict().items() if v is not None
+        }
         if not mapping:
             return
         name = self._prefix + key

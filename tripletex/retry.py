@@ -37,7 +37,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, *, base: float, cap: float) -> float:
         """The delay before retry number `retry` (0-based)."""
-        delay = min(cap, base * 2**retry)
+        delay = min(cap, base * 2.0**retry)
         return delay * (1 + random.random() * self.jitter)
 
     def allows(self, attempt: int, spent: float, delay: float) -> bool:

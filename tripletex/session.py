@@ -183,7 +183,7 @@ class RedisSessionCache:
         if raw is None:
             return None
         try:
-            return self._fernet.decrypt(raw).decode()  # type: ignore[arg-type]
+            return self._fernet.decrypt(raw).decode()
         except InvalidToken:
             # Rotated away from the key it was written with: behave as a miss and mint a new one.
             return None
@@ -244,7 +244,8 @@ class FileSessionCache:
             return None
         if data.get("expires_at", 0) <= self._clock():
             return None
-        return data.get("value")
+        value = data.get("value")
+        return value if isinstance(value, str) else None
 
     def set(self, key: str, value: str, ttl: float) -> None:
         """Store value encrypted for ttl seconds (the expiry travels inside the ciphertext)."""
