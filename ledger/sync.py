@@ -947,7 +947,7 @@ def sync_recheck_mark_due() -> int:
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` of a transient failure (backoff + jitter, ≤ 10 min)."""
     # The cap comes last, after the jitter, so no countdown exceeds it (see the task time limits).
-    return min(600.0, 30.0 * 2**retries * (1 + random.random() * 0.25))
+    return min(600.0, 30.0 * 2.0**retries * (1 + random.random() * 0.25))
 
 
 def elapsed(run: SyncRun) -> float:

@@ -16,13 +16,18 @@ MAX_RETRIES = 4
 # The longest countdown retry_countdown gives: a retry waits this long in a worker before it runs.
 MAX_RETRY_COUNTDOWN = 600.0
 # Below the broker's visibility timeout with MAX_RETRY_COUNTDOWN added (dynamik/settings.py).
-TIME_LIMITS = {
-    "soft_time_limit": settings.SYNC_SOFT_TIME_LIMIT,
-    "time_limit": settings.SYNC_TIME_LIMIT,
-}
+SOFT_TIME_LIMIT: int = settings.SYNC_SOFT_TIME_LIMIT
+TIME_LIMIT: int = settings.SYNC_TIME_LIMIT
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES, acks_late=True, **TIME_LIMITS)
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+    acks_late=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+)
 def balances_sync_task(self: Task, run_id: int) -> str:
     """Run one queued sync; returns its status ("running" when another delivery has it, "missing")."""
     from django_scopes import scopes_disabled
@@ -44,7 +49,7 @@ def balances_sync_task(self: Task, run_id: int) -> str:
     return finished.status
 
 
-@shared_task(ignore_result=True, **TIME_LIMITS)
+@shared_task(ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
 def sync_due_dispatch_task() -> str:
     """Queue the nightly syncs and intraday refreshes that are due; returns a short summary."""
     from ledger.sync import sync_due_dispatch
@@ -53,7 +58,7 @@ def sync_due_dispatch_task() -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
 
-@shared_task(ignore_result=True, **TIME_LIMITS)
+@shared_task(ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
 def sync_recheck_mark_due_task() -> str:
     """Make every company's next nightly sync re-check its closed months."""
     from ledger.sync import sync_recheck_mark_due
