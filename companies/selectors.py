@@ -14,17 +14,6 @@ def companies_for_user(*, user: User) -> QuerySet[Company]:
     return Company.objects.filter(memberships__user=user).order_by("name")
 
 
-def companies_overview(*, user: User) -> list[Company]:
-    """The user's companies with the user's role on each (as `.role`), by name."""
-    memberships = Membership.objects.filter(user=user).select_related("company")
-    rows = []
-    for membership in memberships.order_by("company__name"):
-        company = membership.company
-        company.role = membership.role  # type: ignore[attr-defined]
-        rows.append(company)
-    return rows
-
-
 def membership_get(*, user: User, company_slug: str) -> Membership | None:
     """The user's membership in the company with that slug, or None (unknown slug or not a member)."""
     return (

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from companies.forms import MemberInviteForm
 from companies.models import Membership, Role
-from companies.selectors import companies_overview, members_of
+from companies.selectors import companies_for_user, members_of
 from companies.services import (
     MemberError,
     member_invite,
@@ -18,29 +18,29 @@ from companies.services import (
     member_remove,
     member_role_change,
 )
-from companies.tenancy import company_role_required
+from companies.tenancy import AuthenticatedRequest, CompanyRequest, company_role_required
 
 
 @require_GET
 @login_required
-def company_switch(request: HttpRequest) -> HttpResponse:
+def company_switch(request: AuthenticatedRequest) -> HttpResponse:
     """The switcher's target: go to the chosen company (404 unless a member)."""
     slug = request.GET.get("company", "")
-    if not any(c.slug == slug for c in companies_overview(user=request.user)):
+    if not companies_for_user(user=request.user).filter(slug=slug).exists():
         raise Http404("No such company.")
     return HttpResponseRedirect(reverse("companies:company_home", kwargs={"company_slug": slug}))
 
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def company_home(request: HttpRequest, company_slug: str) -> HttpResponse:
+def company_home(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The company's front page."""
     return render(request, "companies/company_home.html", {"company": request.company})
 
 
 @company_role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest, company_slug: str) -> HttpResponse:
+def members(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The company's users and their roles; administrators invite people here."""
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -64,8 +64,8 @@ def members(request: HttpRequest, company_slug: str) -> HttpResponse:
     return render(request, "companies/members.html", context, status=status)
 
 
-def _membership(request: HttpRequest, pk: int) -> Membership:
-    membership = members_of(company=request.company).filter(pk=pk).first()  # type: ignore[attr-defined]
+def _membership(request: CompanyRequest, pk: int) -> Membership:
+    membership = members_of(company=request.company).filter(pk=pk).first()
     if membership is None:
         raise Http404("No such member.")
     return membership
@@ -73,7 +73,7 @@ def _membership(request: HttpRequest, pk: int) -> Membership:
 
 @company_role_required(Role.ADMIN)
 @require_POST
-def member_change(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+def member_change(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """Change a member's role, remove the member, or send a new invitation."""
     membership = _membership(request, pk)
     email = membership.user.email
@@ -100,4 +100,4 @@ def member_change(request: HttpRequest, company_slug: str, pk: int) -> HttpRespo
             raise MemberError(_("Unknown action."))
     except MemberError as exc:
         messages.error(request, str(exc))
-    return redirect("companies:members", company_slug=request.company.slug)  # type: ignore[attr-defined]
+    return redirect("companies:members", company_slug=request.company.slug)
