@@ -6,7 +6,7 @@ only "•••• last 4, set on DATE by USER". The admin history (LogEntry) re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -153,10 +153,10 @@ class CompanyAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if data.get("remove_connection"):
             connection_remove(company=obj, by=_actor(request))
-        elif getattr(form, "verified", None) is not None:
+        elif isinstance(form, CompanyAdminForm) and form.verified is not None:
             connection_key_store(
                 company=obj,
-                verified=form.verified,  # type: ignore[attr-defined]
+                verified=form.verified,
                 key_type=data["key_type"],
                 token=data.get("replace_key") or "",
                 office_key=data.get("office_key"),
@@ -263,7 +263,7 @@ class TripletexConnectionAdmin(admin.ModelAdmin):
     list_display = ["company", "key_type", "status", "status_changed_at", "verified_at"]
     list_filter = ["status", "key_type"]
     search_fields = ["company__name", "company__org_number"]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "company",
         "key_type",
         "office_key",
@@ -274,7 +274,7 @@ class TripletexConnectionAdmin(admin.ModelAdmin):
         "status_changed_at",
         "verified_at",
         "coverage_problems",
-    ]
+    )
     readonly_fields = fields
     actions = ["remove_connections"]
 

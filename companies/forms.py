@@ -98,7 +98,11 @@ class BaseMemberFormSet(forms.BaseFormSet):
         ]
 
 
-MemberFormSet = forms.formset_factory(MemberForm, formset=BaseMemberFormSet, extra=4, max_num=50)
+# formset_factory returns a subclass of `formset`, but django-stubs types it as the plain BaseFormSet
+# (typeddjango/django-stubs#370, open), which would hide members().
+MemberFormSet: type[BaseMemberFormSet] = forms.formset_factory(  # type: ignore[assignment]
+    MemberForm, formset=BaseMemberFormSet, extra=4, max_num=50
+)
 
 
 class TripletexKeyFields(forms.Form):
@@ -145,7 +149,8 @@ class TripletexKeyFields(forms.Form):
         self.fields["client_company_id"].widget = forms.RadioSelect(choices=choices)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         key_type, token = data.get("key_type"), data.get("tripletex_key")
         if key_type == TripletexConnection.KeyType.OWN:
             data["office_key"] = None
@@ -246,7 +251,8 @@ class CompanyAdminForm(forms.ModelForm):
         fields = ["name", "slug", "accounting_system"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         key_type = data.get("key_type")
         if data.get("remove_connection") and (key_type or data.get("replace_key")):
             raise ValidationError(_("Either replace the key or remove the connection, not both."))
@@ -293,7 +299,8 @@ class OfficeKeyAdminForm(forms.ModelForm):
         fields = ["name"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.instance.pk is None and not data.get("key"):
             self.add_error("key", _("Enter the accounting office's key."))
         if data.get("key") and not self.errors:
@@ -318,4 +325,6 @@ class OfficeClientsForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clients"].choices = choices
+        field = self.fields["clients"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = choices

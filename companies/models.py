@@ -1,5 +1,7 @@
 """The tenant (Company), the people (User) and who may do what in which company (Membership)."""
 
+from typing import ClassVar
+
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -34,13 +36,18 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who logs in with e-mail and password. Staff (is_staff) use the admin."""
 
+    # A field inherited from an abstract model "may be removed with None" (Django's model docs,
+    # "Abstract base classes"); the stubs can only see a CharField being replaced.
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("e-mail"), unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    # Without a username, Django's docs ("Writing a manager for a custom user model") call for a
+    # manager built on BaseUserManager; django-stubs types AbstractUser.objects as auth's
+    # UserManager, whose create_user takes a username first.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")
@@ -207,7 +214,8 @@ class TripletexConnection(EncryptedKeyMixin):
     @property
     def badge(self) -> str:
         """The status badge's colour class: ok (connected), warn (not verified), bad (broken)."""
-        return {self.Status.CONNECTED: "ok", self.Status.BROKEN: "bad"}.get(self.status, "warn")
+        badges: dict[str, str] = {self.Status.CONNECTED: "ok", self.Status.BROKEN: "bad"}
+        return badges.get(self.status, "warn")
 
     @property
     def basic_auth_company_id(self) -> int:

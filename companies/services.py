@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -62,7 +63,7 @@ def members_add(
                 detail=f"{email}: {Role(member.role).label}",
             )
     for user in invited:
-        transaction.on_commit(lambda user=user: invitation_send(user=user, company=company, by=by))
+        transaction.on_commit(partial(invitation_send, user=user, company=company, by=by))
     return invited, added
 
 
