@@ -8,6 +8,7 @@ development secrets generated once into var/. With DEBUG=false, secrets must com
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import environ
@@ -30,10 +31,10 @@ if not VAR_DIR.is_absolute():
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _dev_secret(name: str, make: "callable[[], str]") -> str:
+def _dev_secret(name: str, make: Callable[[], str]) -> str:
     """A development-only secret, generated once and kept in var/ so restarts keep sessions and keys."""
     path = VAR_DIR / "dev-secrets.json"
-    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
     if name not in stored:
         stored[name] = make()
         path.write_text(json.dumps(stored, indent=2))
@@ -41,7 +42,7 @@ def _dev_secret(name: str, make: "callable[[], str]") -> str:
     return stored[name]
 
 
-def secret(name: str, *, dev_default: "callable[[], str]") -> str:
+def secret(name: str, *, dev_default: Callable[[], str]) -> str:
     """NAME_FILE (a mounted secret) if set, else NAME; in DEBUG a generated value; else refuse to start."""
     if path := env.str(f"{name}_FILE", default=""):
         return Path(path).read_text().strip()

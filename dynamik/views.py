@@ -5,6 +5,7 @@ from django.template import loader
 
 
 def _render(template: str, status: int, request: HttpRequest) -> HttpResponse:
+    body: str
     try:
         body = loader.render_to_string(template, {}, request)
     except Exception:  # noqa: BLE001 - an error page must never fail in turn
