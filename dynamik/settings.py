@@ -269,7 +269,35 @@ else:
     # Redis guide, "Visibility timeout"; one hour is also its default, set here because tasks rely on
     # it). With acks_late that includes a retry's countdown and the run itself, so the sync tasks'
     # time limits plus the longest countdown stay below it (tests/ledger/test_sync.py checks).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+    # The socket timeouts make a dead or hung Redis an error within seconds: without them a publish
+    # to a Redis that accepts the TCP connection but never answers waits forever (kombu's Redis
+    # transport docs, `socket_timeout`), so "Book" would hang instead of saying the row is queued.
+    # The read timeout stays well above the 1 s BRPOP a worker polls with.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+# A publish that fails is retried once right away (a pooled connection may predate a Redis
+# restart: the retry reconnects), then raises kombu.exceptions.OperationalError; Celery's default
+# (3 retries, ~1 s) only delays the same answer. Booking catches it: the row is already committed
+# as queued and the resolver sends it when a worker is back (ledger/booking.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# The worker outlives its broker: it reconnects for as long as Redis is away (None = forever; the
+# default gives up after 100 tries, and 0 means no retry at all, celery/celery#8626), and the
+# consumer class tolerates kombu's closed-connection AttributeError (dynamik/celery.py has the
+# cause). Running bookings are not cancelled on connection loss: each finishes and records its
+# outcome in the database, which is the truth; a duplicate run is harmless (claimed by a
+# conditional update).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_WORKER_CONSUMER = "dynamik.celery:BrokerTolerantConsumer"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

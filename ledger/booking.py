@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -39,6 +41,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
+from kombu.exceptions import OperationalError
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company, User
@@ -195,8 +198,10 @@ def booking_queue(
         counts["queued"] += 1
         queued.append(txn.pk)
     if enqueue and len(queued) == 1:
-        transaction.on_commit(
-            lambda: transaction_book_task.delay(company_id=company.pk, transaction_id=queued[0])
+        _enqueue_on_commit(
+            counts,
+            1,
+            partial(transaction_book_task.delay, company_id=company.pk, transaction_id=queued[0]),
         )
     elif enqueue and queued:
         # "Book all": one task walks the rows in order (each row still claimed on its own), so a
@@ -204,12 +209,35 @@ def booking_queue(
         # its own retrying task.
         for start in range(0, len(queued), BATCH_SIZE):
             ids = queued[start : start + BATCH_SIZE]
-            transaction.on_commit(
-                lambda ids=ids: transactions_book_batch_task.delay(
-                    company_id=company.pk, transaction_ids=ids
-                )
+            _enqueue_on_commit(
+                counts,
+                len(ids),
+                partial(
+                    transactions_book_batch_task.delay, company_id=company.pk, transaction_ids=ids
+                ),
             )
     return counts
+
+
+def _enqueue_on_commit(counts: dict[str, int], rows: int, send: Callable[[], object]) -> None:
+    """Send the task once the queued rows are committed; if the broker cannot take it, count the
+    rows as `counts["unsent"]` instead of failing the request.
+
+    The rows are safely queued either way: when a worker connects to the broker again it
+    enqueues the resolver, which sends every due queued row (`bookings_stuck(prompt=True)`). The
+    publish fails within seconds (CELERY_TASK_PUBLISH_RETRY_POLICY and the Redis socket timeouts
+    in settings) with kombu's OperationalError, Celery's wrapper for every connection error. The
+    count reaches the caller when booking_queue's own transaction is the outermost one (views,
+    commands); inside an outer transaction the hook runs at its commit, still without raising."""
+
+    def send_or_count() -> None:
+        try:
+            send()
+        except OperationalError as exc:
+            logger.warning("Broker unavailable; %s queued row(s) wait for a worker: %s", rows, exc)
+            counts["unsent"] = counts.get("unsent", 0) + rows
+
+    transaction.on_commit(send_or_count)
 
 
 def booking_queue_all_ready(*, company: Company, by: User | None) -> dict[str, int]:
@@ -607,14 +635,24 @@ def booking_mark_failed(*, company: Company, transaction_id: int, reason: str) -
     )
 
 
-def bookings_stuck(*, now=None) -> list[tuple[int, int, str]]:
-    """(company id, transaction id, status) of rows stuck in booking, or queued with no task."""
+def bookings_stuck(*, now=None, prompt: bool = False) -> list[tuple[int, int, str]]:
+    """(company id, transaction id, status) of rows stuck in booking, or queued with no task.
+
+    A queued row counts as lost once it has waited BOOKING_STUCK_SECONDS past its queueing (or
+    its retry time). `prompt` is the sweep run when a worker connects to the broker: a Redis that
+    was down or restarted empty has no task for rows queued before, so every queued row whose
+    retry is due counts at once (a row whose task does exist is claimed by one run only; the
+    other finds it no longer queued). Rows stuck in booking always need an old lease: a live
+    worker may be posting."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=stuck_seconds())
+    lost_before = now if prompt else cutoff
     with scopes_disabled():
         stuck = Transaction.objects.filter(status=Status.BOOKING, lease_at__lt=cutoff)
-        lost = Transaction.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).filter(
-            Q(next_retry_at__isnull=True) | Q(next_retry_at__lt=cutoff)
+        lost = (
+            Transaction.objects.filter(status=Status.QUEUED, queued_at__lte=lost_before)
+            .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=lost_before))
+            .order_by("trade_date", "pk")
         )
         return [(t.company_id, t.pk, t.status) for t in [*stuck, *lost]]
 

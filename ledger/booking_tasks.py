@@ -83,13 +83,14 @@ def transactions_book_batch_task(*, company_id: int, transaction_ids: list[int])
 
 
 @shared_task(acks_late=True)
-def bookings_resolve_stuck_task() -> list[str]:
+def bookings_resolve_stuck_task(*, prompt: bool = False) -> list[str]:
     """Beat: finish rows stuck in "booking" (worker died) and re-enqueue queued rows whose task
-    was lost; lookup first, so this never makes a second voucher."""
+    was lost; lookup first, so this never makes a second voucher. `prompt` (sent by a worker
+    each time it connects to the broker, dynamik/celery.py) re-enqueues every due queued row."""
     from ledger.booking import BookingRetry, booking_resolve, bookings_stuck
 
     outcomes = []
-    for company_id, transaction_id, status in bookings_stuck():
+    for company_id, transaction_id, status in bookings_stuck(prompt=prompt):
         company = company_for_task(company_id)
         with scope(company=company):
             if status == "queued":

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
@@ -246,10 +247,24 @@ def transactions_book_all(request: HttpRequest, company_slug: str) -> HttpRespon
 
 
 def _report_queue(request: HttpRequest, counts: dict[str, int]) -> None:
-    if counts["queued"]:
+    # "unsent": queued rows whose task the broker could not take; a worker sends them when it
+    # is back (ledger.booking._enqueue_on_commit).
+    unsent = counts.get("unsent", 0)
+    if counts["queued"] - unsent:
         messages.success(
             request,
-            _("%(n)s transaction(s) queued for booking in Tripletex.") % {"n": counts["queued"]},
+            _("%(n)s transaction(s) queued for booking in Tripletex.")
+            % {"n": counts["queued"] - unsent},
+        )
+    if unsent:
+        messages.warning(
+            request,
+            ngettext(
+                "Queued; it will be booked when the worker is back.",
+                "%(n)s transactions queued; they will be booked when the worker is back.",
+                unsent,
+            )
+            % {"n": unsent},
         )
     if counts["rejected"]:
         messages.error(

@@ -1,7 +1,9 @@
-"""Start real processes for tests (a Celery worker) against the test database, and stop them."""
+"""Start real processes for tests (a Celery worker, a throw-away redis-server) against the test
+database, and stop them."""
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -145,3 +147,56 @@ def broker_connection(broker_url: str):
         }
         return Connection(broker_url, transport_options=options)
     return Connection(broker_url)
+
+
+class RedisServer:
+    """A throw-away redis-server on a free 127.0.0.1 port that keeps nothing (no RDB, no AOF):
+    `kill()` it with SIGKILL and `start()` it again, empty, on the same port."""
+
+    def __init__(self, log_dir: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._log = Path(log_dir) / f"redis-{self.port}.log"
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no", "--logfile", str(self._log)]
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
+        wait_for(self.answers, timeout=10, what=f"redis-server on port {self.port}")
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop_process_group(self._proc)
+
+
+@contextlib.contextmanager
+def redis_server(*, started: bool = True) -> Iterator[RedisServer]:
+    """A RedisServer (started unless `started=False`), stopped on exit. Skips the test, saying
+    why, when redis-server is not installed (`apt-get install redis-server`)."""
+    import pytest
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(Path(settings.VAR_DIR))
+    try:
+        if started:
+            server.start()
+        yield server
+    finally:
+        server.stop()
