@@ -47,6 +47,26 @@ def test_databases_have_health_checks_and_the_app_waits_for_them():
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def test_long_running_services_are_restarted_when_they_die():
+    # A dead worker books nothing (rows stay queued): Docker starts web, worker and beat again,
+    # and the databases they need; the one-off migrate must not loop.
+    services = compose()["services"]
+    for name in ("web", "worker", "beat", "postgres", "redis"):
+        assert services[name].get("restart") in {"unless-stopped", "always"}, name
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_make_run_restarts_the_worker_and_beat():
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile.dev").read_text().splitlines() if line
+    )
+    for name in ("worker", "beat"):
+        command = procfile[name].split()
+        assert command[:2] == ["scripts/keep-running", ".venv/bin/celery"], name
+        assert name in command, name
+    assert (ROOT / "scripts" / "keep-running").stat().st_mode & 0o111
+
+
 def test_secrets_come_from_the_environment_and_are_documented():
     env = compose()["services"]["web"]["environment"]
     for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "TRIPLETEX_CONSUMER_TOKEN"):
