@@ -115,9 +115,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from companies.credentials import connection_set_own_key
     from companies.services import company_create
-    from ledger.booking import booking_queue_all_ready
+    from ledger.booking.protocol import booking_queue_all_ready
     from ledger.models import Transaction
-    from ledger.transaction_services import transaction_create
+    from ledger.transactions.services import transaction_create
 
     company = company_create(org_number="923609016", name="Bench Holding AS")
     connection_set_own_key(company=company, token=demo.bench_token(1), by=None)

@@ -135,7 +135,7 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
     from companies.credentials import connection_mark, connection_set_own_key
     from companies.models import Company, TripletexConnection
     from ledger.models import SyncRun
-    from ledger.sync import balances_sync, sync_request
+    from ledger.sync.services import balances_sync, sync_request
 
     _reset_db()
 
@@ -255,7 +255,7 @@ def _upsert_vs_copy(rows: int, company) -> None:
                     synced_at=now,
                 )
 
-    from ledger.sync import balances_month_replace
+    from ledger.sync.services import balances_month_replace
 
     with scope(company=company):
         batch = list(objs(0))

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="companies.tasks.heartbeat_task", ignore_result=True)
 def heartbeat_task(name: str = "worker") -> str:
     """Record that a worker ran a task just now; beat schedules it every minute."""
     from companies.services import heartbeat_record

@@ -19,7 +19,7 @@ are safe to run twice) or gone with an emptied Redis (the booking resolver below
 before its task is sent; if Redis was down (the publish failed) or restarted empty, no task exists.
 Each time a worker's consumer connects to the broker — at start and after every reconnect, which
 is when such rows appear — it enqueues the booking resolver in its prompt mode, which sends every
-queued row again (ledger/booking.py `bookings_stuck`). Celery's `worker_ready` signal would fire
+queued row again (ledger/booking/protocol.py `bookings_stuck`). Celery's `worker_ready` signal would fire
 only once per process, and the process now survives the broker; a consumer bootstep starts
 "whenever the connection is established" (Celery's guide, "Extensions and Bootsteps").
 """
@@ -38,7 +38,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dynamik.settings")
 
 logger = logging.getLogger(__name__)
 
-BOOKING_RESOLVER = "ledger.booking_tasks.bookings_resolve_stuck_task"
+BOOKING_RESOLVER = "ledger.booking_tasks.bookings_resolve_stuck_task"  # ledger/queue.py
 
 
 def _connection_closed(message: object) -> bool:

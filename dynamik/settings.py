@@ -281,7 +281,7 @@ else:
 # A publish that fails is retried once right away (a pooled connection may predate a Redis
 # restart: the retry reconnects), then raises kombu.exceptions.OperationalError; Celery's default
 # (3 retries, ~1 s) only delays the same answer. Booking catches it: the row is already committed
-# as queued and the resolver sends it when a worker is back (ledger/booking.py).
+# as queued and the resolver sends it when a worker is back (ledger/booking/protocol.py).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,

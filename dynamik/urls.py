@@ -9,7 +9,7 @@ from django.urls import include, path
 
 from companies import account_views
 from dynamik.health import healthz
-from ledger.views_figures import overview
+from ledger.figures.views import overview
 
 company_urlpatterns = [
     path("", include("companies.company_urls")),

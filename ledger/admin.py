@@ -1,3 +1,4 @@
-"""Staff admin for ledger data: each feature registers its models in its own module."""
+"""Staff admin for ledger data: each capability registers its models in its own module."""
 
-from ledger import admin_sync, admin_transactions  # noqa: F401
+from ledger.sync import admin as sync_admin  # noqa: F401
+from ledger.transactions import admin as transactions_admin  # noqa: F401

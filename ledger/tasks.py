@@ -1,4 +1,4 @@
 """Celery finds tasks in <app>.tasks: the booking and sync tasks live in their own modules."""
 
-from ledger.booking_tasks import *  # noqa: F403
-from ledger.sync_tasks import *  # noqa: F403
+from ledger.booking.tasks import *  # noqa: F403
+from ledger.sync.tasks import *  # noqa: F403

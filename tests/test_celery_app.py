@@ -53,3 +53,31 @@ def test_a_sweep_the_broker_refuses_is_logged(caplog):
     parent = _consumer(refused)
     BookingSweep(parent).start(parent)
     assert "Booking sweep not enqueued" in caplog.text
+
+
+def test_every_task_has_an_explicit_name_that_the_seam_and_beat_can_find():
+    """Tasks keep the name they were first registered under, so moving a module never orphans
+    a queued task or a beat entry; ledger/queue.py and dynamik/celery.py send by those names."""
+    import ast
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from dynamik import celery as celery_module
+    from dynamik.celery import app
+    from ledger import queue
+
+    app.loader.import_default_modules()
+    root = Path(__file__).resolve().parents[1]
+    for path in [*root.glob("*/tasks.py"), *root.glob("*/*/tasks.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for deco in node.decorator_list:
+                    if getattr(getattr(deco, "func", deco), "id", "") == "shared_task":
+                        assert isinstance(deco, ast.Call), f"{path}: {node.name} has no name="
+                        assert any(k.arg == "name" for k in deco.keywords), node.name
+    names = [queue.BOOK_TRANSACTION, queue.BOOK_BATCH, queue.RESOLVE_STUCK_BOOKINGS, queue.SYNC_RUN]
+    names += [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    names.append(celery_module.BOOKING_RESOLVER)
+    for name in names:
+        assert name in app.tasks, name

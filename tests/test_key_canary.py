@@ -19,8 +19,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from companies.models import Company, TripletexConnection
-from ledger.booking import booking_queue, booking_run
-from ledger.sync import balances_sync, sync_request
+from ledger.booking.protocol import booking_queue, booking_run
+from ledger.sync.services import balances_sync, sync_request
 from tests.ledger.test_booking_support import record
 from tripletex.redact import RedactSecretsFilter
 from tripletex.sandbox import demo

@@ -20,7 +20,7 @@ from django_scopes import scope, scopes_disabled
 from companies.models import ROLE_RANK, Company, Role
 from companies.services import membership_set
 from ledger.models import AccountBalance, LedgerAccount
-from ledger.transaction_services import transaction_create
+from ledger.transactions.services import transaction_create
 from tests.conftest import make_user
 
 COMPANY_PREFIX = "c/<slug:company_slug>/"

@@ -21,6 +21,17 @@ from .errors import TripletexError, TripletexRateLimited, TripletexUnavailable
 logger = logging.getLogger(__name__)
 
 
+def backoff(
+    retry: int, *, base: float, cap: float, jitter: float = 0.25, at_least: float = 0.0
+) -> float:
+    """The one backoff rule: `base * 2**retry` (at least `at_least`), stretched by up to `jitter`
+    at random so workers do not retry in lockstep, and capped last, so no delay exceeds `cap`.
+
+    Used by the client's retries, session creation, and the booking and sync task retries."""
+    delay = max(at_least, base * 2.0**retry) * (1 + random.random() * jitter)
+    return min(cap, delay)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard a read is retried: attempts, exponential delays with jitter, a total time budget."""
@@ -37,8 +48,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, *, base: float, cap: float) -> float:
         """The delay before retry number `retry` (0-based)."""
-        delay = min(cap, base * 2.0**retry)
-        return delay * (1 + random.random() * self.jitter)
+        return backoff(retry, base=base, cap=cap, jitter=self.jitter)
 
     def allows(self, attempt: int, spent: float, delay: float) -> bool:
         """True if attempt number `attempt` (1-based) may be followed by one after `delay` s."""

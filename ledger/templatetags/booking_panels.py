@@ -9,7 +9,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def booking_panel(context: template.Context) -> str:
     """Rendered HTML of the panel for context["request"].company ('' when there is nothing to show)."""
-    from ledger.transaction_services import booking_panel_data
+    from ledger.transactions.services import booking_panel_data
 
     request = context.get("request")
     company = getattr(request, "company", None)

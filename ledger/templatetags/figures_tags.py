@@ -2,7 +2,7 @@
 
 A P&L with 400 accounts has thousands of cells; building them in Python here is several times
 faster than a template loop with a filter per cell. Templates still only format: every number
-comes from ledger.figures.
+comes from ledger.figures.selectors.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ledger.figures import Cells
+from ledger.figures.selectors import Cells
 from ledger.templatetags.money import MINUS, NBSP, format_amount
 
 register = template.Library()

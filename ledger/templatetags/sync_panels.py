@@ -3,7 +3,7 @@
 from django import template
 from django.template.loader import render_to_string
 
-from ledger.sync_selectors import sync_page
+from ledger.sync.selectors import sync_page
 
 register = template.Library()
 

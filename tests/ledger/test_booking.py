@@ -18,16 +18,11 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key
-from ledger import booking_tasks
-from ledger.booking import (
-    BookingRetry,
-    booking_queue,
-    booking_resolve,
-    booking_reverse,
-    booking_run,
-)
+from ledger.booking import tasks as booking_tasks
+from ledger.booking.protocol import BookingRetry, booking_queue, booking_resolve, booking_run
+from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, Transaction
-from ledger.transaction_services import transaction_create, transaction_update
+from ledger.transactions.services import transaction_create, transaction_update
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record, reload, vouchers_with
 from tripletex.client import RetryPolicy
@@ -208,7 +203,7 @@ def test_validation_error_rejects_with_plain_messages_and_can_be_booked_again(
     sandbox_acme, tripletex_sandbox, monkeypatch
 ):
     """A 422 from Tripletex (here: the closed-period check bypassed locally) → rejected."""
-    monkeypatch.setattr("ledger.booking.period_is_closed", lambda **kw: False)
+    monkeypatch.setattr("ledger.booking.protocol.period_is_closed", lambda **kw: False)
     closed_day = timezone.localdate().replace(day=1) - timedelta(days=70)
     txn = record(sandbox_acme, trade_date=closed_day)
     _queue(sandbox_acme, txn)
@@ -286,7 +281,7 @@ def test_retries_used_up_mark_needs_attention(
     sandbox_acme, tripletex_sandbox, monkeypatch, tripletex_waits_recorded
 ):
     monkeypatch.setattr(booking_tasks.transaction_book_task, "max_retries", 1)
-    monkeypatch.setattr(booking_tasks, "_backoff", lambda retries, at_least: 0)
+    monkeypatch.setattr(booking_tasks, "retry_countdown", lambda retries, at_least: 0)
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     # Every external-number lookup is answered 503 with Tripletex's error body; the rest of the

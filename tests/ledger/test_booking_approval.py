@@ -12,18 +12,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key, tripletex_client_for
-from ledger import booking_tasks
-from ledger.booking import (
-    BookingRetry,
-    BookingStateError,
-    booking_check,
-    booking_queue,
-    booking_reverse,
-    booking_run,
-    bookings_reconcile,
-)
+from ledger.booking import tasks as booking_tasks
+from ledger.booking.protocol import BookingRetry, BookingStateError, booking_queue, booking_run
+from ledger.booking.reconcile import booking_check, bookings_reconcile
+from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, GLAccountSettings
-from ledger.vouchers import gl_settings_get
+from ledger.transactions.vouchers import gl_settings_get
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import HOLDING_ID, record, reload, vouchers_with
 from tripletex.sandbox import demo

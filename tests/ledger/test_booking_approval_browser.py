@@ -5,7 +5,7 @@ it there, the voucher number appears. A real Celery worker posts to the sandbox.
 import pytest
 
 from companies.credentials import connection_set_own_key
-from ledger import booking_tasks
+from ledger.booking import tasks as booking_tasks
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)

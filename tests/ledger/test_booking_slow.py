@@ -17,14 +17,14 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key
-from ledger.booking import (
+from ledger.booking.protocol import (
     BookingRetry,
     BookingStateError,
     booking_queue,
-    booking_reverse,
     booking_run,
     settle_deadline,
 )
+from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, Reversal, Transaction
 from tests.ledger.test_booking_support import local_cache, record, reload, vouchers_with
 from tests.tripletex.fakes import FakeTime, FakeTripletex, error_body, make_client, tripletex_api

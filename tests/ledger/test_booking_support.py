@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_set_own_key
 from ledger.models import Transaction
-from ledger.transaction_services import transaction_create
+from ledger.transactions.services import transaction_create
 from tripletex.client import TripletexClient
 from tripletex.sandbox import SandboxServer, demo
 

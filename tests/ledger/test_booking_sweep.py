@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from kombu.exceptions import OperationalError
 
-from ledger import booking_tasks
-from ledger.booking import booking_queue
+from ledger.booking import tasks as booking_tasks
+from ledger.booking.protocol import booking_queue
 from ledger.models import Transaction
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record

@@ -10,8 +10,8 @@ import time
 import pytest
 from django_scopes import scope, scopes_disabled
 
-from ledger.booking import booking_queue
-from ledger.booking_tasks import bookings_resolve_stuck_task, transaction_book_task
+from ledger.booking.protocol import booking_queue
+from ledger.booking.tasks import bookings_resolve_stuck_task, transaction_book_task
 from ledger.models import BookingAttempt
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record, reload, vouchers_with

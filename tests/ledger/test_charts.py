@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from ledger.charts import pnl_months_svg, result_trend_svg, short_amount
-from ledger.figures import ChartMonth
+from ledger.figures.charts import pnl_months_svg, result_trend_svg, short_amount
+from ledger.figures.selectors import ChartMonth
 
 SVG = "{http://www.w3.org/2000/svg}"
 D = Decimal

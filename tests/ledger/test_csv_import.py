@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_scopes import scope
 
-from ledger.csv_import import parse_decimal, transactions_import
 from ledger.models import JournalLine, Transaction
+from ledger.transactions.csv_import import parse_decimal, transactions_import
 
 pytestmark = pytest.mark.django_db
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "transactions-example.csv"

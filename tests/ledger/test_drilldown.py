@@ -10,8 +10,8 @@ from django_scopes import scope
 
 from companies.credentials import connection_set_own_key, tripletex_client_for
 from companies.services import company_create, membership_set
-from ledger import drilldown
-from ledger.drilldown import postings_for_account_month
+from ledger.figures import drilldown
+from ledger.figures.drilldown import postings_for_account_month
 from ledger.models import LedgerAccount
 from tests.conftest import make_user
 from tripletex.sandbox import demo

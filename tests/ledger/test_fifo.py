@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django_scopes import scope
 
-from ledger.fifo import FifoError, Holdings, fifo_cost
 from ledger.models import Transaction
-from ledger.transaction_services import TransactionInvalid
+from ledger.transactions.fifo import FifoError, Holdings, fifo_cost
+from ledger.transactions.services import TransactionInvalid
 from tests.ledger.test_booking_support import record
 
 D = Decimal

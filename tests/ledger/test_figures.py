@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from ledger.figures import balance_sheet_at, period_resolve, pnl_for_period
+from ledger.figures.selectors import balance_sheet_at, period_resolve, pnl_for_period
 from ledger.periods import FiscalYear, fiscal_year_start_month, months_summary
 from tests.ledger.figures_data import (
     BALANCE_CHANGES,

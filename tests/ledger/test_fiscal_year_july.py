@@ -15,9 +15,9 @@ from django_scopes import scope, scopes_disabled
 
 from ledger.models import AccountBalance, MonthSync, SyncRun
 from ledger.periods import FiscalYear, fiscal_year_start_month_of, month_next, months_in
-from ledger.sync import balances_sync, sync_request
-from ledger.sync_selectors import figures_status, sync_month_choices, window_start
-from ledger.tieout import tieout_check
+from ledger.sync.selectors import figures_status, sync_month_choices, window_start
+from ledger.sync.services import balances_sync, sync_request
+from ledger.sync.tieout import tieout_check
 from tests.ledger.test_sync import connect
 from tripletex.sandbox import SandboxServer, Store, demo
 

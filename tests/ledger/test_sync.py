@@ -21,7 +21,6 @@ from companies.credentials import (
     office_key_set,
 )
 from companies.models import Company, TripletexConnection
-from ledger import sync_tasks
 from ledger.models import (
     AccountBalance,
     AccountingPeriod,
@@ -32,7 +31,9 @@ from ledger.models import (
     SyncRun,
 )
 from ledger.periods import month_next
-from ledger.sync import (
+from ledger.sync import tasks as sync_tasks
+from ledger.sync.selectors import figures_status, last_runs_by_company
+from ledger.sync.services import (
     SyncRetryLater,
     balances_sync,
     balances_sync_give_up,
@@ -40,7 +41,6 @@ from ledger.sync import (
     sync_request,
     sync_runs_expire_stale,
 )
-from ledger.sync_selectors import figures_status, last_runs_by_company
 from tripletex.client import RetryPolicy, TripletexClient
 from tripletex.sandbox import demo
 from tripletex.session import MemorySessionCache

@@ -7,10 +7,10 @@ sleeping (fast_client), so nothing here really waits.
 import pytest
 from django_scopes import scopes_disabled
 
-from ledger import sync
 from ledger.models import SyncRun
-from ledger.sync import SyncRetryLater, balances_sync_give_up, sync_request
-from ledger.sync_tasks import MAX_RETRIES, balances_sync_task
+from ledger.sync import services as sync
+from ledger.sync.services import SyncRetryLater, balances_sync_give_up, sync_request
+from ledger.sync.tasks import MAX_RETRIES, balances_sync_task
 from tests.ledger.test_sync import (
     connect,
     expected_balances,

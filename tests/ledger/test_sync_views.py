@@ -11,8 +11,8 @@ from django_scopes import scope, scopes_disabled
 
 from companies.models import TripletexConnection
 from ledger.models import MonthSync, SyncRun, SyncSchedule
-from ledger.sync import sync_due_dispatch, sync_recheck_mark_due, sync_schedule_get
-from ledger.sync_selectors import figures_status
+from ledger.sync.selectors import figures_status
+from ledger.sync.services import sync_due_dispatch, sync_recheck_mark_due, sync_schedule_get
 from tests.conftest import PASSWORD
 from tests.ledger.test_sync import connect, holding, sandbox  # noqa: F401  (fixtures)
 
@@ -216,7 +216,7 @@ def test_command_one_month(holding, sandbox):  # noqa: F811
 
 
 def test_next_sync_at_follows_the_schedule_and_stops_for_a_broken_key(acme):
-    from ledger.sync_selectors import next_sync_at
+    from ledger.sync.selectors import next_sync_at
 
     with scope(company=acme):
         assert next_sync_at(company=acme) is None  # not connected

@@ -9,7 +9,7 @@ from django_scopes import scope, scopes_disabled
 
 from ledger.models import AccountBalance
 from ledger.periods import fiscal_year_named
-from ledger.tieout import tieout_check as _tieout_check
+from ledger.sync.tieout import tieout_check as _tieout_check
 
 pytestmark = pytest.mark.django_db
 

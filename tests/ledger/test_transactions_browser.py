@@ -3,7 +3,7 @@ appear without reloading; a real Celery worker posts to the sandbox."""
 
 import pytest
 
-from ledger import booking_tasks
+from ledger.booking import tasks as booking_tasks
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from ledger import booking_tasks
+from ledger.booking import tasks as booking_tasks
 from ledger.models import Transaction
 from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 from tests.ledger.test_booking_support import record, reload

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.models import GLAccountSettings, Transaction
-from ledger.vouchers import (
+from ledger.transactions.vouchers import (
     BookingReferences,
     ChartAccount,
     VoucherBuildError,

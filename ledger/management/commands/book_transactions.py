@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope, scopes_disabled
 
 from companies.models import Company
-from ledger.booking import BookingRetry, booking_queue, booking_run
+from ledger.booking.protocol import BookingRetry, booking_queue, booking_run
 from ledger.models import Transaction
 
 MAX_WAIT_ROUNDS = 5

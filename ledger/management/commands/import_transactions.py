@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from companies.models import Company
-from ledger.csv_import import transactions_import
+from ledger.transactions.csv_import import transactions_import
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django_scopes import scope, scopes_disabled
 from companies.models import Company
 from ledger.models import SyncRun
 from ledger.periods import month_parse
-from ledger.sync import SyncRetryLater, balances_sync, balances_sync_give_up, sync_request
+from ledger.sync.services import SyncRetryLater, balances_sync, balances_sync_give_up, sync_request
 
 
 class Command(BaseCommand):

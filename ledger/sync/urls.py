@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ledger import views_sync
+from ledger.sync import views as views_sync
 
 urlpatterns = [
     path("synk/", views_sync.sync, name="sync"),

@@ -398,7 +398,7 @@ def check_balanced(lines: list[VoucherLine]) -> None:
 
 def transaction_cost(*, company: Company, txn: Transaction) -> Decimal | None:
     """The FIFO cost for a sale or switch (frozen once queued); None for other kinds."""
-    from ledger.fifo import fifo_cost
+    from ledger.transactions.fifo import fifo_cost
 
     if txn.kind not in (Transaction.Kind.SALE, Transaction.Kind.FUND_SWITCH):
         return None
@@ -409,7 +409,7 @@ def transaction_cost(*, company: Company, txn: Transaction) -> Decimal | None:
 
 def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
     """The voucher a transaction will become, with account names; problems listed, not raised."""
-    from ledger.fifo import FifoError
+    from ledger.transactions.fifo import FifoError
 
     preview = VoucherPreview(
         date=txn.trade_date,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ledger import views_transactions as views
+from ledger.transactions import views
 
 urlpatterns: list = [
     path("transaksjoner/", views.transactions, name="transactions"),

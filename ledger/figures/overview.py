@@ -14,7 +14,7 @@ from django_scopes import scope
 
 from companies.models import Company, Membership, Role, TripletexConnection, User
 from ledger.models import MonthSync, SyncRun
-from ledger.sync_selectors import last_runs_by_company
+from ledger.sync.selectors import last_runs_by_company
 
 
 @dataclass

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 from companies.models import Company, Role
 from companies.tenancy import company_role_required
 from ledger.periods import month_parse
-from ledger.sync import sync_request
-from ledger.sync_selectors import sync_month_choices, sync_page, sync_progress
+from ledger.sync.selectors import sync_month_choices, sync_page, sync_progress
+from ledger.sync.services import sync_request
 
 
 @company_role_required(Role.ACCOUNTANT)

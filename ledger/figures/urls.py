@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ledger import views_figures
+from ledger.figures import views as views_figures
 
 urlpatterns = [
     path("resultat/", views_figures.pnl, name="pnl"),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
-from ledger.figures import money
+from ledger.figures.selectors import money
 from ledger.models import AccountBalance, LedgerAccount
 from ledger.periods import month_next
 from tripletex.errors import (

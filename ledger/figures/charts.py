@@ -17,7 +17,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ledger.figures import ChartMonth
+from ledger.figures.selectors import ChartMonth
 from ledger.templatetags.money import format_amount
 
 WIDTH, HEIGHT = 760, 280

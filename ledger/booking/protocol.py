@@ -40,20 +40,21 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from kombu.exceptions import OperationalError
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company, User
-from ledger.fifo import FifoError, fifo_check
+from companies.tenancy import company_for_task
+from ledger import queue
+from ledger.booking.messages import forbidden_message, plain_messages
 from ledger.models import (
-    AWAITING_APPROVAL,
     BookingAttempt,
     GLAccountSettings,
-    Reversal,
     Transaction,
 )
-from ledger.vouchers import (
+from ledger.transactions.fifo import FifoError, fifo_check
+from ledger.transactions.vouchers import (
     VoucherBuildError,
     booking_references,
     build_lines,
@@ -69,12 +70,12 @@ from tripletex.errors import (
     TripletexAuthError,
     TripletexError,
     TripletexForbidden,
-    TripletexNotFound,
     TripletexOutcomeUnknown,
     TripletexRateLimited,
     TripletexUnavailable,
     TripletexValidationError,
 )
+from tripletex.retry import backoff
 from tripletex.schemas import Voucher
 
 logger = logging.getLogger(__name__)
@@ -161,8 +162,6 @@ def booking_queue(
     *, company: Company, transaction_ids: list[int], by: User | None, enqueue: bool = True
 ) -> dict[str, int]:
     """Record the intent to book (status queued) and enqueue on commit; counts per outcome."""
-    from ledger.booking_tasks import transaction_book_task, transactions_book_batch_task
-
     counts = {"queued": 0, "rejected": 0, "skipped": 0}
     queued: list[int] = []
     rows = (
@@ -201,7 +200,12 @@ def booking_queue(
         _enqueue_on_commit(
             counts,
             1,
-            partial(transaction_book_task.delay, company_id=company.pk, transaction_id=queued[0]),
+            partial(
+                queue.enqueue,
+                queue.BOOK_TRANSACTION,
+                company_id=company.pk,
+                transaction_id=queued[0],
+            ),
         )
     elif enqueue and queued:
         # "Book all": one task walks the rows in order (each row still claimed on its own), so a
@@ -213,7 +217,7 @@ def booking_queue(
                 counts,
                 len(ids),
                 partial(
-                    transactions_book_batch_task.delay, company_id=company.pk, transaction_ids=ids
+                    queue.enqueue, queue.BOOK_BATCH, company_id=company.pk, transaction_ids=ids
                 ),
             )
     return counts
@@ -372,52 +376,6 @@ def _lookup(run: _Run, *, thorough: bool) -> Voucher | None:
 # ---- the protocol ----------------------------------------------------------------------------
 
 
-def _plain_messages(exc: TripletexError, txn: Transaction) -> list[str]:
-    """Tripletex's validation messages in plain language (branching on field, never on text)."""
-    plain: list[str] = []
-    for vm in exc.validation_messages or ():
-        name = vm.field or ""
-        if name == "date" or name.endswith(".date"):
-            text = _(
-                "The date %(date)s is not accepted by Tripletex: its accounting period is "
-                "probably closed. Choose a date in an open period and book again."
-            ) % {"date": txn.trade_date.isoformat()}
-        elif "account" in name:
-            text = _(
-                "An account on the voucher is unknown or cannot be used in Tripletex. Check the "
-                "GL account settings and the lines."
-            )
-        elif "vatType" in name:
-            text = _("A VAT code is not allowed on its account in Tripletex.")
-        elif "customer" in name or "supplier" in name:
-            text = _(
-                "An account is a customer or supplier ledger account, which needs a customer or "
-                "supplier. Use an ordinary account."
-            )
-        elif "department" in name or "project" in name:
-            text = _("A department or project is unknown or required on an account.")
-        elif name == "postings" or not name:
-            text = _("Tripletex refused the postings (do they balance?).")
-        else:
-            text = _("Tripletex refused the voucher.")
-        plain.append(f"{text} (Tripletex: {vm.field + ': ' if vm.field else ''}{vm.message})")
-    if not plain:
-        plain.append(_("Tripletex refused the voucher: %(message)s") % {"message": exc.message})
-    return list(dict.fromkeys(plain))
-
-
-def forbidden_message() -> str:
-    """What to do when Tripletex answers 403 to a voucher: grant "Advanced Voucher", or send
-    vouchers for approval instead."""
-    return _(
-        "Tripletex refused: the company's API key lacks permission to post vouchers. In "
-        'Tripletex, give the key\'s user the "Advanced Voucher" (Avansert bilag) access, or create '
-        'the key with the access template "Alle tilganger", then book again. Or choose "Send '
-        'vouchers for approval in Tripletex" in the GL account settings, and someone at the firm '
-        "approves each voucher in Tripletex."
-    )
-
-
 def _gl_settings(txn: Transaction) -> GLAccountSettings:
     # Loaded with the row (select_related) when the company has settings: one query less.
     try:
@@ -487,14 +445,14 @@ def _protocol(run: _Run) -> str:
             send_to_ledger=_gl_settings(txn).send_to_ledger,
             on_send=lambda: _stamp_send(run),
         )
-    except _ClaimLost:
+    except ClaimLost:
         # Stopped before a send; any earlier send of this call was refused (401/429).
         return _finish(run, Outcome.LOST_CLAIM)
     except TripletexValidationError as exc:
         run.request_ids.append(exc.request_id or "")
         forget_reference_data(company=run.company)
         _restore_last_post(run, posted_before)
-        return _mark_rejected(run, _plain_messages(exc, txn))
+        return _mark_rejected(run, plain_messages(exc, txn))
     except TripletexForbidden as exc:
         run.request_ids.append(exc.request_id or "")
         _restore_last_post(run, posted_before)
@@ -520,7 +478,7 @@ def _protocol(run: _Run) -> str:
     return _mark_booked(run, voucher, Outcome.BOOKED)
 
 
-class _ClaimLost(Exception):
+class ClaimLost(Exception):
     """Raised from the send callback: another process holds the row now, so this one must not
     send its POST."""
 
@@ -535,7 +493,7 @@ def _stamp_send(run: _Run) -> None:
     stamp `last_post_at` (committed at once), or stop the send if the claim is gone."""
     now = timezone.now()
     if not Transaction.objects.filter(_mine(run)).update(lease_at=now, last_post_at=now):
-        raise _ClaimLost
+        raise ClaimLost
     run.attempt.posted = True
 
 
@@ -635,6 +593,69 @@ def booking_mark_failed(*, company: Company, transaction_id: int, reason: str) -
     )
 
 
+# Retries of a booking task: at most MAX_RETRIES, never more than MAX_COUNTDOWN seconds apart
+# (longer countdowns with acks_late on Redis collide with its visibility timeout).
+MAX_RETRIES = 8
+MAX_COUNTDOWN = 600.0
+
+
+def retry_countdown(retries: int, at_least: float) -> float:
+    """Seconds before retry number `retries` of a booking task (at least `at_least`, ≤ 10 min)."""
+    return backoff(retries, base=10.0, cap=MAX_COUNTDOWN, at_least=at_least)
+
+
+def bookings_book_batch(*, company: Company, transaction_ids: list[int]) -> dict[str, int]:
+    """Book many queued transactions in order with one Tripletex client ("book all ready");
+    counts per outcome.
+
+    Each row is claimed on its own, so a row another worker has is skipped; a row that must
+    wait (transient trouble, unclear outcome) continues in its own retrying task."""
+    outcomes: dict[str, int] = {}
+    try:
+        client: TripletexClient | None = tripletex_client_for(company)
+    except ConnectionUnavailable:
+        client = None  # each row then ends as "needs attention" with the reason
+    for transaction_id in transaction_ids:
+        try:
+            outcome = booking_run(company=company, transaction_id=transaction_id, client=client)
+        except BookingRetry as exc:
+            queue.enqueue(
+                queue.BOOK_TRANSACTION,
+                countdown=retry_countdown(0, exc.countdown),
+                company_id=company.pk,
+                transaction_id=transaction_id,
+            )
+            outcome = "retry"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def bookings_resolve_all_stuck(*, prompt: bool = False) -> list[str]:
+    """Finish rows stuck in "booking" (worker died) and re-enqueue queued rows whose task was
+    lost (see `bookings_stuck`); lookup first, so this never makes a second voucher."""
+    outcomes = []
+    for company_id, transaction_id, status in bookings_stuck(prompt=prompt):
+        company = company_for_task(company_id)
+        with scope(company=company):
+            if status == Status.QUEUED:
+                queue.enqueue(
+                    queue.BOOK_TRANSACTION, company_id=company_id, transaction_id=transaction_id
+                )
+                outcomes.append("requeued")
+                continue
+            try:
+                outcomes.append(booking_resolve(company=company, transaction_id=transaction_id))
+            except BookingRetry:
+                queue.enqueue(
+                    queue.BOOK_TRANSACTION,
+                    countdown=30,
+                    company_id=company_id,
+                    transaction_id=transaction_id,
+                )
+                outcomes.append("retry")
+    return outcomes
+
+
 def bookings_stuck(*, now=None, prompt: bool = False) -> list[tuple[int, int, str]]:
     """(company id, transaction id, status) of rows stuck in booking, or queued with no task.
 
@@ -655,266 +676,3 @@ def bookings_stuck(*, now=None, prompt: bool = False) -> list[tuple[int, int, st
             .order_by("trade_date", "pk")
         )
         return [(t.company_id, t.pk, t.status) for t in [*stuck, *lost]]
-
-
-# ---- keeping booked rows in line with Tripletex ---------------------------------------------------
-#
-# People also work in Tripletex itself: they approve the vouchers we sent for approval, reverse or
-# delete vouchers. Reconciling looks booked rows' vouchers up and records what happened: a voucher
-# approved since gets its number, a reversal is recorded (the row can be changed and booked anew),
-# and a deleted voucher leaves the row "needs attention", to be booked again.
-
-RECONCILE_DAYS = 60  # the nightly sweep looks at rows booked this recently
-
-
-def bookings_to_reconcile(*, awaiting_only: bool, now=None) -> dict[int, list[int]]:
-    """{company id: transaction ids}: rows whose voucher waits for approval, and unless
-    `awaiting_only` also every row booked in the last RECONCILE_DAYS days."""
-    now = now or timezone.now()
-    rows = AWAITING_APPROVAL
-    if not awaiting_only:
-        rows |= Q(status=Status.BOOKED, booked_at__gte=now - timedelta(days=RECONCILE_DAYS))
-    with scopes_disabled():
-        found = Transaction.objects.filter(rows, tripletex_voucher_id__isnull=False).values_list(
-            "company_id", "pk"
-        )
-        by_company: dict[int, list[int]] = {}
-        for company_id, pk in found:
-            by_company.setdefault(company_id, []).append(pk)
-        return by_company
-
-
-def bookings_reconcile(
-    *, company: Company, transaction_ids: list[int], client: TripletexClient | None = None
-) -> dict[str, int]:
-    """Reconcile the given booked rows with Tripletex; counts per outcome (approved, waiting,
-    reversed, deleted, unchanged). The vouchers of the rows' dates are listed once (and those
-    waiting for approval, when a row does); only a voucher missing from both is asked for alone."""
-    counts: dict[str, int] = {}
-    rows = list(
-        Transaction.objects.filter(
-            company=company,
-            pk__in=transaction_ids,
-            status=Status.BOOKED,
-            tripletex_voucher_id__isnull=False,
-        )
-    )
-    if not rows:
-        return counts
-    client = client or tripletex_client_for(company)
-    span = {
-        "date_from": min(t.trade_date for t in rows),
-        "date_to": max(t.trade_date for t in rows) + timedelta(days=1),
-    }
-    known = {v.id: v for v in client.vouchers_between(**span)}
-    if any(t.is_awaiting_approval for t in rows):
-        known.update({v.id: v for v in client.vouchers_non_posted(**span)})
-    for txn in rows:
-        outcome = _reconcile_one(company, txn, known.get(txn.tripletex_voucher_id), client, by=None)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
-def booking_check(*, company: Company, txn: Transaction, by: User | None) -> str:
-    """Reconcile one booked row now ("Check in Tripletex"); its outcome. Raises BookingStateError."""
-    txn = Transaction.objects.get(company=company, pk=txn.pk)
-    if txn.status != Status.BOOKED or not txn.tripletex_voucher_id:
-        raise BookingStateError(_("Only a booked transaction can be checked in Tripletex."))
-    return _reconcile_one(company, txn, None, tripletex_client_for(company), by=by)
-
-
-def _reconcile_one(
-    company: Company,
-    txn: Transaction,
-    voucher: Voucher | None,
-    client: TripletexClient,
-    *,
-    by: User | None,
-) -> str:
-    """What Tripletex has for the row's voucher (`voucher` when already listed), recorded."""
-    if voucher is None:
-        try:
-            voucher = client.voucher_get(txn.tripletex_voucher_id)  # type: ignore[arg-type]
-        except TripletexNotFound:
-            _mark_deleted_in_tripletex(company, txn)
-            return "deleted"
-    if voucher.reverse_voucher_id is not None:
-        reversal = client.voucher_get(voucher.reverse_voucher_id)
-        with transaction.atomic():
-            locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
-            if locked.status != Status.BOOKED or locked.tripletex_voucher_id != voucher.id:
-                return "unchanged"
-            on = reversal.date or timezone.localdate()
-            _record_reversal(company, locked, reversal, on=on, by=by)
-        logger.info("Voucher %s of transaction %s was reversed in Tripletex", voucher.id, txn.pk)
-        return "reversed"
-    if txn.voucher_number is None:
-        if voucher.number is None:
-            return "waiting"
-        Transaction.objects.filter(pk=txn.pk, status=Status.BOOKED).update(
-            voucher_number=voucher.number, voucher_year=voucher.year or txn.voucher_year
-        )
-        logger.info(
-            "Voucher %s of transaction %s approved as %s", voucher.id, txn.pk, voucher.number
-        )
-        return "approved"
-    return "unchanged"
-
-
-def _mark_deleted_in_tripletex(company: Company, txn: Transaction) -> None:
-    """The row's voucher no longer exists in Tripletex: nothing is booked, the row can be again."""
-    deleted = Transaction.objects.filter(
-        company=company,
-        pk=txn.pk,
-        status=Status.BOOKED,
-        tripletex_voucher_id=txn.tripletex_voucher_id,
-    ).update(
-        status=Status.FAILED,
-        tripletex_voucher_id=None,
-        voucher_number=None,
-        voucher_temp_number=None,
-        voucher_year=None,
-        booked_at=None,
-        messages=[
-            _(
-                "The voucher was deleted in Tripletex, so nothing is booked. Change the "
-                "transaction if needed and book it again."
-            )
-        ],
-    )
-    if deleted:
-        logger.info(
-            "Voucher %s of transaction %s was deleted in Tripletex",
-            txn.tripletex_voucher_id,
-            txn.pk,
-        )
-
-
-# ---- reversing -------------------------------------------------------------------------------
-
-
-def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User | None) -> Reversal:
-    """Reverse the booked voucher on date `on` (PUT :reverse); the row can then be edited and
-    booked anew under a new external number. Raises BookingStateError / TripletexError.
-
-    The PUT follows the booking's settle rule: each send is stamped on the row right before it
-    leaves (compare-and-set, so two clicks cannot both send), and after a send whose answer never
-    came the original voucher is looked at first; nothing is sent again before the settle
-    deadline."""
-    with transaction.atomic():
-        locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
-        if locked.status != Status.BOOKED or not locked.tripletex_voucher_id:
-            raise BookingStateError(_("Only a booked transaction can be reversed."))
-        if locked.is_awaiting_approval:
-            raise BookingStateError(
-                _(
-                    "The voucher still waits for approval in Tripletex, so there is nothing to "
-                    "reverse yet. Delete it in Tripletex instead, or reverse it once approved."
-                )
-            )
-    client = tripletex_client_for(company)
-    if locked.reverse_sent_at is not None:
-        reversal = _reversal_in_tripletex(client, locked)
-        if reversal is not None:
-            with transaction.atomic():
-                return _record_reversal(company, locked, reversal, on=reversal.date or on, by=by)
-        _refuse_until_settled(client, locked.reverse_sent_at)
-    try:
-        reversal = client.voucher_reverse(
-            locked.tripletex_voucher_id, date=on, on_send=_reverse_stamper(locked)
-        )
-    except _ClaimLost:
-        raise BookingStateError(
-            _("A reversal of this voucher is already under way. Reload the page in a minute.")
-        ) from None
-    except TripletexOutcomeUnknown:
-        # Never sent twice: ask the original voucher whether it now points to a reversal.
-        found = _reversal_in_tripletex(client, locked)
-        if found is None:
-            sent = Transaction.objects.values_list("reverse_sent_at", flat=True).get(pk=locked.pk)
-            _refuse_until_settled(client, sent or timezone.now(), unclear=True)
-        reversal = found  # type: ignore[assignment]
-    except TripletexValidationError as exc:
-        raise BookingStateError(" ".join(_plain_messages(exc, locked))) from exc
-    except TripletexForbidden as exc:
-        raise BookingStateError(
-            _(
-                "Tripletex refused: the company's API key lacks permission to reverse vouchers. "
-                'In Tripletex, give the key\'s user the "Advanced Voucher" (Avansert bilag) '
-                "access and reverse again, or reverse the voucher in Tripletex yourself."
-            )
-        ) from exc
-    with transaction.atomic():
-        return _record_reversal(company, locked, reversal, on=on, by=by)
-
-
-def _reverse_stamper(locked: Transaction):
-    """The send callback of a PUT :reverse: stamp `reverse_sent_at` if nobody else has since."""
-    expected = {"value": locked.reverse_sent_at}
-
-    def stamp() -> None:
-        now = timezone.now()
-        if not Transaction.objects.filter(
-            pk=locked.pk, status=Status.BOOKED, reverse_sent_at=expected["value"]
-        ).update(reverse_sent_at=now):
-            raise _ClaimLost
-        expected["value"] = now
-
-    return stamp
-
-
-def _reversal_in_tripletex(client: TripletexClient, locked: Transaction) -> Voucher | None:
-    """The reversing voucher if the row's voucher was reversed in Tripletex (by us or a person)."""
-    original = client.voucher_get(locked.tripletex_voucher_id)  # type: ignore[arg-type]
-    if original.reverse_voucher_id is None:
-        return None
-    return client.voucher_get(original.reverse_voucher_id)
-
-
-def _refuse_until_settled(client: TripletexClient, sent: datetime, *, unclear: bool = False):
-    """Raise BookingStateError while a reversal sent at `sent` may still land in Tripletex."""
-    deadline = settle_deadline(sent, timeout=client.timeout, settle=settle_seconds())
-    if not unclear and timezone.now() >= deadline:
-        return
-    at = timezone.localtime(max(deadline, timezone.now())).strftime("%H:%M:%S")
-    raise BookingStateError(
-        _(
-            "Tripletex did not confirm the reversal, and it may still arrive. Nothing is sent "
-            "again before %(time)s: then press Check in Tripletex, or reverse again."
-        )
-        % {"time": at}
-    )
-
-
-def _record_reversal(
-    company: Company, locked: Transaction, reversal: Voucher, *, on: object, by: User | None
-) -> Reversal:
-    """The Reversal, its log line and the row's REVERSED status (inside the caller's atomic)."""
-    record = Reversal.objects.create(
-        company=company,
-        transaction=locked,
-        booking_round=locked.booking_round,
-        external_voucher_number=locked.external_voucher_number,
-        original_voucher_id=locked.tripletex_voucher_id,
-        original_number=locked.voucher_number,
-        original_year=locked.voucher_year,
-        reversal_voucher_id=reversal.id,
-        reversal_number=reversal.number,
-        reversal_year=reversal.year,
-        reversal_date=on,
-        reversed_by=by if by and by.pk else None,
-    )
-    BookingAttempt.objects.create(
-        company=company,
-        transaction=locked,
-        attempt=locked.attempts,
-        action="reverse",
-        external_voucher_number=locked.external_voucher_number,
-        outcome=Outcome.REVERSED,
-        finished_at=timezone.now(),
-        voucher_id=reversal.id,
-    )
-    Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
-        status=Status.REVERSED, cost_basis=None, messages=[], reverse_sent_at=None
-    )
-    return record

@@ -9,6 +9,17 @@ re-pull its closed months too (a reopened period).
 from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
+from django_scopes import scopes_disabled
+
+from ledger.models import SyncRun
+from ledger.sync.services import (
+    SyncRetryLater,
+    balances_sync,
+    balances_sync_give_up,
+    retry_countdown,
+    sync_due_dispatch,
+    sync_recheck_mark_due,
+)
 
 __all__ = ["balances_sync_task", "sync_due_dispatch_task", "sync_recheck_mark_due_task"]
 
@@ -21,6 +32,7 @@ TIME_LIMIT: int = settings.SYNC_TIME_LIMIT
 
 
 @shared_task(
+    name="ledger.sync_tasks.balances_sync_task",
     bind=True,
     ignore_result=True,
     max_retries=MAX_RETRIES,
@@ -30,10 +42,6 @@ TIME_LIMIT: int = settings.SYNC_TIME_LIMIT
 )
 def balances_sync_task(self: Task, run_id: int) -> str:
     """Run one queued sync; returns its status ("running" when another delivery has it, "missing")."""
-    from django_scopes import scopes_disabled
-
-    from ledger.models import SyncRun
-    from ledger.sync import SyncRetryLater, balances_sync, balances_sync_give_up, retry_countdown
 
     with scopes_disabled():
         run = SyncRun.objects.select_related("company").filter(pk=run_id).first()
@@ -49,18 +57,24 @@ def balances_sync_task(self: Task, run_id: int) -> str:
     return finished.status
 
 
-@shared_task(ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+@shared_task(
+    name="ledger.sync_tasks.sync_due_dispatch_task",
+    ignore_result=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+)
 def sync_due_dispatch_task() -> str:
     """Queue the nightly syncs and intraday refreshes that are due; returns a short summary."""
-    from ledger.sync import sync_due_dispatch
-
     counts = sync_due_dispatch()
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
 
-@shared_task(ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+@shared_task(
+    name="ledger.sync_tasks.sync_recheck_mark_due_task",
+    ignore_result=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+)
 def sync_recheck_mark_due_task() -> str:
     """Make every company's next nightly sync re-check its closed months."""
-    from ledger.sync import sync_recheck_mark_due
-
     return f"marked={sync_recheck_mark_due()}"

@@ -24,7 +24,6 @@ firm's real window adds (and their accounting periods) in the same run.
 
 import datetime
 import logging
-import random
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,6 +40,7 @@ from django_scopes import scope, scopes_disabled
 
 from companies.credentials import ConnectionUnavailable, connection_mark_broken
 from companies.models import Company, Membership, Role, TripletexConnection, User
+from ledger import queue
 from ledger.models import (
     AccountBalance,
     AccountingPeriod,
@@ -59,14 +59,14 @@ from ledger.periods import (
     month_start,
     today_local,
 )
-from ledger.sync_selectors import (
+from ledger.sync.selectors import (
     ACTIVE,
     failures_in_a_row,
     nightly_default,
     synced_fiscal_years,
 )
-from ledger.sync_selectors import next_at as _next_at
-from ledger.tieout import is_result_account, tieout_check
+from ledger.sync.selectors import next_at as _next_at
+from ledger.sync.tieout import is_result_account, tieout_check
 from tripletex.client import TripletexClient
 from tripletex.errors import (
     TripletexAuthError,
@@ -75,6 +75,7 @@ from tripletex.errors import (
     TripletexRateLimited,
     TripletexUnavailable,
 )
+from tripletex.retry import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +165,6 @@ def sync_request(
     enqueue: bool = True,
 ) -> tuple[SyncRun, bool]:
     """Queue a sync run; returns (run, created). An active run of the company is returned instead."""
-    from ledger.sync_tasks import balances_sync_task
-
     sync_runs_expire_stale(company=company)
     if only_month is not None:
         only_month, kind = month_start(only_month), SyncRun.Kind.MONTH
@@ -192,7 +191,7 @@ def sync_request(
             )
         return active, False
     if enqueue:
-        transaction.on_commit(lambda: balances_sync_task.delay(run.pk))
+        transaction.on_commit(lambda: queue.enqueue(queue.SYNC_RUN, run_id=run.pk))
     return run, True
 
 
@@ -947,7 +946,7 @@ def sync_recheck_mark_due() -> int:
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` of a transient failure (backoff + jitter, ≤ 10 min)."""
     # The cap comes last, after the jitter, so no countdown exceeds it (see the task time limits).
-    return min(600.0, 30.0 * 2.0**retries * (1 + random.random() * 0.25))
+    return backoff(retries, base=30.0, cap=600.0)
 
 
 def elapsed(run: SyncRun) -> float:

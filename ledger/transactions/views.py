@@ -19,16 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Role
 from companies.tenancy import company_role_required
-from ledger import transaction_services as svc
-from ledger.booking import (
-    BookingStateError,
-    booking_check,
-    booking_queue,
-    booking_queue_all_ready,
-    booking_reverse,
-)
-from ledger.csv_import import transactions_import
-from ledger.forms_transactions import (
+from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
+from ledger.booking.reconcile import booking_check
+from ledger.booking.reversal import booking_reverse
+from ledger.models import Transaction
+from ledger.transactions import services as svc
+from ledger.transactions.csv_import import transactions_import
+from ledger.transactions.forms import (
     GLSettingsForm,
     ImportForm,
     JournalForm,
@@ -36,8 +33,7 @@ from ledger.forms_transactions import (
     ReverseForm,
     SecuritiesForm,
 )
-from ledger.models import Transaction
-from ledger.vouchers import (
+from ledger.transactions.vouchers import (
     chart_fetch,
     chart_known,
     gl_settings_check,
@@ -248,7 +244,7 @@ def transactions_book_all(request: HttpRequest, company_slug: str) -> HttpRespon
 
 def _report_queue(request: HttpRequest, counts: dict[str, int]) -> None:
     # "unsent": queued rows whose task the broker could not take; a worker sends them when it
-    # is back (ledger.booking._enqueue_on_commit).
+    # is back (ledger.booking.protocol._enqueue_on_commit).
     unsent = counts.get("unsent", 0)
     if counts["queued"] - unsent:
         messages.success(

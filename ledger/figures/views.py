@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET
 
 from companies.models import Role
 from companies.tenancy import company_role_required
-from ledger import charts, exports
-from ledger.drilldown import postings_for_account_month
-from ledger.figures import (
+from ledger.figures import charts, exports
+from ledger.figures.drilldown import postings_for_account_month
+from ledger.figures.overview import OVERVIEW_SORTS, companies_figures_overview
+from ledger.figures.selectors import (
     PNL_LAYOUT,
     GroupSpec,
     Period,
@@ -28,7 +29,6 @@ from ledger.figures import (
     period_resolve,
     pnl_for_period,
 )
-from ledger.overview import OVERVIEW_SORTS, companies_figures_overview
 from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
 
 RAW_SIGNS = "tripletex"

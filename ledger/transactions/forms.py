@@ -12,10 +12,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ledger.csv_import import ValueProblem, parse_decimal
 from ledger.models import GLAccountSettings, Transaction
 from ledger.templatetags.money import format_amount
-from ledger.transaction_services import journal_line_problems, securities_problems
+from ledger.transactions.csv_import import ValueProblem, parse_decimal
+from ledger.transactions.services import journal_line_problems, securities_problems
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

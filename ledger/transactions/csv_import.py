@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.models import Transaction
 from ledger.templatetags.money import format_amount
-from ledger.transaction_services import (
+from ledger.transactions.services import (
     TransactionInvalid,
     journal_line_problems,
     securities_problems,

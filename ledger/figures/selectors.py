@@ -36,7 +36,7 @@ from ledger.periods import (
     months_summary,
     today_local,
 )
-from ledger.sync_selectors import FiguresStatus, figures_status
+from ledger.sync.selectors import FiguresStatus, figures_status
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")

@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
-from ledger.fifo import FifoError, fifo_check
 from ledger.models import AWAITING_APPROVAL, BookingAttempt, JournalLine, Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.fifo import FifoError, fifo_check
 
 Status = Transaction.Status
 

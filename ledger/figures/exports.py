@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from ledger.figures import BalanceSheet, Cells, Pnl
+from ledger.figures.selectors import BalanceSheet, Cells, Pnl
 from ledger.periods import month_end
 
 AMOUNT_FORMAT = "#,##0.00;[Red]-#,##0.00"

@@ -1,0 +1,1 @@
+"""Booking into Tripletex exactly once: the protocol, reconcile, reversal, messages, tasks, pages."""

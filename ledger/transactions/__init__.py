@@ -1,0 +1,1 @@
+"""Transactions: recording, checking, FIFO cost, vouchers they become, CSV import, pages."""
