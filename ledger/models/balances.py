@@ -5,9 +5,9 @@ and the period ends on the first day of the next month."""
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
 from companies.models import Company
+from ledger.models.managers import CompanyScopedManager
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -23,7 +23,7 @@ class LedgerAccount(models.Model):
     is_active = models.BooleanField(default=True)
     synced_at = models.DateTimeField()
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["number"]
@@ -50,7 +50,7 @@ class AccountingPeriod(models.Model):
     is_closed = models.BooleanField(default=False)
     synced_at = models.DateTimeField()
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["start"]
@@ -72,7 +72,7 @@ class Department(models.Model):
     is_active = models.BooleanField(default=True)
     synced_at = models.DateTimeField()
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["number", "name"]
@@ -94,7 +94,7 @@ class Project(models.Model):
     is_closed = models.BooleanField(default=False)
     synced_at = models.DateTimeField()
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["number", "name"]
@@ -123,7 +123,7 @@ class AccountBalance(models.Model):
     balance_out = models.DecimalField(**MONEY)
     synced_at = models.DateTimeField()
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         constraints = [
@@ -156,7 +156,7 @@ class MonthSync(models.Model):
         default=0, help_text="Of those, accounts whose opening balance is not zero."
     )
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["month"]
@@ -214,7 +214,7 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True)
     request_ids = models.JSONField(default=list, blank=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -258,7 +258,7 @@ class SyncSchedule(models.Model):
     alerted_at = models.DateTimeField(null=True, blank=True)
     alert_reason = models.TextField(blank=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         verbose_name = _("sync schedule")

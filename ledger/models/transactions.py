@@ -12,9 +12,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
 from companies.models import Company
+from ledger.models.managers import CompanyScopedManager
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 QUANTITY = {"max_digits": 24, "decimal_places": 8}
@@ -130,7 +130,7 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["-trade_date", "-pk"]
@@ -209,7 +209,7 @@ class JournalLine(models.Model):
     project_number = models.CharField(_("project"), max_length=40, blank=True)
     vat_code = models.CharField(_("VAT code"), max_length=10, blank=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["row"]
@@ -256,7 +256,7 @@ class GLAccountSettings(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     ROLES = (
         "bank",
@@ -314,7 +314,7 @@ class BookingAttempt(models.Model):
     messages = models.JSONField(default=list, blank=True)
     voucher_id = models.BigIntegerField(null=True, blank=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -342,7 +342,7 @@ class Reversal(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ScopedManager(company="company")
+    objects = CompanyScopedManager()
 
     class Meta:
         ordering = ["-created_at"]
