@@ -7,9 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
+from ledger.models.fields import MONEY
 from ledger.models.managers import CompanyScopedManager
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class LedgerAccount(models.Model):

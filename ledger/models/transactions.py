@@ -14,10 +14,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
+from ledger.models.fields import MONEY, QUANTITY
 from ledger.models.managers import CompanyScopedManager
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
-QUANTITY = {"max_digits": 24, "decimal_places": 8}
 
 
 def _number_text(value: Decimal | None) -> str:
@@ -26,7 +24,7 @@ def _number_text(value: Decimal | None) -> str:
         return ""
     text = format(value.normalize(), "f")
     whole, _sep, fraction = text.lstrip("-").partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
