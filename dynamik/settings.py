@@ -5,6 +5,7 @@ defaults: SQLite under var/, kombu's filesystem broker under var/, a file cache,
 development secrets generated once into var/. With DEBUG=false, secrets must come from the environment.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -79,13 +80,19 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The staff admin, on a site that requires a verified second factor (companies/admin_site.py).
+    "companies.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Second factor (README "Security"): authenticator apps and recovery codes. Before companies,
+    # whose admin module takes their device admins (which show secrets) off the staff admin.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "companies",
     "tripletex",
     "ledger",
@@ -100,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "companies.mfa.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "companies.tenancy.CompanyMiddleware",
@@ -174,9 +183,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Failed logins per e-mail and per client address before a pause of LOGIN_THROTTLE_SECONDS.
-LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=5)
+# The login throttle of every door (companies/throttle.py, README "Security"): failures for one
+# e-mail from one address, and from one address whatever the e-mail, before a pause of
+# LOGIN_THROTTLE_SECONDS after the last failure.
+LOGIN_THROTTLE_ACCOUNT_ATTEMPTS = env.int("LOGIN_THROTTLE_ACCOUNT_ATTEMPTS", default=5)
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env.int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", default=30)
 LOGIN_THROTTLE_SECONDS = env.int("LOGIN_THROTTLE_SECONDS", default=900)
+# The reverse proxy in front (addresses or networks): only a request from one of them has its
+# client address taken from X-Forwarded-For, the TRUSTED_PROXY_COUNT-th entry from the right.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an address or network."
+        ) from exc
+# Authenticator apps show this name beside the account.
+OTP_TOTP_ISSUER = "Dynamik"
 PASSWORD_RESET_TIMEOUT = env.int("INVITATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
 
 LANGUAGE_CODE = "nb"
