@@ -22,12 +22,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies import admin_views
 from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.audit import audit_record
 from companies.credentials import connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
+from companies.mfa import mfa_enrolled, mfa_reset
 from companies.models import (
     AuditEvent,
     Company,
@@ -40,6 +43,12 @@ from companies.models import (
 )
 from companies.onboarding.saving import connection_key_store, office_key_verified
 from companies.services import MemberError, member_reinvite
+
+# django-otp's device admins show each authenticator's secret (and its QR code) to staff; devices
+# are managed only by their owners here, and staff reset them with "Reset two-step login".
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 def key_summary(holder: EncryptedKeyMixin | None) -> str:
@@ -313,7 +322,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_staff", "is_active"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "two_step"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -322,7 +331,22 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    actions = ["send_invitations"]
+    actions = ["send_invitations", "reset_two_step"]
+
+    @admin.display(description=_("Two-step login"), boolean=True)
+    def two_step(self, user: User) -> bool:
+        return mfa_enrolled(user=user)
+
+    @admin.action(description=_("Reset two-step login (lost phone): they set it up again"))
+    def reset_two_step(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = list(queryset)
+        for user in users:
+            mfa_reset(user=user, by=_actor(request))
+        self.message_user(
+            request,
+            gettext("Two-step login reset for %(n)s user(s); each sets it up at the next login.")
+            % {"n": len(users)},
+        )
 
     @admin.action(description=_("Send a new invitation e-mail (users without a password)"))
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

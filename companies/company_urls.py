@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.company_home, name="company_home"),
     path("brukere/", views.members, name="members"),
     path("brukere/<int:pk>/", views.member_change, name="member_change"),
+    path("brukere/tofaktor/", views.company_mfa_policy, name="mfa_policy"),
 ]

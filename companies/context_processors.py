@@ -8,7 +8,11 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from companies.mfa import mfa_pending_step
     from companies.selectors import companies_for_user
+
+    if mfa_pending_step(user) is not None:
+        return {}  # a password alone does not show which companies the account reaches
 
     return {
         "switcher_companies": companies_for_user(user=user),

@@ -72,6 +72,9 @@ class Company(models.Model):
         choices=AccountingSystem.choices,
         default=AccountingSystem.TRIPLETEX,
     )
+    # Everyone in the company must use a second factor, accountants too (finance, admins and staff
+    # always must); set by the company's administrators.
+    require_mfa = models.BooleanField(_("require two-step login for everyone"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,8 +1,8 @@
-"""Pages outside any company: the company switcher and accepting an invitation."""
+"""Pages outside any company: the company switcher, accepting an invitation, two-step login."""
 
 from django.urls import path
 
-from companies import account_views, views
+from companies import account_views, mfa_views, views
 
 urlpatterns = [
     path("bytt-selskap/", views.company_switch, name="company_switch"),
@@ -11,4 +11,13 @@ urlpatterns = [
         account_views.InvitationAcceptView.as_view(),
         name="invitation_accept",
     ),
+    path("konto/tofaktor/", mfa_views.mfa_settings_view, name="mfa_settings"),
+    path("konto/tofaktor/kode/", mfa_views.mfa_verify_view, name="mfa_verify"),
+    path("konto/tofaktor/ny/", mfa_views.mfa_enrol_view, name="mfa_enrol"),
+    path(
+        "konto/tofaktor/gjenopprettingskoder/",
+        mfa_views.mfa_recovery_codes_view,
+        name="mfa_recovery_codes",
+    ),
+    path("konto/tofaktor/av/", mfa_views.mfa_disable_view, name="mfa_disable"),
 ]

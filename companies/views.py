@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from companies.forms import MemberInviteForm
+from companies.mfa import company_mfa_policy_set
 from companies.models import Membership, Role
 from companies.selectors import companies_for_user, members_of
 from companies.services import (
@@ -100,4 +101,19 @@ def member_change(request: CompanyRequest, company_slug: str, pk: int) -> HttpRe
             raise MemberError(_("Unknown action."))
     except MemberError as exc:
         messages.error(request, str(exc))
+    return redirect("companies:members", company_slug=request.company.slug)
+
+
+@company_role_required(Role.ADMIN)
+@require_POST
+def company_mfa_policy(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """Require (or stop requiring) two-step login of everyone in the company."""
+    required = request.POST.get("require_mfa") == "on"
+    company_mfa_policy_set(company=request.company, required=required, by=request.user)
+    if required:
+        messages.success(request, _("Everyone in this company must now use two-step login."))
+    else:
+        messages.success(
+            request, _("Two-step login is required only of finance users and administrators.")
+        )
     return redirect("companies:members", company_slug=request.company.slug)

@@ -74,8 +74,14 @@ def save_screenshot(page, name: str) -> Path:
 
 
 def log_in(page, email: str, password: str) -> None:
-    """Log in through the login form."""
+    """Log in through the login form, and through the second step for a user who has or needs
+    one: their authenticator is set up beforehand and its current code typed in (tests/mfa.py)."""
+    from tests.mfa import complete_browser_login, enrol_if_needed
+
+    device = enrol_if_needed(email)
     page.goto("/konto/logg-inn/")
     page.fill("#id_username", email)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    complete_browser_login(page, device)

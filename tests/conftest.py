@@ -13,6 +13,7 @@ from django.utils import translation
 from companies.models import Company, Role, User
 from companies.services import company_create, membership_set
 from tripletex import factory
+from tests.mfa import MfaClient
 from tripletex.client import TripletexClient
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
@@ -26,6 +27,13 @@ def _english_outside_requests():
     still get bokmål through LocaleMiddleware (the default a user sees)."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def client() -> MfaClient:
+    """pytest-django's test client, whose force_login()/login() also pass two-step login for users
+    who have or need it (tests/mfa.py); force_login(user, mfa=False) stops after the password."""
+    return MfaClient()
 
 
 def make_user(email: str, **extra: object) -> User:

@@ -1,11 +1,17 @@
 """Create demo users (one per role, plus staff) and demo companies bound to the Tripletex sandbox's keys.
 
 Idempotent: running it again changes nothing that exists (passwords are set only for new users).
+The users whose role requires two-step login (staff, admin, finance) get an authenticator with a
+known secret, printed at the end, so a developer can log in with any authenticator app (or
+`oathtool --totp -b SECRET`). Demo data only: never run this against a production database.
 """
+
+import base64
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.audit import audit_record
 from companies.credentials import (
@@ -14,11 +20,14 @@ from companies.credentials import (
     connection_set_own_key,
     office_key_set,
 )
+from companies.mfa import mfa_enrolled
 from companies.models import Company, OfficeKey, Role, TripletexConnection, User
 from companies.services import company_create, membership_set
 from tripletex.sandbox import demo
 
 DEMO_PASSWORD = "dynamik-demo"
+# Base32, as authenticator apps take it typed in (20 bytes, RFC 4226's recommended length).
+DEMO_TOTP_SECRET = "DYNAMIKDEMOTOTPSECRETFORLOCALRUN"
 DEMO_USERS = [
     ("staff@dynamik.no", None, "Sigrid", "Staff"),
     ("admin@demo.no", Role.ADMIN, "Ada", "Admin"),
@@ -54,6 +63,9 @@ class Command(BaseCommand):
                     is_staff=role is None,
                     is_superuser=role is None,
                 )
+            if role in (None, Role.ADMIN, Role.FINANCE) and not mfa_enrolled(user=user):
+                key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+                TOTPDevice.objects.create(user=user, name="demo", key=key, confirmed=True)
             users[email] = user
         return users
 
@@ -93,6 +105,8 @@ class Command(BaseCommand):
         out(f"  App:      {settings.SITE_URL}/")
         out(f"  Tripletex sandbox: {settings.TRIPLETEX_BASE_URL}")
         out(f"  Password for every demo user: {DEMO_PASSWORD}")
+        out(f"  Two-step login (staff, admin, finance): authenticator key {DEMO_TOTP_SECRET}")
+        out(f"    code now: oathtool --totp -b {DEMO_TOTP_SECRET}")
         for email, role, *_ in DEMO_USERS:
             out(f"  {role.label if role else 'Staff (admin)':<14} {email}")
         out("  Companies: " + ", ".join(c.name for c in companies))
