@@ -20,8 +20,11 @@ from ledger.transactions.services import journal_line_problems, securities_probl
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class NorwegianDecimalField(forms.CharField):
-    """A decimal typed as 1 234,50 or 1234.50; cleaned to Decimal (None when empty)."""
+class NorwegianDecimalField(forms.Field):
+    """A decimal typed as 1 234,50 or 1234.50; cleaned to Decimal (None when empty).
+
+    A plain Field with a text input rather than a CharField: it cleans to a Decimal, not a str, and
+    uses none of CharField's options (max_length, strip, empty_value)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -74,7 +77,8 @@ class SecuritiesForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["isin"] = (data.get("isin") or "").strip().upper()
         data["to_isin"] = (data.get("to_isin") or "").strip().upper()
         data["currency"] = (data.get("currency") or "NOK").strip().upper()
@@ -112,7 +116,8 @@ class JournalLineForm(forms.Form):
         return not data.get("account_number") and not data.get("debit") and not data.get("credit")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors or self.is_blank():
             return data
         for problem in journal_line_problems(data):
@@ -140,7 +145,9 @@ class BaseJournalLineFormSet(forms.BaseFormSet):
         return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.is_blank()]
 
 
-JournalLineFormSet = forms.formset_factory(
+# formset_factory returns a subclass of `formset`, but django-stubs types it as the plain BaseFormSet
+# (typeddjango/django-stubs#370, open), which would hide lines().
+JournalLineFormSet: type[BaseJournalLineFormSet] = forms.formset_factory(  # type: ignore[assignment]
     JournalLineForm, formset=BaseJournalLineFormSet, extra=0, min_num=2, max_num=100
 )
 

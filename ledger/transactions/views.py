@@ -1,27 +1,24 @@
-"""Transaction pages: list, record, edit, preview, book to Tripletex, live status, import, reverse,
-and GL account settings. Views are thin: parse, check role, one service/selector, render."""
+"""Transaction pages: list, record, edit, preview, delete, import, and GL account settings.
+Views are thin: parse, check role, one service/selector, render. Booking, live status, reversal and
+the Tripletex check are in ledger/booking/views.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Role
-from companies.tenancy import company_role_required
-from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
-from ledger.booking.reconcile import booking_check
-from ledger.booking.reversal import booking_reverse
+from companies.tenancy import CompanyRequest, company_role_required
 from ledger.models import Transaction
 from ledger.transactions import services as svc
 from ledger.transactions.csv_import import transactions_import
@@ -43,30 +40,33 @@ from ledger.transactions.vouchers import (
 from tripletex.errors import TripletexError
 
 
-def _get(request: HttpRequest, pk: int) -> Transaction:
+def transaction_or_404(request: CompanyRequest, pk: int) -> Transaction:
+    """The company's transaction `pk`; another company's id is the same 404 as an unknown one."""
     try:
         return svc.transaction_get(company=request.company, pk=pk)
     except Transaction.DoesNotExist:
         raise Http404("No such transaction.") from None
 
 
-def _detail_url(request: HttpRequest, txn: Transaction) -> str:
+def transaction_url(request: CompanyRequest, txn: Transaction) -> str:
+    """The transaction's detail page."""
     return reverse(
         "ledger:transaction_detail", kwargs={"company_slug": request.company.slug, "pk": txn.pk}
     )
 
 
-def _list_url(request: HttpRequest) -> str:
+def transactions_url(request: CompanyRequest) -> str:
+    """The company's transaction list."""
     return reverse("ledger:transactions", kwargs={"company_slug": request.company.slug})
 
 
-def _can_book(request: HttpRequest) -> bool:
+def _can_book(request: CompanyRequest) -> bool:
     return request.membership.has_role(Role.FINANCE)
 
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def transactions(request: HttpRequest, company_slug: str) -> HttpResponse:
+def transactions(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The company's transactions with their booking status (live while booking)."""
     status = request.GET.get("status", "")
     rows = svc.transactions_list(company=request.company, status=status)[:500]
@@ -87,12 +87,12 @@ def transactions(request: HttpRequest, company_slug: str) -> HttpResponse:
     return render(request, "ledger/transactions/list.html", context)
 
 
-def _securities_data(form: SecuritiesForm) -> dict:
+def _securities_data(form: SecuritiesForm) -> dict[str, Any]:
     return dict(form.cleaned_data)
 
 
 def _saved(
-    request: HttpRequest, form: forms.Form, save: Callable[[], Transaction], success: str
+    request: CompanyRequest, form: forms.Form, save: Callable[[], Transaction], success: str
 ) -> HttpResponse | None:
     """Run a create/update service: the redirect to the saved transaction, or None after putting
     the service's problems on the form."""
@@ -103,12 +103,12 @@ def _saved(
             form.add_error(None, message)
         return None
     messages.success(request, success)
-    return redirect(_detail_url(request, txn))
+    return redirect(transaction_url(request, txn))
 
 
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
-def transaction_new(request: HttpRequest, company_slug: str) -> HttpResponse:
+def transaction_new(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Record a securities transaction."""
     form = SecuritiesForm(
         request.POST or None, initial={"kind": request.GET.get("type", "purchase")}
@@ -129,7 +129,7 @@ def transaction_new(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
-def journal_new(request: HttpRequest, company_slug: str) -> HttpResponse:
+def journal_new(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Record a manual journal entry."""
     form = JournalForm(request.POST or None)
     lines = JournalLineFormSet(request.POST or None, prefix="lines")
@@ -151,9 +151,9 @@ def journal_new(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def transaction_detail(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+def transaction_detail(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """One transaction: its voucher preview, booking status and log."""
-    txn = _get(request, pk)
+    txn = transaction_or_404(request, pk)
     context = {
         "txn": txn,
         "preview": voucher_preview(company=request.company, txn=txn),
@@ -173,12 +173,12 @@ def transaction_detail(request: HttpRequest, company_slug: str, pk: int) -> Http
 
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
-def transaction_edit(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+def transaction_edit(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """Change a transaction that is not (or no longer) in Tripletex."""
-    txn = _get(request, pk)
+    txn = transaction_or_404(request, pk)
     if not txn.is_editable:
         messages.error(request, _("This transaction cannot be changed in its current status."))
-        return redirect(_detail_url(request, txn))
+        return redirect(transaction_url(request, txn))
     if txn.is_journal:
         return _journal_edit(request, txn)
     initial = {name: getattr(txn, name) for name in svc.SECURITIES_FIELDS}
@@ -197,7 +197,7 @@ def transaction_edit(request: HttpRequest, company_slug: str, pk: int) -> HttpRe
     return render(request, "ledger/transactions/form.html", {"form": form, "txn": txn})
 
 
-def _journal_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
+def _journal_edit(request: CompanyRequest, txn: Transaction) -> HttpResponse:
     initial = {"trade_date": txn.trade_date, "description": txn.description, "note": txn.note}
     line_initial = [
         {name: getattr(line, name) for name in svc.LINE_FIELDS} for line in txn.lines.all()
@@ -225,147 +225,21 @@ def _journal_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
 
 @company_role_required(Role.FINANCE)
 @require_POST
-def transaction_book(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
-    """Book to Tripletex: record the intent (queued) now; a worker posts it."""
-    txn = _get(request, pk)
-    counts = booking_queue(company=request.company, transaction_ids=[txn.pk], by=request.user)
-    _report_queue(request, counts)
-    return redirect(request.POST.get("next") or _detail_url(request, txn))
-
-
-@company_role_required(Role.FINANCE)
-@require_POST
-def transactions_book_all(request: HttpRequest, company_slug: str) -> HttpResponse:
-    """Book every ready transaction of the company."""
-    counts = booking_queue_all_ready(company=request.company, by=request.user)
-    _report_queue(request, counts)
-    return redirect(_list_url(request))
-
-
-def _report_queue(request: HttpRequest, counts: dict[str, int]) -> None:
-    # "unsent": queued rows whose task the broker could not take; a worker sends them when it
-    # is back (ledger.booking.protocol._enqueue_on_commit).
-    unsent = counts.get("unsent", 0)
-    if counts["queued"] - unsent:
-        messages.success(
-            request,
-            _("%(n)s transaction(s) queued for booking in Tripletex.")
-            % {"n": counts["queued"] - unsent},
-        )
-    if unsent:
-        messages.warning(
-            request,
-            ngettext(
-                "Queued; it will be booked when the worker is back.",
-                "%(n)s transactions queued; they will be booked when the worker is back.",
-                unsent,
-            )
-            % {"n": unsent},
-        )
-    if counts["rejected"]:
-        messages.error(
-            request,
-            _("%(n)s transaction(s) cannot be booked as they are; see their messages.")
-            % {"n": counts["rejected"]},
-        )
-    if not counts["queued"] and not counts["rejected"]:
-        messages.info(request, _("Nothing to book: already queued, booking or booked."))
-
-
-@company_role_required(Role.ACCOUNTANT)
-@require_GET
-def transactions_status(request: HttpRequest, company_slug: str) -> JsonResponse:
-    """Live status (JSON) of the transactions named in ?ids=1,2,3."""
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
-    rows = svc.transactions_status(company=request.company, ids=ids)
-    return JsonResponse({"rows": [row.as_json() for row in rows]})
-
-
-@company_role_required(Role.FINANCE)
-@require_http_methods(["GET", "POST"])
-def transaction_reverse(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
-    """Reverse a booked voucher in Tripletex on a chosen date."""
-    txn = _get(request, pk)
-    form = ReverseForm(request.POST or None, initial={"date": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        record = _tripletex_action(
-            request,
-            lambda: booking_reverse(
-                company=request.company, txn=txn, on=form.cleaned_data["date"], by=request.user
-            ),
-            failed=_(
-                "Tripletex did not confirm the reversal; try again shortly (request id %(id)s)."
-            ),
-        )
-        if record is not None:
-            messages.success(
-                request,
-                _("Reversed by voucher %(number)s. You can now change and book it again.")
-                % {"number": record.reversal_number},
-            )
-        return redirect(_detail_url(request, txn))
-    return render(request, "ledger/transactions/reverse.html", {"txn": txn, "form": form})
-
-
-@company_role_required(Role.FINANCE)
-@require_POST
-def transaction_check(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
-    """Look the booked voucher up in Tripletex: reversed, deleted or approved there since?"""
-    txn = _get(request, pk)
-    texts = {
-        "reversed": _(
-            "The voucher was reversed in Tripletex; the reversal is recorded here. You "
-            "can now change the transaction and book it anew."
-        ),
-        "deleted": _(
-            "The voucher was deleted in Tripletex, so nothing is booked. Change the "
-            "transaction if needed and book it again."
-        ),
-        "approved": _("The voucher has been approved in Tripletex and has its number."),
-        "waiting": _("The voucher still waits for approval in Tripletex."),
-        "unchanged": _("Tripletex has the voucher as shown here; nothing has changed."),
-    }
-    outcome = _tripletex_action(
-        request,
-        lambda: booking_check(company=request.company, txn=txn, by=request.user),
-        failed=_("Tripletex did not answer; try again shortly (request id %(id)s)."),
-    )
-    if outcome is not None:
-        messages.success(request, texts[outcome])
-    return redirect(_detail_url(request, txn))
-
-
-T = TypeVar("T")
-
-
-def _tripletex_action(request: HttpRequest, action: Callable[[], T], *, failed: str) -> T | None:
-    """Run an action that asks Tripletex; on trouble say why (a message) and return None."""
-    try:
-        return action()
-    except (BookingStateError, ConnectionUnavailable) as exc:
-        messages.error(request, str(exc))
-    except TripletexError as exc:
-        messages.error(request, failed % {"id": exc.request_id or "?"})
-    return None
-
-
-@company_role_required(Role.FINANCE)
-@require_POST
-def transaction_delete(request: HttpRequest, company_slug: str, pk: int) -> HttpResponse:
+def transaction_delete(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """Delete a transaction that was never booked."""
-    txn = _get(request, pk)
+    txn = transaction_or_404(request, pk)
     try:
         svc.transaction_delete(company=request.company, txn=txn)
     except svc.TransactionInvalid as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(_detail_url(request, txn))
+        return redirect(transaction_url(request, txn))
     messages.success(request, _("Deleted."))
-    return redirect(_list_url(request))
+    return redirect(transactions_url(request))
 
 
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
-def transactions_import_view(request: HttpRequest, company_slug: str) -> HttpResponse:
+def transactions_import_view(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Import transactions from a CSV file (all or nothing)."""
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
@@ -376,7 +250,7 @@ def transactions_import_view(request: HttpRequest, company_slug: str) -> HttpRes
             messages.success(
                 request, _("Imported %(n)s transaction(s).") % {"n": len(result.created)}
             )
-            return redirect(_list_url(request))
+            return redirect(transactions_url(request))
     context = {"form": form, "result": result}
     status = 400 if result is not None and not result.ok else 200
     return render(request, "ledger/transactions/import.html", context, status=status)
@@ -384,7 +258,7 @@ def transactions_import_view(request: HttpRequest, company_slug: str) -> HttpRes
 
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
-def gl_settings(request: HttpRequest, company_slug: str) -> HttpResponse:
+def gl_settings(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Which account each kind of posting uses, checked against the live Tripletex chart."""
     gl = gl_settings_get(company=request.company)
     form = GLSettingsForm(request.POST or None, instance=gl)

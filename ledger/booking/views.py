@@ -1,0 +1,153 @@
+"""Booking pages: book one or every ready transaction to Tripletex, their live status, reverse a
+booked voucher, and check a booked voucher against Tripletex. The pages stay under
+/c/<company_slug>/transaksjoner/ beside the transaction they act on (ledger/booking/urls.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from companies.credentials import ConnectionUnavailable
+from companies.models import Role
+from companies.tenancy import CompanyRequest, company_role_required
+from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
+from ledger.booking.reconcile import booking_check
+from ledger.booking.reversal import booking_reverse
+from ledger.transactions import services as svc
+from ledger.transactions.forms import ReverseForm
+from ledger.transactions.views import transaction_or_404, transaction_url, transactions_url
+from tripletex.errors import TripletexError
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Book to Tripletex: record the intent (queued) now; a worker posts it."""
+    txn = transaction_or_404(request, pk)
+    counts = booking_queue(company=request.company, transaction_ids=[txn.pk], by=request.user)
+    _report_queue(request, counts)
+    return redirect(request.POST.get("next") or transaction_url(request, txn))
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transactions_book_all(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """Book every ready transaction of the company."""
+    counts = booking_queue_all_ready(company=request.company, by=request.user)
+    _report_queue(request, counts)
+    return redirect(transactions_url(request))
+
+
+def _report_queue(request: CompanyRequest, counts: dict[str, int]) -> None:
+    # "unsent": queued rows whose task the broker could not take; a worker sends them when it
+    # is back (ledger.booking.protocol._enqueue_on_commit).
+    unsent = counts.get("unsent", 0)
+    if counts["queued"] - unsent:
+        messages.success(
+            request,
+            _("%(n)s transaction(s) queued for booking in Tripletex.")
+            % {"n": counts["queued"] - unsent},
+        )
+    if unsent:
+        messages.warning(
+            request,
+            ngettext(
+                "Queued; it will be booked when the worker is back.",
+                "%(n)s transactions queued; they will be booked when the worker is back.",
+                unsent,
+            )
+            % {"n": unsent},
+        )
+    if counts["rejected"]:
+        messages.error(
+            request,
+            _("%(n)s transaction(s) cannot be booked as they are; see their messages.")
+            % {"n": counts["rejected"]},
+        )
+    if not counts["queued"] and not counts["rejected"]:
+        messages.info(request, _("Nothing to book: already queued, booking or booked."))
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def transactions_status(request: CompanyRequest, company_slug: str) -> JsonResponse:
+    """Live status (JSON) of the transactions named in ?ids=1,2,3."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
+    rows = svc.transactions_status(company=request.company, ids=ids)
+    return JsonResponse({"rows": [row.as_json() for row in rows]})
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def transaction_reverse(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Reverse a booked voucher in Tripletex on a chosen date."""
+    txn = transaction_or_404(request, pk)
+    form = ReverseForm(request.POST or None, initial={"date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        record = _tripletex_action(
+            request,
+            lambda: booking_reverse(
+                company=request.company, txn=txn, on=form.cleaned_data["date"], by=request.user
+            ),
+            failed=_(
+                "Tripletex did not confirm the reversal; try again shortly (request id %(id)s)."
+            ),
+        )
+        if record is not None:
+            messages.success(
+                request,
+                _("Reversed by voucher %(number)s. You can now change and book it again.")
+                % {"number": record.reversal_number},
+            )
+        return redirect(transaction_url(request, txn))
+    return render(request, "ledger/transactions/reverse.html", {"txn": txn, "form": form})
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transaction_check(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Look the booked voucher up in Tripletex: reversed, deleted or approved there since?"""
+    txn = transaction_or_404(request, pk)
+    texts = {
+        "reversed": _(
+            "The voucher was reversed in Tripletex; the reversal is recorded here. You "
+            "can now change the transaction and book it anew."
+        ),
+        "deleted": _(
+            "The voucher was deleted in Tripletex, so nothing is booked. Change the "
+            "transaction if needed and book it again."
+        ),
+        "approved": _("The voucher has been approved in Tripletex and has its number."),
+        "waiting": _("The voucher still waits for approval in Tripletex."),
+        "unchanged": _("Tripletex has the voucher as shown here; nothing has changed."),
+    }
+    outcome = _tripletex_action(
+        request,
+        lambda: booking_check(company=request.company, txn=txn, by=request.user),
+        failed=_("Tripletex did not answer; try again shortly (request id %(id)s)."),
+    )
+    if outcome is not None:
+        messages.success(request, texts[outcome])
+    return redirect(transaction_url(request, txn))
+
+
+T = TypeVar("T")
+
+
+def _tripletex_action(request: CompanyRequest, action: Callable[[], T], *, failed: str) -> T | None:
+    """Run an action that asks Tripletex; on trouble say why (a message) and return None."""
+    try:
+        return action()
+    except (BookingStateError, ConnectionUnavailable) as exc:
+        messages.error(request, str(exc))
+    except TripletexError as exc:
+        messages.error(request, failed % {"id": exc.request_id or "?"})
+    return None
