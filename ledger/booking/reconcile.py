@@ -39,13 +39,13 @@ Outcome = BookingAttempt.Outcome
 RECONCILE_DAYS = 60  # the nightly sweep looks at rows booked this recently
 
 
-def bookings_to_reconcile(*, awaiting_only: bool, now=None) -> dict[int, list[int]]:
+def bookings_to_reconcile(*, awaiting_only: bool) -> dict[int, list[int]]:
     """{company id: transaction ids}: rows whose voucher waits for approval, and unless
     `awaiting_only` also every row booked in the last RECONCILE_DAYS days."""
-    now = now or timezone.now()
     rows = AWAITING_APPROVAL
     if not awaiting_only:
-        rows |= Q(status=Status.BOOKED, booked_at__gte=now - timedelta(days=RECONCILE_DAYS))
+        since = timezone.now() - timedelta(days=RECONCILE_DAYS)
+        rows |= Q(status=Status.BOOKED, booked_at__gte=since)
     with scopes_disabled():
         found = Transaction.objects.filter(rows, tripletex_voucher_id__isnull=False).values_list(
             "company_id", "pk"
@@ -82,7 +82,9 @@ def bookings_reconcile(
     if any(t.is_awaiting_approval for t in rows):
         known.update({v.id: v for v in client.vouchers_non_posted(**span)})
     for txn in rows:
-        outcome = _reconcile_one(company, txn, known.get(txn.tripletex_voucher_id), client, by=None)
+        voucher_id = txn.tripletex_voucher_id
+        assert voucher_id is not None  # the query above takes rows with a voucher only
+        outcome = _reconcile_one(company, txn, voucher_id, known.get(voucher_id), client, by=None)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
@@ -92,21 +94,24 @@ def booking_check(*, company: Company, txn: Transaction, by: User | None) -> str
     txn = Transaction.objects.get(company=company, pk=txn.pk)
     if txn.status != Status.BOOKED or not txn.tripletex_voucher_id:
         raise BookingStateError(_("Only a booked transaction can be checked in Tripletex."))
-    return _reconcile_one(company, txn, None, tripletex_client_for(company), by=by)
+    client = tripletex_client_for(company)
+    return _reconcile_one(company, txn, txn.tripletex_voucher_id, None, client, by=by)
 
 
 def _reconcile_one(
     company: Company,
     txn: Transaction,
+    voucher_id: int,
     voucher: Voucher | None,
     client: TripletexClient,
     *,
     by: User | None,
 ) -> str:
-    """What Tripletex has for the row's voucher (`voucher` when already listed), recorded."""
+    """What Tripletex has for the row's voucher `voucher_id` (`voucher` when already listed),
+    recorded."""
     if voucher is None:
         try:
-            voucher = client.voucher_get(txn.tripletex_voucher_id)  # type: ignore[arg-type]
+            voucher = client.voucher_get(voucher_id)
         except TripletexNotFound:
             _mark_deleted_in_tripletex(company, txn)
             return "deleted"

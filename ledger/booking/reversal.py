@@ -4,7 +4,8 @@ recording a reversal whoever made it (us, or a person in Tripletex)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +30,7 @@ Status = Transaction.Status
 Outcome = BookingAttempt.Outcome
 
 
-def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User | None) -> Reversal:
+def booking_reverse(*, company: Company, txn: Transaction, on: date, by: User | None) -> Reversal:
     """Reverse the booked voucher on date `on` (PUT :reverse); the row can then be edited and
     booked anew under a new external number. Raises BookingStateError / TripletexError.
 
@@ -48,28 +49,28 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
                     "reverse yet. Delete it in Tripletex instead, or reverse it once approved."
                 )
             )
+        voucher_id = locked.tripletex_voucher_id
     client = tripletex_client_for(company)
     if locked.reverse_sent_at is not None:
-        reversal = _reversal_in_tripletex(client, locked)
-        if reversal is not None:
+        found = _reversal_in_tripletex(client, voucher_id)
+        if found is not None:
             with transaction.atomic():
-                return record_reversal(company, locked, reversal, on=reversal.date or on, by=by)
-        _refuse_until_settled(client, locked.reverse_sent_at)
+                return record_reversal(company, locked, found, on=found.date or on, by=by)
+        if timezone.now() < _reverse_deadline(client, locked.reverse_sent_at):
+            raise _unsettled(client, locked.reverse_sent_at)
     try:
-        reversal = client.voucher_reverse(
-            locked.tripletex_voucher_id, date=on, on_send=_reverse_stamper(locked)
-        )
+        reversal = client.voucher_reverse(voucher_id, date=on, on_send=_reverse_stamper(locked))
     except ClaimLost:
         raise BookingStateError(
             _("A reversal of this voucher is already under way. Reload the page in a minute.")
         ) from None
-    except TripletexOutcomeUnknown:
+    except TripletexOutcomeUnknown as exc:
         # Never sent twice: ask the original voucher whether it now points to a reversal.
-        found = _reversal_in_tripletex(client, locked)
+        found = _reversal_in_tripletex(client, voucher_id)
         if found is None:
             sent = Transaction.objects.values_list("reverse_sent_at", flat=True).get(pk=locked.pk)
-            _refuse_until_settled(client, sent or timezone.now(), unclear=True)
-        reversal = found  # type: ignore[assignment]
+            raise _unsettled(client, sent or timezone.now()) from exc
+        reversal = found
     except TripletexValidationError as exc:
         raise BookingStateError(" ".join(plain_messages(exc, locked))) from exc
     except TripletexForbidden as exc:
@@ -84,36 +85,41 @@ def booking_reverse(*, company: Company, txn: Transaction, on: object, by: User 
         return record_reversal(company, locked, reversal, on=on, by=by)
 
 
-def _reverse_stamper(locked: Transaction):
+def _reverse_stamper(locked: Transaction) -> Callable[[], None]:
     """The send callback of a PUT :reverse: stamp `reverse_sent_at` if nobody else has since."""
-    expected = {"value": locked.reverse_sent_at}
+    expected = locked.reverse_sent_at
 
     def stamp() -> None:
+        nonlocal expected
         now = timezone.now()
         if not Transaction.objects.filter(
-            pk=locked.pk, status=Status.BOOKED, reverse_sent_at=expected["value"]
+            pk=locked.pk, status=Status.BOOKED, reverse_sent_at=expected
         ).update(reverse_sent_at=now):
             raise ClaimLost
-        expected["value"] = now
+        expected = now
 
     return stamp
 
 
-def _reversal_in_tripletex(client: TripletexClient, locked: Transaction) -> Voucher | None:
-    """The reversing voucher if the row's voucher was reversed in Tripletex (by us or a person)."""
-    original = client.voucher_get(locked.tripletex_voucher_id)  # type: ignore[arg-type]
+def _reversal_in_tripletex(client: TripletexClient, voucher_id: int) -> Voucher | None:
+    """The reversing voucher if the voucher was reversed in Tripletex (by us or a person)."""
+    original = client.voucher_get(voucher_id)
     if original.reverse_voucher_id is None:
         return None
     return client.voucher_get(original.reverse_voucher_id)
 
 
-def _refuse_until_settled(client: TripletexClient, sent: datetime, *, unclear: bool = False):
-    """Raise BookingStateError while a reversal sent at `sent` may still land in Tripletex."""
-    deadline = settle_deadline(sent, timeout=client.timeout, settle=settle_seconds())
-    if not unclear and timezone.now() >= deadline:
-        return
-    at = timezone.localtime(max(deadline, timezone.now())).strftime("%H:%M:%S")
-    raise BookingStateError(
+def _reverse_deadline(client: TripletexClient, sent: datetime) -> datetime:
+    """Until when a reversal sent at `sent` may still land in Tripletex (the booking's rule)."""
+    return settle_deadline(sent, timeout=client.timeout, settle=settle_seconds())
+
+
+def _unsettled(client: TripletexClient, sent: datetime) -> BookingStateError:
+    """The refusal to raise while a reversal sent at `sent` may still land in Tripletex."""
+    at = timezone.localtime(max(_reverse_deadline(client, sent), timezone.now())).strftime(
+        "%H:%M:%S"
+    )
+    return BookingStateError(
         _(
             "Tripletex did not confirm the reversal, and it may still arrive. Nothing is sent "
             "again before %(time)s: then press Check in Tripletex, or reverse again."
@@ -123,9 +129,11 @@ def _refuse_until_settled(client: TripletexClient, sent: datetime, *, unclear: b
 
 
 def record_reversal(
-    company: Company, locked: Transaction, reversal: Voucher, *, on: object, by: User | None
+    company: Company, locked: Transaction, reversal: Voucher, *, on: date, by: User | None
 ) -> Reversal:
     """The Reversal, its log line and the row's REVERSED status (inside the caller's atomic)."""
+    # Both callers hold a booked row with its voucher id (checked under the row lock).
+    assert locked.tripletex_voucher_id is not None
     record = Reversal.objects.create(
         company=company,
         transaction=locked,

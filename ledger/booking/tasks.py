@@ -47,7 +47,9 @@ def transaction_book_task(self: Task, *, company_id: int, transaction_id: int) -
         try:
             return booking_run(company=company, transaction_id=transaction_id)
         except BookingRetry as exc:
-            if self.request.retries >= self.max_retries:
+            # max_retries=None is Celery's "retry forever": then retries are never used up.
+            limit = self.max_retries
+            if limit is not None and self.request.retries >= limit:
                 booking_mark_failed(
                     company=company,
                     transaction_id=transaction_id,

@@ -9,6 +9,7 @@ with a decimal comma or point and optional spaces as thousands separators, dates
 
 from __future__ import annotations
 
+import _csv
 import csv
 import io
 import re
@@ -173,7 +174,7 @@ def _decode(content: bytes) -> str:
     return content.decode("latin-1")
 
 
-def _reader(text: str) -> csv.reader:
+def _reader(text: str) -> _csv.Reader:
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = max((";", "\t", ","), key=first.count)
     return csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -270,6 +271,7 @@ def _parse(text: str, result: ImportResult) -> list[_Entry]:
                 entry = _Entry(line, {"kind": "journal", **_journal_header(data)}, [])
                 journals[key] = entry
                 entries.append(entry)
+            assert entry.lines is not None  # a journal entry is made with its list of lines
             entry.lines.append(data)
         elif data["kind"]:
             problems += list(securities_problems(data).values())

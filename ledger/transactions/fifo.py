@@ -154,7 +154,12 @@ def movement_of(txn: Transaction) -> Movement | None:
         to_key = (txn.to_isin or txn.to_instrument_name).strip().upper()
         # The new fund's cost is the value switched plus the fees of the switch.
         return Movement(
-            txn.kind, txn.instrument_key, quantity, amount + txn.fees, to_key, txn.to_quantity or 0
+            txn.kind,
+            txn.instrument_key,
+            quantity,
+            amount + txn.fees,
+            to_key,
+            txn.to_quantity or Decimal(0),
         )
     return None
 

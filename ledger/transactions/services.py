@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Field, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,7 +77,10 @@ def _apply(txn: Transaction, data: dict[str, Any]) -> None:
 
 
 def _is_text(name: str) -> bool:
-    return Transaction._meta.get_field(name).get_internal_type() in ("CharField", "TextField")
+    field = Transaction._meta.get_field(name)
+    # SECURITIES_FIELDS are the model's own columns, never a relation's reverse side.
+    assert isinstance(field, Field)
+    return field.get_internal_type() in ("CharField", "TextField")
 
 
 def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]]) -> None:
@@ -242,7 +245,7 @@ def voucher_web_url(*, company: Company, voucher_id: int | None) -> str:
     return f"{settings.TRIPLETEX_WEB_URL}/execute/voucher?{urlencode(query)}"
 
 
-STATUS_BADGE = {
+STATUS_BADGE: dict[str, str] = {
     Status.DRAFT: "",
     Status.READY: "",
     Status.QUEUED: "warn",
