@@ -103,9 +103,22 @@ DEPARTMENT_FIELDS = "id,departmentNumber,name,isInactive"
 PROJECT_FIELDS = "id,number,name,isClosed"
 
 
+@dataclass(frozen=True)
+class StatsMark:
+    """ClientStats' counters at one moment (`mark()`), or what was added after one (`since()`)."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    waited_seconds: float = 0.0
+
+
 @dataclass
 class ClientStats:
-    """Counters shared by a client and every client made from it by for_company()."""
+    """Counters shared by a client and every client made from it by for_company().
+
+    They only grow. Work that shares a client with other work (a batch of bookings on one client)
+    takes `mark()` when it starts and reads `since(mark)` when it ends, instead of resetting them."""
 
     calls: int = 0
     retries: int = 0
@@ -119,6 +132,26 @@ class ClientStats:
         with self._lock:
             for name, value in increments.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def mark(self) -> StatsMark:
+        """The counters now, to pass to `since()` later."""
+        with self._lock:
+            return StatsMark(
+                calls=self.calls,
+                retries=self.retries,
+                rate_limit_waits=self.rate_limit_waits,
+                waited_seconds=self.waited_seconds,
+            )
+
+    def since(self, mark: StatsMark) -> StatsMark:
+        """What the counters grew by after `mark` was taken."""
+        now = self.mark()
+        return StatsMark(
+            calls=now.calls - mark.calls,
+            retries=now.retries - mark.retries,
+            rate_limit_waits=now.rate_limit_waits - mark.rate_limit_waits,
+            waited_seconds=now.waited_seconds - mark.waited_seconds,
+        )
 
     def failed(self, request_id: str | None) -> None:
         """Remember the request id of a failed call (for support tickets)."""

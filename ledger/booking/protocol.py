@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -65,7 +65,7 @@ from ledger.transactions.vouchers import (
     transaction_cost,
     voucher_payload,
 )
-from tripletex.client import TripletexClient
+from tripletex.client import StatsMark, TripletexClient
 from tripletex.errors import (
     TripletexAuthError,
     TripletexError,
@@ -76,7 +76,7 @@ from tripletex.errors import (
     TripletexValidationError,
 )
 from tripletex.retry import backoff
-from tripletex.schemas import Voucher
+from tripletex.schemas import Voucher, VoucherPayload
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,15 @@ class _Run:
     token: str
     attempt: BookingAttempt
     client: TripletexClient | None = None
+    # The client's counters when this run took it: a batch books many rows on one client, so the
+    # attempt's Tripletex calls are those since this mark.
+    client_mark: StatsMark = field(default_factory=StatsMark)
     request_ids: list[str] = field(default_factory=list)
+
+    def use_client(self, client: TripletexClient) -> None:
+        """Run on `client` from now on, counting its calls from here."""
+        self.client = client
+        self.client_mark = client.stats.mark()
 
 
 # ---- queueing (the click) --------------------------------------------------------------------
@@ -285,7 +293,9 @@ def _mine(run: _Run) -> Q:
 # ---- endings ---------------------------------------------------------------------------------
 
 
-def _finish(run: _Run, outcome: str, *, messages: list[str] = (), voucher_id: int | None = None):
+def _finish(
+    run: _Run, outcome: str, *, messages: Sequence[str] = (), voucher_id: int | None = None
+) -> str:
     attempt = run.attempt
     attempt.outcome = outcome
     attempt.finished_at = timezone.now()
@@ -293,13 +303,13 @@ def _finish(run: _Run, outcome: str, *, messages: list[str] = (), voucher_id: in
     attempt.voucher_id = voucher_id
     attempt.request_ids = run.request_ids
     if run.client is not None:
-        attempt.tripletex_calls = run.client.stats.calls - getattr(run, "_calls_before", 0)
+        attempt.tripletex_calls = run.client.stats.since(run.client_mark).calls
     attempt.save()
     return outcome
 
 
 @transaction.atomic
-def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: list[str] = ()) -> str:
+def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: Sequence[str] = ()) -> str:
     # The voucher exists whoever holds the claim now: record it even if the lease moved on.
     Transaction.objects.filter(pk=run.txn.pk, status=Status.BOOKING).update(
         status=Status.BOOKED,
@@ -384,7 +394,7 @@ def _gl_settings(txn: Transaction) -> GLAccountSettings:
         return gl_settings_get(company=txn.company)
 
 
-def _preflight(run: _Run):
+def _preflight(run: _Run) -> tuple[VoucherPayload | None, list[str]]:
     """The payload, or a list of plain-language problems (rejected before Tripletex)."""
     txn, company = run.txn, run.company
     assert run.client is not None
@@ -497,7 +507,7 @@ def _stamp_send(run: _Run) -> None:
     run.attempt.posted = True
 
 
-def _restore_last_post(run: _Run, value) -> None:
+def _restore_last_post(run: _Run, value: datetime | None) -> None:
     Transaction.objects.filter(_mine(run)).update(last_post_at=value)
 
 
@@ -542,10 +552,9 @@ def _start(*, company: Company, transaction_id: int, stale: bool, action: str) -
 def _run_claimed(run: _Run, client: TripletexClient | None = None) -> str:
     """Run the protocol for a claimed row, turning every error into an ending."""
     try:
-        run.client = client or tripletex_client_for(run.company)
+        run.use_client(client or tripletex_client_for(run.company))
     except ConnectionUnavailable as exc:
         return _mark_failed(run, [str(exc)])
-    run._calls_before = run.client.stats.calls  # type: ignore[attr-defined]
     try:
         return _protocol(run)
     except TripletexAuthError as exc:
@@ -656,7 +665,7 @@ def bookings_resolve_all_stuck(*, prompt: bool = False) -> list[str]:
     return outcomes
 
 
-def bookings_stuck(*, now=None, prompt: bool = False) -> list[tuple[int, int, str]]:
+def bookings_stuck(*, prompt: bool = False) -> list[tuple[int, int, str]]:
     """(company id, transaction id, status) of rows stuck in booking, or queued with no task.
 
     A queued row counts as lost once it has waited BOOKING_STUCK_SECONDS past its queueing (or
@@ -665,7 +674,7 @@ def bookings_stuck(*, now=None, prompt: bool = False) -> list[tuple[int, int, st
     retry is due counts at once (a row whose task does exist is claimed by one run only; the
     other finds it no longer queued). Rows stuck in booking always need an old lease: a live
     worker may be posting."""
-    now = now or timezone.now()
+    now = timezone.now()
     cutoff = now - timedelta(seconds=stuck_seconds())
     lost_before = now if prompt else cutoff
     with scopes_disabled():

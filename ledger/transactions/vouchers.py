@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +30,16 @@ from tripletex.schemas import PostingPayload, VoucherPayload
 
 CHART_CACHE_SECONDS = 15 * 60
 # A worker books many vouchers a second: keep reference data in process memory briefly too, so a
-# booking costs no cache round trip (a Tripletex rejection drops both copies).
+# booking costs no cache round trip (a Tripletex rejection drops both copies in this process).
+#
+# `_local` is only a process-local copy of what the shared cache holds: {key: (expires at on the
+# monotonic clock, value)}, one entry per company and kind of reference data, each replaced when it
+# is read again after it expired. Nothing relies on it for correctness: another worker process
+# keeps its copy for at most LOCAL_CACHE_SECONDS after a rejection dropped ours, and what it may
+# hold stale (an account's id or state, a period's closing) Tripletex checks again on every POST,
+# so a stale copy can only make a booking be rejected and booked again, never post it wrongly.
+# The chart is also refetched whenever it lacks an account a voucher names. A new cache
+# configuration (the tests' private caches) starts without any copy (_forget_local_copies).
 LOCAL_CACHE_SECONDS = 60
 _local: dict[str, tuple[float, Any]] = {}
 LEDGER_ACCOUNTS_FRESH = timedelta(hours=24)
@@ -148,7 +159,9 @@ def gl_settings_check(
 
 
 def _chart_key(company: Company) -> str:
-    return f"ledger:booking:chart:{company.pk}"
+    # v2: the cached chart pickles ChartAccount, whose module moved from ledger.vouchers to
+    # ledger.transactions.vouchers; an entry written before the move would not unpickle.
+    return f"ledger:booking:chart:v2:{company.pk}"
 
 
 def chart_known(*, company: Company) -> dict[int, ChartAccount]:
@@ -208,6 +221,14 @@ def _local_get(key: str) -> Any:
 
 def _local_set(key: str, value: Any) -> None:
     _local[key] = (time.monotonic() + LOCAL_CACHE_SECONDS, value)
+
+
+@receiver(setting_changed)
+def _forget_local_copies(*, setting: str, **kwargs: Any) -> None:
+    """Copies of another cache configuration's entries are not this one's (Django's own test
+    signals reset the cache handlers on the same signal)."""
+    if setting == "CACHES":
+        _local.clear()
 
 
 def _cached(key: str, load: Any) -> Any:
@@ -308,7 +329,11 @@ def build_lines(
         if cost is None:
             raise VoucherBuildError(_("The cost of what is sold is unknown."))
         return _disposal_lines(txn, gl, amount, fees, _money(cost), pay)
-    income = {kind.DIVIDEND: gl.dividend, kind.INTEREST: gl.interest, kind.REPAYMENT: gl.repayment}
+    income: dict[str, int] = {
+        kind.DIVIDEND: gl.dividend,
+        kind.INTEREST: gl.interest,
+        kind.REPAYMENT: gl.repayment,
+    }
     if txn.kind in income:
         return _lines_from(
             [
@@ -317,7 +342,7 @@ def build_lines(
                 (income[txn.kind], -amount, name),
             ]
         )
-    expense = {kind.FEE: gl.fees, kind.WITHHOLDING_TAX: gl.withholding_tax}
+    expense: dict[str, int] = {kind.FEE: gl.fees, kind.WITHHOLDING_TAX: gl.withholding_tax}
     if txn.kind in expense:
         return _lines_from([(expense[txn.kind], amount, name), (pay, -amount, name)])
     raise VoucherBuildError(_("Unknown transaction type."))

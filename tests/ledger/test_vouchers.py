@@ -250,3 +250,26 @@ def test_income_and_expense_postings(kind, expected):
     )
     lines = build_lines(txn=txn, gl=GLAccountSettings())
     assert [(line.account_number, line.amount) for line in lines] == expected
+
+
+@pytest.mark.django_db
+def test_a_new_cache_configuration_starts_without_this_process_copy_of_the_chart(
+    sandbox_acme, settings
+):
+    from companies.credentials import tripletex_client_for
+    from ledger.transactions.vouchers import chart_for_booking
+
+    client = tripletex_client_for(sandbox_acme)
+    with scope(company=sandbox_acme):
+        chart_for_booking(company=sandbox_acme, client=client, numbers={1920})
+        mark = client.stats.mark()
+        chart_for_booking(company=sandbox_acme, client=client, numbers={1920})
+        assert client.stats.since(mark).calls == 0, "the process copy answers within its minute"
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "test-another-cache",
+            }
+        }
+        chart_for_booking(company=sandbox_acme, client=client, numbers={1920})
+        assert client.stats.since(mark).calls == 1, "an empty cache means reading the chart again"

@@ -85,6 +85,20 @@ def test_session_is_created_once_for_many_calls(tripletex_api: FakeTripletex):
     assert client.stats.calls == 3
 
 
+def test_stats_since_a_mark_count_only_the_calls_after_it(tripletex_api: FakeTripletex):
+    for _ in range(3):
+        tripletex_api.add("GET", "/token/session/>whoAmI", json_body=WHOAMI)
+    client = make_client()
+    client.who_am_i()
+    mark = client.stats.mark()
+    client.who_am_i()
+    client.for_company(7).who_am_i()  # a client made from it shares the counters
+    assert mark.calls == 1
+    assert client.stats.since(mark).calls == 2
+    assert client.stats.since(client.stats.mark()).calls == 0
+    assert client.stats.calls == 3
+
+
 def test_403_is_not_retried(tripletex_api: FakeTripletex):
     tripletex_api.add(
         "GET",
