@@ -99,8 +99,9 @@ def _band(i: int, n: int) -> tuple[float, float]:
     return LEFT + i * width, width
 
 
-def pnl_months_svg(months: Sequence[ChartMonth], *, chart_id: str = "chart-pnl") -> SafeString:
+def pnl_months_svg(months: Sequence[ChartMonth]) -> SafeString:
     """Bars of revenue and costs per month with the month's result as a line of points."""
+    chart_id = "chart-pnl"
     values = [v for m in months for v in (m.revenue, m.costs, m.result)]
     low, high, step = _scale(values)
     title = _("Income, costs and result per month")
@@ -162,8 +163,9 @@ def pnl_months_svg(months: Sequence[ChartMonth], *, chart_id: str = "chart-pnl")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
-def result_trend_svg(months: Sequence[ChartMonth], *, chart_id: str = "chart-trend") -> SafeString:
+def result_trend_svg(months: Sequence[ChartMonth]) -> SafeString:
     """Accumulated result through the year against the same months last year."""
+    chart_id = "chart-trend"
     this_year, last_year = [], []
     total_now = total_before = Decimal(0)
     for m in months:

@@ -22,9 +22,11 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.figures.selectors import BalanceSheet, Cells, Pnl
 from ledger.periods import month_end
+from ledger.sync.selectors import FiguresStatus
 
 AMOUNT_FORMAT = "#,##0.00;[Red]-#,##0.00"
 PERCENT_FORMAT = "0.0%;[Red]-0.0%"
@@ -63,16 +65,15 @@ def _pct(cells: Cells) -> Decimal | None:
     return None if pct is None else pct / 100
 
 
-def _status_lines(status: object) -> list[str]:
+def _status_lines(status: FiguresStatus) -> list[str]:
     lines = []
-    as_of = getattr(status, "as_of", None)
-    if as_of:
+    if status.as_of:
         # date_format shows an aware datetime in its own zone (UTC from the database): Oslo first.
-        when = date_format(timezone.localtime(as_of), "j. F Y H:i")
+        when = date_format(timezone.localtime(status.as_of), "j. F Y H:i")
         lines.append(_("Figures as of %(when)s") % {"when": when})
     else:
         lines.append(_("No figures have been synced yet."))
-    if getattr(status, "is_incomplete", False):
+    if status.is_incomplete:
         lines.append(
             _("Warning: the figures are incomplete. ") + "; ".join(status.incomplete_reasons)
         )
@@ -85,7 +86,7 @@ def _signs_line(is_raw: bool) -> str:
     return _("Revenue, equity, liabilities and profit shown positive.")
 
 
-def pnl_table(pnl: Pnl, status: object) -> Table:
+def pnl_table(pnl: Pnl, status: FiguresStatus) -> Table:
     """The P&L as rows: each group, its accounts, and the result lines."""
     period = pnl.period
     months = period.months
@@ -122,7 +123,7 @@ def pnl_table(pnl: Pnl, status: object) -> Table:
     return table
 
 
-def balance_table(sheet: BalanceSheet, status: object) -> Table:
+def balance_table(sheet: BalanceSheet, status: FiguresStatus) -> Table:
     """The balance sheet as rows: assets, equity and liabilities, their sums and the check line."""
     at, previous = sheet.at, sheet.previous_at
     title = _("Balance sheet at %(date)s") % {"date": date_format(month_end(at), "j. F Y")}
@@ -167,7 +168,7 @@ def balance_table(sheet: BalanceSheet, status: object) -> Table:
 def table_xlsx(table: Table) -> bytes:
     """The table as an XLSX workbook (bytes)."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook has one sheet (`active` may be None in types)
     sheet.title = table.title[:31].replace("/", "-")
     sheet["A1"] = table.title
     sheet["A1"].font = Font(bold=True, size=14)
@@ -184,7 +185,7 @@ def table_xlsx(table: Table) -> bytes:
     n_amounts = len(table.headings) - 2 - (1 if table.has_percent else 0)
     for r, row in enumerate(table.rows, start=header_row + 1):
         _write_row(sheet, r, row, n_amounts, table.has_percent)
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=3)
+    sheet.freeze_panes = f"C{header_row + 1}"  # below the headings, right of number and name
     sheet.column_dimensions["A"].width = 9
     sheet.column_dimensions["B"].width = 42
     for col in range(3, len(table.headings) + 1):
@@ -194,7 +195,7 @@ def table_xlsx(table: Table) -> bytes:
     return buffer.getvalue()
 
 
-def _write_row(sheet, r: int, row: Row, n_amounts: int, has_percent: bool) -> None:  # type: ignore[no-untyped-def]
+def _write_row(sheet: Worksheet, r: int, row: Row, n_amounts: int, has_percent: bool) -> None:
     bold = row.kind in ("group", "total", "check")
     sheet.cell(row=r, column=1, value=row.number)
     label = sheet.cell(row=r, column=2, value=row.label)
@@ -210,13 +211,13 @@ def _write_row(sheet, r: int, row: Row, n_amounts: int, has_percent: bool) -> No
         cell.number_format = PERCENT_FORMAT
     last_col = 2 + n_amounts + (1 if has_percent else 0)
     for col in range(1, last_col + 1):
-        cell = sheet.cell(row=r, column=col)
+        styled = sheet.cell(row=r, column=col)
         if bold:
-            cell.font = Font(bold=True)
+            styled.font = Font(bold=True)
         if row.kind == "group":
-            cell.fill = GROUP_FILL
+            styled.fill = GROUP_FILL
         if row.kind in ("total", "check"):
-            cell.border = TOTAL_BORDER
+            styled.border = TOTAL_BORDER
 
 
 def _csv_amount(value: Decimal | None) -> str:

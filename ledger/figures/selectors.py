@@ -7,6 +7,8 @@ the Norwegian oppstillingsplan. The raw mode shows every number exactly as Tripl
 Whatever the mode, a variance is favourable when the raw (Tripletex) variance is negative: more
 credit is more profit.
 
+Lines. Which accounts make up which line is the NS 4102 layout in `ledger.figures.layout`.
+
 Fiscal year. The pages show one fiscal year of the firm, found by the rule in `ledger.periods`
 (the one the sync and the tie-out use too), named by the calendar year it starts in.
 """
@@ -14,17 +16,29 @@ Fiscal year. The pages show one fiscal year of the firm, found by the rule in `l
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
 from django.db.models import OuterRef, Q, Subquery, Sum
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from companies.models import Company
+from ledger.accounts import BALANCE, RESULT, AccountRange
+from ledger.figures.layout import (
+    BALANCE_ASSETS,
+    BALANCE_EQUITY_LIABILITIES,
+    COST,
+    INCOME,
+    NET_RESULT,
+    PNL_GROUPS,
+    PNL_LAYOUT,
+    GroupSpec,
+    TotalSpec,
+    display_sign,
+    pnl_members,
+)
 from ledger.models import AccountBalance, LedgerAccount
 from ledger.periods import (
     FiscalYear,
@@ -40,68 +54,6 @@ from ledger.sync.selectors import FiguresStatus, figures_status
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-RESULT_FROM, RESULT_TO = 3000, 9000  # result accounts [3000, 9000)
-BALANCE_FROM, BALANCE_TO = 1000, 3000  # balance accounts [1000, 3000)
-
-INCOME = "income"  # credit-natured: shown flipped in display signs
-COST = "cost"  # debit-natured: shown as stored
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """One group of accounts: account-number ranges [low, high) and whether it is income or cost."""
-
-    key: str
-    label: str
-    ranges: tuple[tuple[int, int], ...]
-    nature: str
-    hide_when_empty: bool = False
-    # Lines after the net result (8800–8999 allocations) are shown but never summed into it.
-    in_result: bool = True
-
-
-@dataclass(frozen=True)
-class TotalSpec:
-    """A result line: the sum of every group above it that counts in the result."""
-
-    key: str
-    label: str
-
-
-PNL_LAYOUT: tuple[GroupSpec | TotalSpec, ...] = (
-    GroupSpec("revenue", _("Operating revenue"), ((3000, 4000),), INCOME),
-    GroupSpec("cogs", _("Cost of goods sold"), ((4000, 5000),), COST),
-    GroupSpec("payroll", _("Payroll expenses"), ((5000, 6000),), COST),
-    GroupSpec("depreciation", _("Depreciation"), ((6000, 6100),), COST),
-    GroupSpec("opex", _("Other operating expenses"), ((6100, 8000),), COST),
-    TotalSpec("operating_result", _("Operating result")),
-    GroupSpec("fin_income", _("Financial income"), ((8000, 8100),), INCOME),
-    # NS 4102 leaves 82xx unused; anything booked there is a financial item, not tax.
-    GroupSpec("fin_cost", _("Financial expenses"), ((8100, 8300),), COST),
-    TotalSpec("pre_tax", _("Result before tax")),
-    GroupSpec("tax", _("Tax expense"), ((8300, 8400),), COST),
-    # 84xx–87xx (the old extraordinary items) only appear in old charts of accounts.
-    GroupSpec("other", _("Other result items"), ((8400, 8800),), COST, hide_when_empty=True),
-    TotalSpec("net_result", _("Net result for the year")),
-    GroupSpec(
-        "allocations",
-        _("Transfers and allocations"),
-        ((8800, 9000),),
-        COST,
-        hide_when_empty=True,
-        in_result=False,
-    ),
-)
-
-BALANCE_ASSETS: tuple[GroupSpec, ...] = (
-    GroupSpec("fixed_assets", _("Fixed assets"), ((1000, 1400),), COST),
-    GroupSpec("current_assets", _("Current assets"), ((1400, 2000),), COST),
-)
-BALANCE_EQUITY_LIABILITIES: tuple[GroupSpec, ...] = (
-    GroupSpec("equity", _("Equity"), ((2000, 2100),), INCOME),
-    GroupSpec("long_term_debt", _("Long-term liabilities"), ((2100, 2300),), INCOME),
-    GroupSpec("short_term_debt", _("Current liabilities"), ((2300, 3000),), INCOME),
-)
 
 
 # ---- the period a page shows --------------------------------------------------------------------
@@ -133,13 +85,11 @@ def period_resolve(
     year: int | None,
     month: int | None,
     is_raw: bool,
-    today: datetime.date | None = None,
 ) -> Period:
     """The period a figures page shows for ?ar=&mnd= (defaults: the latest synced month)."""
     summary = months_summary(company=company)
     start_month = fiscal_year_start_month(summary)
-    today = today or today_local()
-    latest = summary[-1].month if summary else month_start(today)
+    latest = summary[-1].month if summary else month_start(today_local())
     years = sorted(
         {fiscal_year_of(s.month, start_month) for s in summary}
         | {fiscal_year_of(latest, start_month)},
@@ -237,25 +187,14 @@ class Pnl:
     account_count: int
 
 
-def _group_of(number: int, specs: Iterable[GroupSpec]) -> GroupSpec | None:
-    for spec in specs:
-        if any(low <= number < high for low, high in spec.ranges):
-            return spec
-    return None
-
-
 def money(value: Decimal | None) -> Decimal:
     """An aggregate as exact kroner and øre (SQLite sums decimals in floating point)."""
     return (value or ZERO).quantize(CENT)
 
 
-def _account_names(*, company: Company, low: int, high: int) -> dict[int, str]:
-    rows = LedgerAccount.objects.filter(company=company, number__gte=low, number__lt=high)
+def _account_names(*, company: Company, accounts: AccountRange) -> dict[int, str]:
+    rows = LedgerAccount.objects.filter(company=company, **accounts.lookups("number"))
     return dict(rows.values_list("number", "name"))
-
-
-def _display_sign(nature: str, is_raw: bool) -> int:
-    return 1 if is_raw or nature == COST else -1
 
 
 def pnl_for_period(*, company: Company, period: Period) -> Pnl:
@@ -266,8 +205,7 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     this_year: dict[int, list[Decimal]] = {}
     rows = AccountBalance.objects.filter(
         company=company,
-        account_number__gte=RESULT_FROM,
-        account_number__lt=RESULT_TO,
+        **RESULT.lookups(),
         month__gte=months[0],
         month__lte=months[-1],
     ).values_list("account_number", "month", "balance_change")
@@ -280,8 +218,7 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     last_year_rows = (
         AccountBalance.objects.filter(
             company=company,
-            account_number__gte=RESULT_FROM,
-            account_number__lt=RESULT_TO,
+            **RESULT.lookups(),
             month__gte=ly_months[0],
             month__lte=ly_months[-1],
         )
@@ -290,8 +227,8 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
         .values_list("account_number", "total")
     )
     last_year = {number: money(total) for number, total in last_year_rows}
-    names = _account_names(company=company, low=RESULT_FROM, high=RESULT_TO)
-    members = _pnl_members(set(this_year) | set(last_year))
+    names = _account_names(company=company, accounts=RESULT)
+    members = pnl_members(set(this_year) | set(last_year))
     group_months = {
         key: _column_sums([this_year[n] for n in numbers if n in this_year], n_months)
         for key, numbers in members.items()
@@ -299,17 +236,6 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
     chart = _pnl_chart(company, period, group_months)
     return Pnl(company, period, lines, chart, sum(len(numbers) for numbers in members.values()))
-
-
-def _pnl_members(numbers: Iterable[int]) -> dict[str, list[int]]:
-    """The P&L group key of each account number, as {group key: sorted account numbers}."""
-    specs = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec)]
-    members: dict[str, list[int]] = defaultdict(list)
-    for number in sorted(numbers):
-        spec = _group_of(number, specs)
-        if spec is not None:
-            members[spec.key].append(number)
-    return members
 
 
 def _column_sums(rows: list[list[Decimal]], width: int) -> list[Decimal]:
@@ -343,7 +269,7 @@ def _pnl_lines(
         numbers = members.get(spec.key, [])
         if spec.hide_when_empty and not numbers:
             continue
-        sign = _display_sign(spec.nature, is_raw)
+        sign = display_sign(spec.nature, is_raw)
         accounts = [
             AccountLine(
                 number,
@@ -373,7 +299,7 @@ def _pnl_chart(
     """
     months = period.months
     n_months = len(months)
-    in_result = [s for s in PNL_LAYOUT if isinstance(s, GroupSpec) and s.in_result]
+    in_result = [s for s in PNL_GROUPS if s.in_result]
     income = _column_sums(
         [group_months[s.key] for s in in_result if s.nature == INCOME and s.key in group_months],
         n_months,
@@ -385,8 +311,7 @@ def _pnl_chart(
     ly_rows = (
         AccountBalance.objects.filter(
             company=company,
-            account_number__gte=RESULT_FROM,
-            account_number__lt=8800,
+            **NET_RESULT.lookups(),
             month__gte=period.last_year_months[0],
             month__lte=period.last_year_months[-1],
         )
@@ -455,8 +380,7 @@ def _balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal
     """Each balance account's balance at the end of `month`: the out of its latest row up to it."""
     rows = AccountBalance.objects.filter(
         company=company,
-        account_number__gte=BALANCE_FROM,
-        account_number__lt=BALANCE_TO,
+        **BALANCE.lookups(),
         month__lte=month,
     )
     if connection.vendor == "postgresql":
@@ -480,8 +404,7 @@ def _results_through(
     """Raw sum of result accounts (3000–8999) in [now.start, at] and over the whole `before` year."""
     totals = AccountBalance.objects.filter(
         company=company,
-        account_number__gte=RESULT_FROM,
-        account_number__lt=RESULT_TO,
+        **RESULT.lookups(),
         month__gte=before.start,
         month__lte=at,
     ).aggregate(
@@ -501,7 +424,7 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
     result_now, result_before = _results_through(
         company=company, now=period.fiscal_year, at=at, before=previous_year
     )
-    names = _account_names(company=company, low=BALANCE_FROM, high=BALANCE_TO)
+    names = _account_names(company=company, accounts=BALANCE)
     numbers = sorted(set(now) | set(before))
     sign = 1 if period.is_raw else -1
     assets = _balance_groups(BALANCE_ASSETS, numbers, now, before, names, period.is_raw)
@@ -512,7 +435,7 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
     # to equity (8960 → 2050); without this line assets could never equal equity and liabilities.
     result_line = BalanceLine(
         "unallocated_result",
-        str(_("Result for the year, not yet allocated")),
+        _("Result for the year, not yet allocated"),
         "line",
         result_now * sign,
         result_before * sign,
@@ -527,7 +450,7 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
     side = 1 if period.is_raw else -1
     check = BalanceLine(
         "check",
-        str(_("Difference (assets − equity and liabilities)")),
+        _("Difference (assets − equity and liabilities)"),
         "check",
         total_assets.amount + side * total_el.amount,
         total_assets.previous + side * total_el.previous,
@@ -555,11 +478,11 @@ def _balance_groups(
 ) -> list[BalanceLine]:
     lines = []
     for spec in specs:
-        sign = _display_sign(spec.nature, is_raw)
+        sign = display_sign(spec.nature, is_raw)
         accounts = [
             BalanceAccount(n, names.get(n, ""), now.get(n, ZERO) * sign, before.get(n, ZERO) * sign)
             for n in numbers
-            if _group_of(n, [spec])
+            if n in spec
         ]
         lines.append(
             BalanceLine(
@@ -577,7 +500,7 @@ def _balance_groups(
 def _sum_line(key: str, label: str, lines: list[BalanceLine]) -> BalanceLine:
     return BalanceLine(
         key,
-        str(label),
+        label,
         "sum",
         sum((line.amount for line in lines), ZERO),
         sum((line.previous for line in lines), ZERO),

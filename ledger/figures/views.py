@@ -10,19 +10,18 @@ import datetime
 from dataclasses import replace
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from companies.models import Role
-from companies.tenancy import company_role_required
+from companies.tenancy import AuthenticatedRequest, CompanyRequest, company_role_required
 from ledger.figures import charts, exports
 from ledger.figures.drilldown import postings_for_account_month
+from ledger.figures.layout import GROUP_KEYS
 from ledger.figures.overview import OVERVIEW_SORTS, companies_figures_overview
 from ledger.figures.selectors import (
-    PNL_LAYOUT,
-    GroupSpec,
     Period,
     balance_sheet_at,
     figures_status_for,
@@ -33,13 +32,6 @@ from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
 
 RAW_SIGNS = "tripletex"
 ALL_GROUPS = "alle"
-GROUP_KEYS = [s.key for s in PNL_LAYOUT if isinstance(s, GroupSpec)] + [
-    "fixed_assets",
-    "current_assets",
-    "equity",
-    "long_term_debt",
-    "short_term_debt",
-]
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -49,9 +41,9 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _period(request: HttpRequest) -> Period:
+def _period(request: CompanyRequest) -> Period:
     return period_resolve(
-        company=request.company,  # type: ignore[attr-defined]
+        company=request.company,
         year=_int_or_none(request.GET.get("ar")),
         month=_int_or_none(request.GET.get("mnd")),
         is_raw=request.GET.get("fortegn") == RAW_SIGNS,
@@ -66,7 +58,7 @@ def _query(period: Period, **extra: str) -> str:
     return urlencode(params)
 
 
-def _open_groups(request: HttpRequest) -> tuple[set[str], bool]:
+def _open_groups(request: CompanyRequest) -> tuple[set[str], bool]:
     raw = request.GET.get("apne", "")
     if raw == ALL_GROUPS:
         return set(GROUP_KEYS), True
@@ -82,8 +74,8 @@ def _toggle_links(period: Period, open_groups: set[str]) -> dict[str, str]:
     return links
 
 
-def _page_context(request: HttpRequest, period: Period) -> dict[str, object]:
-    company = request.company  # type: ignore[attr-defined]
+def _page_context(request: CompanyRequest, period: Period) -> dict[str, object]:
+    company = request.company
     open_groups, all_open = _open_groups(request)
     return {
         "company": company,
@@ -107,12 +99,12 @@ def _page_context(request: HttpRequest, period: Period) -> dict[str, object]:
 
 @require_GET
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedRequest) -> HttpResponse:
     """Overview of my companies: connection, figures as of, last sync, open transactions."""
     sort = request.GET.get("sort", "name")
     if sort.lstrip("-") not in OVERVIEW_SORTS:
         sort = "name"
-    rows = companies_figures_overview(user=request.user, sort=sort)  # type: ignore[arg-type]
+    rows = companies_figures_overview(user=request.user, sort=sort)
     return render(
         request,
         "ledger/figures/overview.html",
@@ -122,10 +114,10 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def pnl(request: HttpRequest, company_slug: str) -> HttpResponse:
+def pnl(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Resultatregnskap by month with YTD, last year and variance, charts and drill-down links."""
     period = _period(request)
-    report = pnl_for_period(company=request.company, period=period)  # type: ignore[attr-defined]
+    report = pnl_for_period(company=request.company, period=period)
     context = _page_context(request, period)
     context.update(
         {
@@ -139,10 +131,10 @@ def pnl(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def balance(request: HttpRequest, company_slug: str) -> HttpResponse:
+def balance(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Balanse at a month end against the previous fiscal year end, with the check line."""
     period = _period(request)
-    sheet = balance_sheet_at(company=request.company, period=period)  # type: ignore[attr-defined]
+    sheet = balance_sheet_at(company=request.company, period=period)
     context = _page_context(request, period)
     context["sheet"] = sheet
     return render(request, "ledger/figures/balance.html", context)
@@ -151,27 +143,27 @@ def balance(request: HttpRequest, company_slug: str) -> HttpResponse:
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
 def postings(
-    request: HttpRequest, company_slug: str, account: int, year: int, month: int
+    request: CompanyRequest, company_slug: str, account: int, year: int, month: int
 ) -> HttpResponse:
     """The postings behind one account-month, read live from Tripletex, page by page."""
     if not (1 <= month <= 12 and 1900 <= year <= 2100):
         raise Http404("No such month.")
     page = max(1, _int_or_none(request.GET.get("side")) or 1)
     result = postings_for_account_month(
-        company=request.company,  # type: ignore[attr-defined]
+        company=request.company,
         account_number=account,
         month=datetime.date(year, month, 1),
         page=page,
     )
     back = request.GET.get("fra", "")
-    start_month = fiscal_year_start_month_of(company=request.company)  # type: ignore[attr-defined]
+    start_month = fiscal_year_start_month_of(company=request.company)
     fiscal_year = fiscal_year_of(result.month, start_month)
     return render(
         request,
         "ledger/figures/postings.html",
         {
             "result": result,
-            "status": figures_status_for(company=request.company),  # type: ignore[attr-defined]
+            "status": figures_status_for(company=request.company),
             "back_query": urlencode({"ar": fiscal_year.year, "mnd": month}),
             "back_to": "balance" if back == "balanse" else "pnl",
             "from_param": back,
@@ -192,8 +184,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 
 
-def _pnl_table(request: HttpRequest) -> tuple[exports.Table, str]:
-    company = request.company  # type: ignore[attr-defined]
+def _pnl_table(request: CompanyRequest) -> tuple[exports.Table, str]:
+    company = request.company
     period = _period(request)
     report = pnl_for_period(company=company, period=period)
     table = exports.pnl_table(report, figures_status_for(company=company))
@@ -201,8 +193,8 @@ def _pnl_table(request: HttpRequest) -> tuple[exports.Table, str]:
     return table, name
 
 
-def _balance_table(request: HttpRequest) -> tuple[exports.Table, str]:
-    company = request.company  # type: ignore[attr-defined]
+def _balance_table(request: CompanyRequest) -> tuple[exports.Table, str]:
+    company = request.company
     period = _period(request)
     sheet = balance_sheet_at(company=company, period=period)
     table = exports.balance_table(sheet, figures_status_for(company=company))
@@ -211,7 +203,7 @@ def _balance_table(request: HttpRequest) -> tuple[exports.Table, str]:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def pnl_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
+def pnl_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The P&L as an Excel workbook."""
     table, name = _pnl_table(request)
     return _download(exports.table_xlsx(table), f"{name}.xlsx", XLSX)
@@ -219,7 +211,7 @@ def pnl_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def pnl_csv(request: HttpRequest, company_slug: str) -> HttpResponse:
+def pnl_csv(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The P&L as CSV (semicolons, decimal comma)."""
     table, name = _pnl_table(request)
     return _download(exports.table_csv(table), f"{name}.csv", CSV)
@@ -227,7 +219,7 @@ def pnl_csv(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def balance_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
+def balance_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The balance sheet as an Excel workbook."""
     table, name = _balance_table(request)
     return _download(exports.table_xlsx(table), f"{name}.xlsx", XLSX)
@@ -235,7 +227,7 @@ def balance_xlsx(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def balance_csv(request: HttpRequest, company_slug: str) -> HttpResponse:
+def balance_csv(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The balance sheet as CSV (semicolons, decimal comma)."""
     table, name = _balance_table(request)
     return _download(exports.table_csv(table), f"{name}.csv", CSV)

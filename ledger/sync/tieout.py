@@ -6,8 +6,8 @@ Checked per fiscal year of the firm (twelve months from its start month, the rul
 1. a month's balance changes over all accounts sum to 0 (every voucher balances);
 2. every row has in + change = out;
 3. each month's in equals the previous month's out, account by account, within a fiscal year;
-4. result accounts (3000–8999) start the fiscal year at 0, and the year's result (their summed out
-   at the last stored month) equals the sum of their monthly changes.
+4. result accounts (3000–8999, `ledger.accounts`) start the fiscal year at 0, and the year's
+   result (their summed out at the last stored month) equals the sum of their monthly changes.
 
 A key that cannot see some rows (salary vouchers are the usual case: Tripletex silently leaves them
 out) breaks check 1; a month pulled at another moment than its neighbours breaks check 3.
@@ -21,21 +21,16 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from companies.models import Company
+from ledger.accounts import is_result_account
 from ledger.models import AccountBalance
 from ledger.periods import FiscalYear, add_months
 from ledger.templatetags.money import format_amount
 
 ZERO = Decimal("0")
-RESULT_FIRST, RESULT_LAST = 3000, 8999
 # Reasons listed per month before "and N more", so a broken month does not flood the page.
 MAX_REASONS = 5
 
 Row = tuple[Decimal, Decimal, Decimal]
-
-
-def is_result_account(number: int) -> bool:
-    """True for profit-and-loss accounts (3000–8999), whose balance restarts each fiscal year."""
-    return RESULT_FIRST <= number <= RESULT_LAST
 
 
 def tieout_check(

@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ledger.figures.selectors import Cells
+from ledger.figures.selectors import Cells, PnlLine
 from ledger.templatetags.money import MINUS, NBSP, format_amount
 
 register = template.Library()
@@ -68,7 +68,7 @@ def amount_cells(cells: Cells) -> SafeString:
 
 
 @register.simple_tag
-def account_rows(line: object, drill: str, months: list[datetime.date]) -> SafeString:
+def account_rows(line: PnlLine, drill: str, months: list[datetime.date]) -> SafeString:
     """The <tr>s of a group's accounts, each month linked to its postings (names escaped).
 
     A link is the drill-down base (the company slug, which is HTML-safe), the account number and
@@ -76,7 +76,7 @@ def account_rows(line: object, drill: str, months: list[datetime.date]) -> SafeS
     """
     paths = [f'{m.year}/{m.month}/"' for m in months]
     rows = []
-    for account in line.accounts:  # type: ignore[attr-defined]
+    for account in line.accounts:
         name = escape(account.name) if account.name else "\u2014"
         base = f'href="{drill}{account.number}/'
         cells = _cells_html(account.cells, [base + path for path in paths])

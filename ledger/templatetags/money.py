@@ -11,7 +11,7 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 
 
-def format_amount(value: Decimal | int | float | str | None, decimals: int = 2) -> str:
+def format_amount(value: object, decimals: int = 2) -> str:
     """'1 234 567,89' (nb-NO); negative with a real minus sign; '' for None or non-numbers."""
     if value is None or value == "":
         return ""
@@ -23,7 +23,7 @@ def format_amount(value: Decimal | int | float | str | None, decimals: int = 2) 
     amount = amount.quantize(quantum, rounding=ROUND_HALF_UP)
     sign = MINUS if amount < 0 else ""
     whole, _, fraction = f"{abs(amount):.{decimals}f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -34,13 +34,13 @@ def format_amount(value: Decimal | int | float | str | None, decimals: int = 2) 
 @register.filter
 def nok(value: object, decimals: int = 2) -> str:
     """Format an amount: {{ x|nok }} → 1 234,50; {{ x|nok:0 }} → 1 235."""
-    return format_amount(value, int(decimals))  # type: ignore[arg-type]
+    return format_amount(value, int(decimals))
 
 
 @register.filter
 def nok_cell(value: object, decimals: int = 2) -> str:
     """An amount as a span marked negative when below zero (red, with a minus sign)."""
-    text = format_amount(value, int(decimals))  # type: ignore[arg-type]
+    text = format_amount(value, int(decimals))
     if text.startswith(MINUS):
         return format_html('<span class="negative">{}</span>', text)
     return text
