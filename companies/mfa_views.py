@@ -88,7 +88,13 @@ def mfa_verify_view(request: AuthenticatedRequest) -> HttpResponse:
             device = mfa_verify(user=request.user, code=form.cleaned_data["code"])
             if device is None:
                 throttle.record_failure(email=email, address=address)
-                form.add_error("code", _("That code is not right, or it has been used already."))
+                form.add_error(
+                    "code",
+                    _(
+                        "That code is not right, or it has been used already. Wait a few "
+                        "seconds and try the newest code."
+                    ),
+                )
                 status = 400
         if device is not None:
             throttle.record_success(email=email, address=address)

@@ -88,4 +88,4 @@ def complete_browser_login(page, device: TOTPDevice | None) -> None:
         return
     page.fill("#id_code", totp_code(device))
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("[data-testid=mfa-submit]")
