@@ -255,7 +255,7 @@ def _upsert_vs_copy(rows: int, company) -> None:
                     synced_at=now,
                 )
 
-    from ledger.sync.services import balances_month_replace
+    from ledger.sync.month_replace import balances_month_replace
 
     with scope(company=company):
         batch = list(objs(0))

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.tenancy import UnscopedModelAdmin
 from ledger.models import SyncRun, SyncSchedule
-from ledger.sync.services import sync_schedule_reschedule
+from ledger.sync.schedules import sync_schedule_reschedule
 
 
 @admin.register(SyncSchedule)

@@ -16,10 +16,13 @@ from ledger.periods import (
     month_start,
     today_local,
 )
+from ledger.sync.schedules import next_at, nightly_default
 
 # Runs whose figures were written (an incomplete run wrote figures that fail a tie-out check).
 FINISHED_WITH_FIGURES = (SyncRun.Status.SUCCEEDED, SyncRun.Status.INCOMPLETE)
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
+# Failed runs in a row are counted up to this many (the sync page says "the last 5 syncs failed").
+FAILURES_COUNTED = 5
 
 
 def synced_fiscal_years(
@@ -92,23 +95,19 @@ def sync_runs_recent(*, company: Company, limit: int = 10) -> list[SyncRun]:
     return list(SyncRun.objects.filter(company=company).order_by("-created_at")[:limit])
 
 
-def sync_run_active(*, company: Company) -> SyncRun | None:
-    """The company's queued or running sync run, if any."""
-    return SyncRun.objects.filter(company=company, status__in=ACTIVE).first()
-
-
 def connection_state(*, company: Company) -> TripletexConnection | None:
     """The company's Tripletex connection, if it has one."""
     return TripletexConnection.objects.filter(company=company).first()
 
 
-def failures_in_a_row(*, company: Company, limit: int = 5) -> int:
-    """How many of the company's latest finished runs failed in a row (0 when the last succeeded)."""
+def failures_in_a_row(*, company: Company) -> int:
+    """How many of the company's latest finished runs failed in a row (0 when the last succeeded;
+    at most FAILURES_COUNTED)."""
     statuses = (
         SyncRun.objects.filter(company=company)
         .filter(~Q(status__in=ACTIVE))
         .order_by("-created_at")
-        .values_list("status", flat=True)[:limit]
+        .values_list("status", flat=True)[:FAILURES_COUNTED]
     )
     count = 0
     for status in statuses:
@@ -116,28 +115,6 @@ def failures_in_a_row(*, company: Company, limit: int = 5) -> int:
             break
         count += 1
     return count
-
-
-NIGHT_START_MINUTES = 30  # 00:30 Oslo time
-NIGHT_SPREAD_MINUTES = 300  # … until 05:30
-
-
-def nightly_default(company_id: int) -> datetime.time:
-    """A company's default nightly time, spread over 00:30–05:30 so firms do not all start at once."""
-    # Multiplicative hashing spreads consecutive ids far apart.
-    minute = NIGHT_START_MINUTES + (company_id * 2654435761 % NIGHT_SPREAD_MINUTES)
-    return datetime.time(minute // 60, minute % 60)
-
-
-def next_at(time_of_day: datetime.time, now: datetime.datetime) -> datetime.datetime:
-    """The next moment after `now` when the local clock shows `time_of_day`."""
-    local = timezone.localtime(now)
-    candidate = timezone.make_aware(datetime.datetime.combine(local.date(), time_of_day))
-    if candidate <= now:
-        candidate = timezone.make_aware(
-            datetime.datetime.combine(local.date() + datetime.timedelta(days=1), time_of_day)
-        )
-    return candidate
 
 
 def next_sync_at(*, company: Company) -> datetime.datetime | None:

@@ -8,8 +8,8 @@ period that was reopened and closed again between two syncs. A period that is op
 pulled, so a reopened period is picked up by the next ordinary sync.
 
 Each month is replaced in one transaction (upsert of its rows, delete of rows no longer there, its
-MonthSync row and the run's progress), so a run that dies half way leaves earlier months fully new
-and later months fully old.
+MonthSync row and the run's progress: `ledger.sync.month_replace`), so a run that dies half way
+leaves earlier months fully new and later months fully old.
 
 Grid: we ask `includeActiveAccountsWithoutMovements=true`, so an account whose balance did not move
 still comes back with its balanceIn, and we store only rows where in, change or out is non-zero.
@@ -20,37 +20,30 @@ Fiscal years are the firm's own (`ledger.periods`: January–December for most, 
 for some), read from its stored months. A firm's first sync cannot know yet: it pulls the
 calendar window, and when the months it stored show another start month it pulls the months the
 firm's real window adds (and their accounting periods) in the same run.
+
+Beside this module: `reference` (chart, departments, projects, periods), `month_replace` (the
+vendor-specific SQL), `schedules` (when runs are due; the dispatcher below asks it), `alerts`
+(the texts of a failed run and the administrators' e-mail) and `tieout` (do the months add up).
 """
 
 import datetime
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Value
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import ConnectionUnavailable, connection_mark_broken
-from companies.models import Company, Membership, Role, TripletexConnection, User
+from companies.models import Company, User
 from ledger import queue
-from ledger.models import (
-    AccountBalance,
-    AccountingPeriod,
-    Department,
-    LedgerAccount,
-    MonthSync,
-    Project,
-    SyncRun,
-    SyncSchedule,
-)
+from ledger.models import MonthSync, SyncRun, SyncSchedule
 from ledger.periods import (
     FiscalYear,
     fiscal_year_named,
@@ -59,40 +52,41 @@ from ledger.periods import (
     month_start,
     today_local,
 )
-from ledger.sync.selectors import (
-    ACTIVE,
-    failures_in_a_row,
-    nightly_default,
-    synced_fiscal_years,
+from ledger.sync.alerts import (
+    error_text,
+    sync_alert_clear,
+    sync_alert_maybe,
+    transient_text,
+    with_request_id,
 )
-from ledger.sync.selectors import next_at as _next_at
-from ledger.sync.tieout import is_result_account, tieout_check
+from ledger.sync.month_replace import balances_month_replace
+from ledger.sync.reference import periods_pull, reference_data_pull
+from ledger.sync.schedules import (
+    sync_schedule_advance,
+    sync_schedule_due_kind,
+    sync_schedules_create_missing,
+    sync_schedules_due,
+)
+from ledger.sync.selectors import ACTIVE, synced_fiscal_years
+from ledger.sync.tieout import tieout_check
 from tripletex.client import TripletexClient
-from tripletex.errors import (
-    TripletexAuthError,
-    TripletexError,
-    TripletexForbidden,
-    TripletexRateLimited,
-    TripletexUnavailable,
-)
+from tripletex.errors import TripletexAuthError, TripletexError, TripletexUnavailable
 from tripletex.retry import backoff
+from tripletex.schemas import BalanceRow
 
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
-BATCH = 2000
 # A queued run older than this, or a running one whose progress stopped this long ago, lost its
 # worker (killed, redeployed): it is marked failed so the company can sync again.
 STALE_QUEUED = datetime.timedelta(hours=2)
 STALE_RUNNING = datetime.timedelta(minutes=15)
-# This many failed runs in a row e-mail the company's admins (once, until a run succeeds).
-ALERT_AFTER_FAILURES = 3
 
 
 class SyncRetryLater(Exception):
     """A transient Tripletex failure: the task should retry the same run later."""
 
-    def __init__(self, run: SyncRun, error: TripletexError) -> None:
+    def __init__(self, run: SyncRun, error: TripletexUnavailable) -> None:
         super().__init__(str(error))
         self.run = run
         self.error = error
@@ -219,7 +213,7 @@ def balances_sync(
             try:
                 client = client or _client_for(company)
             except ConnectionUnavailable as exc:
-                return _run_failed(run, company, str(exc), request_ids=[])
+                return _run_failed(run, company, str(exc))
             try:
                 window = _pull(
                     company, run, client, year=year, force=force, today=today or today_local()
@@ -230,18 +224,20 @@ def balances_sync(
                     "access. An administrator must enter a valid key."
                 )
                 connection_mark_broken(company=company, reason=reason)
-                return _run_failed(run, company, _plain(exc, reason), client=client)
+                return _run_failed(run, company, with_request_id(exc, reason), client=client)
             except TripletexUnavailable as exc:
                 _add_client_stats(run, client)
                 # Back to queued while the task waits to retry: the stale-run rule then allows hours.
                 run.status = SyncRun.Status.QUEUED
                 run.error = _("%(error)s The sync will try again.") % {
-                    "error": _plain(exc, _transient_text(exc))
+                    "error": with_request_id(exc, transient_text(exc))
                 }
                 run.save(update_fields=["status", "error", *COUNTERS])
                 raise SyncRetryLater(run, exc) from exc
             except TripletexError as exc:
-                return _run_failed(run, company, _plain(exc, _error_text(exc)), client=client)
+                return _run_failed(
+                    run, company, with_request_id(exc, error_text(exc)), client=client
+                )
             except SoftTimeLimitExceeded:
                 message = _(
                     "The sync took longer than %(minutes)s minutes and was stopped. Months already "
@@ -258,18 +254,13 @@ def balances_sync(
             _BASES.pop(run.pk, None)
 
 
-def balances_sync_give_up(
-    *, run: SyncRun, error: TripletexError | None = None, tries: int = 1
-) -> SyncRun:
+def balances_sync_give_up(*, run: SyncRun, error: TripletexUnavailable, tries: int = 1) -> SyncRun:
     """Mark a run failed after its last try (`tries` of them) of a transient error; returns it.
 
     The message counts attempts only as far as they really happened: the run's tries, or the
     client's attempts at the call that failed last, whichever is more."""
-    if isinstance(error, TripletexUnavailable):
-        text = _plain(error, _transient_text(error))
-    else:
-        text = _("Tripletex did not answer.")
-    attempts = max(tries, error.attempts if error is not None else 1)
+    text = with_request_id(error, transient_text(error))
+    attempts = max(tries, error.attempts)
     if attempts > 1:
         message = _(
             "%(error)s Gave up after %(count)d attempts; the next scheduled sync tries again."
@@ -277,7 +268,7 @@ def balances_sync_give_up(
     else:
         message = _("%(error)s The next scheduled sync tries again.") % {"error": text}
     with scope(company=run.company):
-        return _run_failed(run, run.company, message, [])
+        return _run_failed(run, run.company, message)
 
 
 COUNTERS = ["tripletex_calls", "rate_limit_waits", "waited_seconds", "request_ids"]
@@ -318,7 +309,7 @@ def _pull(
 ) -> datetime.date:
     """Pull the run's months and tie them out; returns the first month of the window it covered."""
     if run.kind != SyncRun.Kind.CURRENT:
-        _reference_data_pull(company, client)
+        reference_data_pull(company, client)
     fiscal_years = _fiscal_years(company, year=year, today=today)
     pulled = _months_pull(company, run, client, fiscal_years, today=today, force=force, before=0)
     if year is None and run.kind != SyncRun.Kind.MONTH:
@@ -352,7 +343,7 @@ def _months_pull(
     before: int,
 ) -> int:
     """Pull the months of `fiscal_years` the run needs (`before` pulled already); returns how many."""
-    closed = _periods_pull(company, client, fiscal_years)
+    closed = periods_pull(company, client, fiscal_years)
     plan = _months_plan(company, run, fiscal_years, closed, today=today, force=force)
     run.months_total = run.months_done + len(plan)
     skipped = _months_in(fiscal_years, today) - before - len(plan)
@@ -401,8 +392,9 @@ def _months_plan(
             continue  # pulled earlier in this very run (a retry resumes where it stopped)
         if run.kind == SyncRun.Kind.CURRENT and is_closed:
             continue
-        up_to_date = known is not None and known.period_closed and is_closed
-        if up_to_date and known.is_complete and not force:
+        # Stored as closed, still closed and tying out: nothing can have changed.
+        up_to_date = known is not None and known.period_closed and known.is_complete
+        if up_to_date and is_closed and not force:
             continue
         plan.append(MonthPlan(month, is_closed))
     return plan
@@ -412,7 +404,7 @@ def _month_replace(
     company: Company,
     run: SyncRun,
     item: MonthPlan,
-    rows: list[Any],
+    rows: list[BalanceRow],
     *,
     calls: int,
 ) -> None:
@@ -441,257 +433,6 @@ def _month_replace(
     )
     run.months_done += 1
     run.rows_written += written + deleted
-
-
-# One statement per month on PostgreSQL (atomic on its own): drop the rows of accounts no longer in
-# the month, insert or update the others from four arrays (not seven parameters per row), record the
-# month's MonthSync and the run's progress.
-REPLACE_MONTH_SQL = """
-WITH dropped AS (
-    DELETE FROM ledger_accountbalance
-    WHERE company_id = %(company)s AND month = %(month)s
-      AND NOT (account_number = ANY(%(numbers)s::integer[]))
-    RETURNING 1
-), written AS (
-    INSERT INTO ledger_accountbalance
-        (company_id, account_number, month, balance_in, balance_change, balance_out, synced_at)
-    SELECT %(company)s, t.a, %(month)s, t.i, t.c, t.o, %(now)s
-    FROM unnest(%(numbers)s::integer[], %(ins)s::numeric[], %(changes)s::numeric[],
-                %(outs)s::numeric[]) AS t(a, i, c, o)
-    ON CONFLICT (company_id, account_number, month) DO UPDATE SET
-        balance_in = EXCLUDED.balance_in,
-        balance_change = EXCLUDED.balance_change,
-        balance_out = EXCLUDED.balance_out,
-        synced_at = EXCLUDED.synced_at
-    RETURNING 1
-), month_sync AS (
-    INSERT INTO ledger_monthsync (company_id, month, synced_at, period_closed, is_complete, problem,
-                                  balance_rows, result_rows, result_rows_opened)
-    VALUES (%(company)s, %(month)s, %(now)s, %(closed)s, true, '',
-            %(balance_rows)s, %(result_rows)s, %(result_rows_opened)s)
-    ON CONFLICT (company_id, month) DO UPDATE SET
-        synced_at = EXCLUDED.synced_at, period_closed = EXCLUDED.period_closed,
-        balance_rows = EXCLUDED.balance_rows, result_rows = EXCLUDED.result_rows,
-        result_rows_opened = EXCLUDED.result_rows_opened
-    RETURNING 1
-), progress AS (
-    UPDATE ledger_syncrun SET
-        months_done = months_done + 1,
-        rows_written = rows_written + (SELECT count(*) FROM dropped)
-            + (SELECT count(*) FROM written),
-        tripletex_calls = %(calls)s,
-        progress_at = %(now)s
-    WHERE id = %(run)s
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM dropped), (SELECT count(*) FROM written),
-       (SELECT count(*) FROM month_sync), (SELECT count(*) FROM progress)
-"""
-
-
-def balances_month_replace(
-    *,
-    company: Company,
-    month: datetime.date,
-    values: list[tuple[int, Decimal, Decimal, Decimal]],
-    synced_at: datetime.datetime,
-    period_closed: bool = False,
-    run_id: int | None = None,
-    run_calls: int = 0,
-) -> tuple[int, int]:
-    """Make one month's rows exactly `values` (account, in, change, out), atomically, together with
-    its MonthSync and the run's progress; returns (rows written, rows dropped).
-
-    PostgreSQL: REPLACE_MONTH_SQL, one round trip. Elsewhere (SQLite): bulk_create with
-    update_conflicts on the same unique constraints, a delete and an update, in one transaction.
-    """
-    numbers = [v[0] for v in values]
-    counts = _month_counts(values)
-    if connection.vendor == "postgresql":
-        params = {
-            "company": company.pk,
-            "month": month,
-            "now": synced_at,
-            "closed": period_closed,
-            **counts,
-            "run": run_id,
-            "calls": run_calls,
-            "numbers": numbers,
-            "ins": [v[1] for v in values],
-            "changes": [v[2] for v in values],
-            "outs": [v[3] for v in values],
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(REPLACE_MONTH_SQL, params)
-            dropped, written, _month, _run = cursor.fetchone()
-        return int(written), int(dropped)
-    with transaction.atomic():
-        if values:
-            AccountBalance.objects.bulk_create(
-                [
-                    AccountBalance(
-                        company=company,
-                        account_number=number,
-                        month=month,
-                        balance_in=b_in,
-                        balance_change=b_change,
-                        balance_out=b_out,
-                        synced_at=synced_at,
-                    )
-                    for number, b_in, b_change, b_out in values
-                ],
-                batch_size=BATCH,
-                update_conflicts=True,
-                unique_fields=["company", "account_number", "month"],
-                update_fields=["balance_in", "balance_change", "balance_out", "synced_at"],
-            )
-        dropped, _by_model = (
-            AccountBalance.objects.filter(company=company, month=month)
-            .exclude(account_number__in=numbers)
-            .delete()
-        )
-        MonthSync.objects.bulk_create(
-            [
-                MonthSync(
-                    company=company,
-                    month=month,
-                    synced_at=synced_at,
-                    period_closed=period_closed,
-                    **counts,
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["company", "month"],
-            update_fields=["synced_at", "period_closed", *counts],
-        )
-        if run_id is not None:
-            SyncRun.objects.filter(pk=run_id).update(
-                months_done=F("months_done") + 1,
-                rows_written=F("rows_written") + len(values) + dropped,
-                tripletex_calls=run_calls,
-                progress_at=synced_at,
-            )
-    return len(values), dropped
-
-
-def _month_counts(values: list[tuple[int, Decimal, Decimal, Decimal]]) -> dict[str, int]:
-    """MonthSync's counts for a month made of `values`: rows, result-account rows, opened ones."""
-    result = [b_in for number, b_in, _change, _out in values if is_result_account(number)]
-    return {
-        "balance_rows": len(values),
-        "result_rows": len(result),
-        "result_rows_opened": sum(1 for b_in in result if b_in),
-    }
-
-
-def _reference_data_pull(company: Company, client: TripletexClient) -> None:
-    """Upsert the chart of accounts, departments and projects (4 calls with the periods)."""
-    now = timezone.now()
-    accounts = client.accounts()
-    _upsert(
-        LedgerAccount,
-        [
-            LedgerAccount(
-                company=company,
-                tripletex_id=a.id,
-                number=a.number,
-                name=a.name[:255],
-                account_type=(a.type or "")[:40],
-                is_active=not a.is_inactive,
-                synced_at=now,
-            )
-            for a in accounts
-        ],
-        unique=["company", "tripletex_id"],
-        update=["number", "name", "account_type", "is_active", "synced_at"],
-    )
-    departments = client.departments()
-    _upsert(
-        Department,
-        [
-            Department(
-                company=company,
-                tripletex_id=d.id,
-                number=(d.number or "")[:40],
-                name=(d.name or "")[:255],
-                is_active=not d.is_inactive,
-                synced_at=now,
-            )
-            for d in departments
-        ],
-        unique=["company", "tripletex_id"],
-        update=["number", "name", "is_active", "synced_at"],
-    )
-    projects = client.projects()
-    _upsert(
-        Project,
-        [
-            Project(
-                company=company,
-                tripletex_id=p.id,
-                number=(p.number or "")[:40],
-                name=(p.name or "")[:255],
-                is_closed=bool(p.is_closed),
-                synced_at=now,
-            )
-            for p in projects
-        ],
-        unique=["company", "tripletex_id"],
-        update=["number", "name", "is_closed", "synced_at"],
-    )
-    # Gone from Tripletex: keep the row (old balances refer to the number) but show it inactive.
-    LedgerAccount.objects.filter(company=company).exclude(
-        tripletex_id__in=[a.id for a in accounts]
-    ).update(is_active=False)
-    Department.objects.filter(company=company).exclude(
-        tripletex_id__in=[d.id for d in departments]
-    ).update(is_active=False)
-
-
-def _periods_pull(
-    company: Company, client: TripletexClient, fiscal_years: list[FiscalYear]
-) -> dict[datetime.date, bool]:
-    """Upsert the accounting periods of `fiscal_years`; returns {month: is_closed} (1 call)."""
-    now = timezone.now()
-    periods = client.accounting_periods(
-        start_from=min(fy.start for fy in fiscal_years),
-        start_to=max(fy.end for fy in fiscal_years),
-    )
-    _upsert(
-        AccountingPeriod,
-        [
-            AccountingPeriod(
-                company=company,
-                tripletex_id=p.id,
-                start=p.start,
-                end=p.end,
-                is_closed=p.is_closed,
-                synced_at=now,
-            )
-            for p in periods
-        ],
-        unique=["company", "start"],
-        update=["tripletex_id", "end", "is_closed", "synced_at"],
-    )
-    closed: dict[datetime.date, bool] = {}
-    for p in periods:
-        # A period may span several months (bi-monthly VAT terms): every month in it shares its flag.
-        month = month_start(p.start)
-        while month < p.end:
-            closed[month] = closed.get(month, True) and p.is_closed
-            month = month_next(month)
-    return closed
-
-
-def _upsert(model: Any, objs: list[Any], *, unique: list[str], update: list[str]) -> None:
-    if objs:
-        model.objects.bulk_create(
-            objs,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=unique,
-            update_fields=update,
-        )
 
 
 def _tieout_apply(company: Company, fiscal_years: list[FiscalYear]) -> None:
@@ -748,7 +489,7 @@ def _run_finished(
     )
     run.finished_at = timezone.now()
     run.save(update_fields=FINISH_FIELDS)
-    _alert_clear(company)
+    sync_alert_clear(company=company)
     return run
 
 
@@ -756,7 +497,6 @@ def _run_failed(
     run: SyncRun,
     company: Company,
     message: str,
-    request_ids: list[str] | None = None,
     *,
     client: TripletexClient | None = None,
 ) -> SyncRun:
@@ -764,194 +504,42 @@ def _run_failed(
     run.status = SyncRun.Status.FAILED
     run.error = message
     run.finished_at = timezone.now()
-    if request_ids:
-        run.request_ids = list(run.request_ids) + request_ids
     run.save(update_fields=FINISH_FIELDS)
     logger.warning("Sync of company %s failed: %s", company.pk, message)
-    _alert_maybe(company, message)
+    sync_alert_maybe(company=company, message=message)
     return run
 
 
-def _plain(exc: TripletexError, text: str) -> str:
-    request_id = getattr(exc, "request_id", None)
-    if request_id:
-        return _("%(text)s (Tripletex request id: %(id)s)") % {"text": text, "id": request_id}
-    return text
+# ---- the dispatcher ------------------------------------------------------------------------------
 
 
-def _transient_text(exc: TripletexUnavailable) -> str:
-    if isinstance(exc, TripletexRateLimited):
-        return _("Tripletex kept refusing calls because the key's rate limit was used up.")
-    return _("Tripletex did not answer (%(detail)s).") % {"detail": exc.message}
-
-
-def _error_text(exc: TripletexError) -> str:
-    if isinstance(exc, TripletexForbidden):
-        return _("The key lacks access to part of the accounts in Tripletex: %(detail)s") % {
-            "detail": exc.message
-        }
-    return _("Tripletex answered with an error: %(detail)s") % {"detail": exc.message}
-
-
-# ---- alerts -------------------------------------------------------------------------------------
-
-
-def _alert_maybe(company: Company, message: str) -> None:
-    """E-mail the company's admins once when the key is broken or syncs keep failing."""
-    connection = TripletexConnection.objects.filter(company=company).first()
-    broken = connection is not None and connection.status == TripletexConnection.Status.BROKEN
-    if not broken and failures_in_a_row(company=company) < ALERT_AFTER_FAILURES:
-        return
-    schedule = sync_schedule_get(company=company)
-    with transaction.atomic():
-        locked = SyncSchedule.objects.select_for_update().get(pk=schedule.pk)
-        if locked.alerted_at is not None:
-            return  # already told; not again until a sync succeeds
-        locked.alerted_at, locked.alert_reason = timezone.now(), message
-        locked.save(update_fields=["alerted_at", "alert_reason"])
-    admins = list(
-        Membership.objects.filter(company=company, role=Role.ADMIN)
-        .select_related("user")
-        .values_list("user__email", flat=True)
-    )
-    if not admins:
-        return
-    subject = _("Figures for %(company)s can no longer be synced from Tripletex") % {
-        "company": company.name
-    }
-    body = _(
-        "Dynamik could not sync the figures of %(company)s from Tripletex.\n\n%(reason)s\n\n"
-        "The figures shown are those of the last successful sync. You will not get this e-mail "
-        "again until a sync has succeeded."
-    ) % {"company": company.name, "reason": message}
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, admins)
-    except OSError:
-        logger.exception("Could not e-mail the admins of company %s", company.pk)
-
-
-def _alert_clear(company: Company) -> None:
-    SyncSchedule.objects.filter(company=company, alerted_at__isnull=False).update(
-        alerted_at=None, alert_reason=""
-    )
-
-
-# ---- schedules ----------------------------------------------------------------------------------
-
-
-def _next_refresh(schedule: SyncSchedule, now: datetime.datetime) -> datetime.datetime | None:
-    if not schedule.refresh_every_minutes:
-        return None
-    candidate = now + datetime.timedelta(minutes=schedule.refresh_every_minutes)
-    local = timezone.localtime(candidate)
-    if schedule.refresh_from_hour <= local.hour < schedule.refresh_to_hour:
-        return candidate
-    start = datetime.time(min(schedule.refresh_from_hour, 23), 0)
-    return _next_at(start, candidate)
-
-
-def sync_schedule_get(*, company: Company) -> SyncSchedule:
-    """The company's schedule, created with a spread-out nightly time on first use.
-
-    A company without figures yet gets its first full sync at the dispatcher's next tick rather
-    than tonight: its accountants are waiting for the figures."""
-    schedule = SyncSchedule.objects.filter(company=company).first()
-    if schedule is not None:
-        return schedule
-    now = timezone.now()
-    schedule = SyncSchedule(company=company, nightly_at=nightly_default(company.pk))
-    has_figures = MonthSync.objects.filter(company=company).exists()
-    schedule.next_nightly_at = _next_at(schedule.nightly_at, now) if has_figures else now
-    schedule.next_refresh_at = _next_refresh(schedule, now)
-    try:
-        with transaction.atomic():
-            schedule.save()
-    except IntegrityError:
-        schedule = SyncSchedule.objects.get(company=company)
-    return schedule
-
-
-def sync_schedule_reschedule(*, schedule: SyncSchedule) -> SyncSchedule:
-    """Recompute the due times after staff changed the schedule; returns it saved."""
-    now = timezone.now()
-    schedule.next_nightly_at = _next_at(schedule.nightly_at, now)
-    schedule.next_refresh_at = _next_refresh(schedule, now)
-    schedule.save()
-    return schedule
-
-
-def sync_due_dispatch(*, now: datetime.datetime | None = None) -> dict[str, int]:
+def sync_due_dispatch() -> dict[str, int]:
     """Queue the nightly syncs and intraday refreshes that are due; returns counts per kind."""
-    now = now or timezone.now()
+    now = timezone.now()
     counts = {"nightly": 0, "refresh": 0, "busy": 0, "idle": 0}
     counts["expired"] = sync_runs_expire_stale()
     with scopes_disabled():
-        connected = Company.objects.filter(
-            tripletex__status__in=[
-                TripletexConnection.Status.CONNECTED,
-                TripletexConnection.Status.NOT_VERIFIED,
-            ]
-        ).exclude(sync_schedule__isnull=False)
-        for company in connected:
-            sync_schedule_get(company=company)
-        due = (
-            SyncSchedule.objects.filter(
-                is_enabled=True,
-                company__tripletex__status__in=[
-                    TripletexConnection.Status.CONNECTED,
-                    TripletexConnection.Status.NOT_VERIFIED,
-                ],
-            )
-            .filter(Q(next_nightly_at__lte=now) | Q(next_refresh_at__lte=now))
-            .select_related("company")
-            .order_by("next_nightly_at")
-        )
-        for schedule in due:
+        sync_schedules_create_missing()
+        for schedule in sync_schedules_due(now=now):
             counts[_dispatch_one(schedule, now)] += 1
     counts.pop("idle", None)
     return counts
 
 
 def _dispatch_one(schedule: SyncSchedule, now: datetime.datetime) -> str:
-    company = schedule.company
-    nightly_due = schedule.next_nightly_at is not None and schedule.next_nightly_at <= now
-    refresh_due = schedule.next_refresh_at is not None and schedule.next_refresh_at <= now
-    if not nightly_due and not refresh_due:
+    kind = sync_schedule_due_kind(schedule, now)
+    if kind is None:
         return "idle"
+    company = schedule.company
     with scope(company=company):
-        if nightly_due:
-            kind = SyncRun.Kind.RECHECK if schedule.recheck_due else SyncRun.Kind.FULL
-        else:
-            kind = SyncRun.Kind.CURRENT
         _run, created = sync_request(company=company, trigger=SyncRun.Trigger.SCHEDULE, kind=kind)
-        if nightly_due:
-            schedule.next_nightly_at = _next_at(schedule.nightly_at, now)
-            if created and schedule.recheck_due:
-                schedule.recheck_due, schedule.last_recheck_at = False, now
-        schedule.next_refresh_at = _next_refresh(schedule, now)
-        schedule.save(
-            update_fields=["next_nightly_at", "next_refresh_at", "recheck_due", "last_recheck_at"]
-        )
+        sync_schedule_advance(schedule, now=now, kind=kind, created=created)
     if not created:
         return "busy"
-    return "nightly" if nightly_due else "refresh"
-
-
-def sync_recheck_mark_due() -> int:
-    """Make every company's next nightly sync re-check its closed months; returns how many."""
-    with scopes_disabled():
-        return SyncSchedule.objects.filter(recheck_due=False).update(recheck_due=True)
+    return "refresh" if kind == SyncRun.Kind.CURRENT else "nightly"
 
 
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` of a transient failure (backoff + jitter, ≤ 10 min)."""
     # The cap comes last, after the jitter, so no countdown exceeds it (see the task time limits).
     return backoff(retries, base=30.0, cap=600.0)
-
-
-def elapsed(run: SyncRun) -> float:
-    """Seconds the run took (or has taken so far)."""
-    if run.started_at is None:
-        return 0.0
-    end = run.finished_at or timezone.now()
-    return (end - run.started_at).total_seconds()

@@ -12,13 +12,13 @@ from django.conf import settings
 from django_scopes import scopes_disabled
 
 from ledger.models import SyncRun
+from ledger.sync.schedules import sync_recheck_mark_due
 from ledger.sync.services import (
     SyncRetryLater,
     balances_sync,
     balances_sync_give_up,
     retry_countdown,
     sync_due_dispatch,
-    sync_recheck_mark_due,
 )
 
 __all__ = ["balances_sync_task", "sync_due_dispatch_task", "sync_recheck_mark_due_task"]

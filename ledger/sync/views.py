@@ -3,14 +3,14 @@
 import datetime
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from companies.models import Company, Role
-from companies.tenancy import company_role_required
+from companies.tenancy import CompanyRequest, company_role_required
 from ledger.periods import month_parse
 from ledger.sync.selectors import sync_month_choices, sync_page, sync_progress
 from ledger.sync.services import sync_request
@@ -18,7 +18,7 @@ from ledger.sync.services import sync_request
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def sync(request: HttpRequest, company_slug: str) -> HttpResponse:
+def sync(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The company's sync page: status, Sync now, progress and the log of runs."""
     page = sync_page(company=request.company)
     return render(request, "ledger/sync/sync.html", {"page": page, "company": request.company})
@@ -36,7 +36,7 @@ def _parse_month(value: str, company: Company) -> datetime.date | None:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_POST
-def sync_start(request: HttpRequest, company_slug: str) -> HttpResponse:
+def sync_start(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Sync now: queue a run for the whole company or one month (or show the one running)."""
     target = reverse("ledger:sync", kwargs={"company_slug": request.company.slug})
     try:
@@ -56,7 +56,7 @@ def sync_start(request: HttpRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
-def sync_status(request: HttpRequest, company_slug: str) -> JsonResponse:
+def sync_status(request: CompanyRequest, company_slug: str) -> JsonResponse:
     """JSON progress of the active (or last) run, for the page's live updates."""
     response = JsonResponse(sync_progress(company=request.company))
     response["Cache-Control"] = "no-store"

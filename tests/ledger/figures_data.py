@@ -17,7 +17,7 @@ from django.utils import timezone
 from companies.models import Company
 from ledger.models import LedgerAccount
 from ledger.periods import fiscal_year_of, month_next
-from ledger.sync.services import balances_month_replace
+from ledger.sync.month_replace import balances_month_replace
 
 D = Decimal
 

@@ -11,8 +11,9 @@ from django_scopes import scope, scopes_disabled
 
 from companies.models import TripletexConnection
 from ledger.models import MonthSync, SyncRun, SyncSchedule
+from ledger.sync.schedules import sync_recheck_mark_due, sync_schedule_get
 from ledger.sync.selectors import figures_status
-from ledger.sync.services import sync_due_dispatch, sync_recheck_mark_due, sync_schedule_get
+from ledger.sync.services import sync_due_dispatch
 from tests.conftest import PASSWORD
 from tests.ledger.test_sync import connect, holding, sandbox  # noqa: F401  (fixtures)
 

@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from companies.credentials import connection_mark, connection_set_own_key
 from companies.models import TripletexConnection
 from ledger.models import SyncRun, SyncSchedule
-from ledger.sync.services import sync_schedule_get
+from ledger.sync.schedules import sync_schedule_get
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.processes import celery_worker, redis_url_or_none, wait_for
