@@ -156,7 +156,7 @@ def main() -> None:
         calls.clear()
         started = time.monotonic()
         with scope(company=company):
-            counts = booking_queue_all_ready(company=company, by=None)
+            counts = booking_queue_all_ready(company=company)
         assert counts["queued"] == args.count, counts
         deadline = started + 900
         while time.monotonic() < deadline:

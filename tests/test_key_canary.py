@@ -64,7 +64,7 @@ def run_sync(company: Company) -> None:
 def run_booking(company: Company) -> None:
     txn = record(company)
     with scope(company=company):
-        booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)
+        booking_queue(company=company, transaction_ids=[txn.pk], enqueue=False)
         outcome = booking_run(company=company, transaction_id=txn.pk)
     assert outcome in {"posted", "booked", "already-posted", "already-booked"}, outcome
 

@@ -44,7 +44,7 @@ from django_scopes import scope, scopes_disabled
 from kombu.exceptions import OperationalError
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
-from companies.models import Company, User
+from companies.models import Company
 from companies.tenancy import company_for_task
 from ledger import queue
 from ledger.booking.messages import forbidden_message, plain_messages
@@ -167,7 +167,7 @@ def _freeze(*, company: Company, txn: Transaction) -> list[str]:
 
 @transaction.atomic
 def booking_queue(
-    *, company: Company, transaction_ids: list[int], by: User | None, enqueue: bool = True
+    *, company: Company, transaction_ids: list[int], enqueue: bool = True
 ) -> dict[str, int]:
     """Record the intent to book (status queued) and enqueue on commit; counts per outcome."""
     counts = {"queued": 0, "rejected": 0, "skipped": 0}
@@ -252,14 +252,14 @@ def _enqueue_on_commit(counts: dict[str, int], rows: int, send: Callable[[], obj
     transaction.on_commit(send_or_count)
 
 
-def booking_queue_all_ready(*, company: Company, by: User | None) -> dict[str, int]:
+def booking_queue_all_ready(*, company: Company) -> dict[str, int]:
     """Queue every ready transaction of the company ("book all ready")."""
     ids = list(
         Transaction.objects.filter(company=company, status=Status.READY).values_list(
             "pk", flat=True
         )
     )
-    return booking_queue(company=company, transaction_ids=ids, by=by)
+    return booking_queue(company=company, transaction_ids=ids)
 
 
 # ---- claiming --------------------------------------------------------------------------------

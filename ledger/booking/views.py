@@ -32,7 +32,7 @@ from tripletex.errors import TripletexError
 def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """Book to Tripletex: record the intent (queued) now; a worker posts it."""
     txn = transaction_or_404(request, pk)
-    counts = booking_queue(company=request.company, transaction_ids=[txn.pk], by=request.user)
+    counts = booking_queue(company=request.company, transaction_ids=[txn.pk])
     _report_queue(request, counts)
     return redirect(request.POST.get("next") or transaction_url(request, txn))
 
@@ -41,7 +41,7 @@ def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> Htt
 @require_POST
 def transactions_book_all(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Book every ready transaction of the company."""
-    counts = booking_queue_all_ready(company=request.company, by=request.user)
+    counts = booking_queue_all_ready(company=request.company)
     _report_queue(request, counts)
     return redirect(transactions_url(request))
 

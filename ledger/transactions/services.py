@@ -152,7 +152,6 @@ def transaction_update(
     txn: Transaction,
     data: dict[str, Any],
     lines: list[dict[str, Any]] | None = None,
-    by: User | None,
 ) -> Transaction:
     """Change an unbooked (or reversed) transaction; it is ready to book again afterwards."""
     locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)

@@ -188,7 +188,7 @@ def transaction_edit(request: CompanyRequest, company_slug: str, pk: int) -> Htt
             request,
             form,
             lambda: svc.transaction_update(
-                company=request.company, txn=txn, data=_securities_data(form), by=request.user
+                company=request.company, txn=txn, data=_securities_data(form)
             ),
             _("Saved."),
         )
@@ -213,7 +213,6 @@ def _journal_edit(request: CompanyRequest, txn: Transaction) -> HttpResponse:
                 txn=txn,
                 data=form.cleaned_data,
                 lines=lines.lines(),
-                by=request.user,
             ),
             _("Saved."),
         )

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 def _queue(company, txn) -> None:
     with scope(company=company):
-        counts = booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)
+        counts = booking_queue(company=company, transaction_ids=[txn.pk], enqueue=False)
     assert counts["queued"] == 1
 
 
@@ -161,9 +161,7 @@ def test_redelivered_task_and_second_queue_book_once(sandbox_acme, tripletex_san
     txn = record(sandbox_acme)
     _queue(sandbox_acme, txn)
     with scope(company=sandbox_acme):
-        again = booking_queue(
-            company=sandbox_acme, transaction_ids=[txn.pk], by=None, enqueue=False
-        )
+        again = booking_queue(company=sandbox_acme, transaction_ids=[txn.pk], enqueue=False)
     assert again == {"queued": 0, "rejected": 0, "skipped": 1}
     outcomes = [
         booking_tasks.transaction_book_task.apply(
@@ -218,9 +216,7 @@ def test_validation_error_rejects_with_plain_messages_and_can_be_booked_again(
     assert attempt.request_ids[0]
     # Corrected and booked again: same key, one voucher.
     with scope(company=sandbox_acme):
-        transaction_update(
-            company=sandbox_acme, txn=row, data={"trade_date": timezone.localdate()}, by=None
-        )
+        transaction_update(company=sandbox_acme, txn=row, data={"trade_date": timezone.localdate()})
     _queue(sandbox_acme, txn)
     assert _run(sandbox_acme, txn) == "booked"
     assert len(vouchers_with(tripletex_sandbox, row.external_voucher_number)) == 1
@@ -395,9 +391,7 @@ def test_reverse_then_edit_and_book_anew(sandbox_acme, tripletex_sandbox):
         == reversal.reversal_voucher_id
     )
     with scope(company=sandbox_acme):
-        transaction_update(
-            company=sandbox_acme, txn=row, data={"amount": Decimal("26000.00")}, by=None
-        )
+        transaction_update(company=sandbox_acme, txn=row, data={"amount": Decimal("26000.00")})
     row = reload(txn)
     assert (row.status, row.booking_round) == ("ready", 2)
     assert row.external_voucher_number == f"{first.external_voucher_number}-2"
@@ -486,9 +480,7 @@ def test_book_all_batch_books_each_row_once_and_hands_waiting_rows_to_their_own_
 ):
     rows = [record(sandbox_acme) for _ in range(3)]
     with scope(company=sandbox_acme):
-        booking_queue(
-            company=sandbox_acme, transaction_ids=[t.pk for t in rows], by=None, enqueue=False
-        )
+        booking_queue(company=sandbox_acme, transaction_ids=[t.pk for t in rows], enqueue=False)
     retried = []
     monkeypatch.setattr(
         booking_tasks.transaction_book_task, "apply_async", lambda **kw: retried.append(kw)

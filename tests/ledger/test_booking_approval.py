@@ -38,7 +38,7 @@ def approval_acme(sandbox_acme):
 
 def _book(company, txn) -> str:
     with scope(company=company):
-        booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)
+        booking_queue(company=company, transaction_ids=[txn.pk], enqueue=False)
         for _ in range(5):
             try:
                 return booking_run(company=company, transaction_id=txn.pk)

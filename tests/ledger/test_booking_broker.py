@@ -59,7 +59,7 @@ def _each_booked_once(server, rows: list[Transaction]) -> None:
 def _queue_each(company, rows: list[Transaction]) -> None:
     with scope(company=company):
         for txn in rows:
-            counts = booking_queue(company=company, transaction_ids=[txn.pk], by=None)
+            counts = booking_queue(company=company, transaction_ids=[txn.pk])
             assert counts == {"queued": 1, "rejected": 0, "skipped": 0}
 
 
@@ -68,7 +68,7 @@ def _queue_while_down(company, rows: list[Transaction]) -> None:
     with scope(company=company):
         for txn in rows:
             started = time.monotonic()
-            counts = booking_queue(company=company, transaction_ids=[txn.pk], by=None)
+            counts = booking_queue(company=company, transaction_ids=[txn.pk])
             assert time.monotonic() - started < 3
             assert counts == {"queued": 1, "rejected": 0, "skipped": 0, "unsent": 1}
     assert set(_statuses(rows)) == {"queued"}
@@ -106,9 +106,7 @@ def test_worker_survives_its_redis_restarting_empty_and_every_accepted_booking_i
         # holding an unacknowledged message: the case that made celery 5.7 exit.
         batch = [record(sandbox_acme) for _ in range(6)]
         with scope(company=sandbox_acme):
-            counts = booking_queue(
-                company=sandbox_acme, transaction_ids=[t.pk for t in batch], by=None
-            )
+            counts = booking_queue(company=sandbox_acme, transaction_ids=[t.pk for t in batch])
         assert counts == {"queued": 6, "rejected": 0, "skipped": 0}
         wait_for(
             lambda: "booked" in _statuses(batch),

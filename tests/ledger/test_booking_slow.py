@@ -52,9 +52,7 @@ def slow_acme(acme, app_on_sandbox, settings, local_cache):
 
 def _queue(company, txn) -> None:
     with scope(company=company):
-        assert booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)[
-            "queued"
-        ]
+        assert booking_queue(company=company, transaction_ids=[txn.pk], enqueue=False)["queued"]
 
 
 def _book(company, txn) -> str:

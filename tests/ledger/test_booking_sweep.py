@@ -28,7 +28,7 @@ def sent(monkeypatch) -> list[dict]:
 def _queued(company, **fields) -> Transaction:
     txn = record(company)
     with scope(company=company):
-        booking_queue(company=company, transaction_ids=[txn.pk], by=None, enqueue=False)
+        booking_queue(company=company, transaction_ids=[txn.pk], enqueue=False)
     with scopes_disabled():
         Transaction.objects.filter(pk=txn.pk).update(**fields)
     return txn
@@ -58,7 +58,7 @@ def test_an_enqueue_the_broker_refuses_is_counted_and_the_row_stays_queued(
     monkeypatch.setattr(booking_tasks.transactions_book_batch_task, "delay", refused)
     rows = [record(sandbox_acme), record(sandbox_acme)]
     with django_capture_on_commit_callbacks(execute=True), scope(company=sandbox_acme):
-        counts = booking_queue(company=sandbox_acme, transaction_ids=[t.pk for t in rows], by=None)
+        counts = booking_queue(company=sandbox_acme, transaction_ids=[t.pk for t in rows])
     assert counts == {"queued": 2, "rejected": 0, "skipped": 0, "unsent": 2}
     with scopes_disabled():
         assert set(Transaction.objects.values_list("status", flat=True)) == {"queued"}

@@ -37,7 +37,7 @@ def test_worker_killed_mid_post_ends_with_one_voucher_and_a_booked_row(
         monkeypatch.setenv(name, value)
     txn = record(sandbox_acme)
     with scope(company=sandbox_acme):
-        booking_queue(company=sandbox_acme, transaction_ids=[txn.pk], by=None, enqueue=False)
+        booking_queue(company=sandbox_acme, transaction_ids=[txn.pk], enqueue=False)
     # Every call is slow, so the kill lands while the POST is still at Tripletex.
     tripletex_sandbox.faults.latency_ms = 2000
     with celery_worker(broker_url=BROKER) as first:
