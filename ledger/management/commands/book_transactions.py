@@ -4,8 +4,10 @@ Runs the same protocol as the Celery task (claim, look up, post, look up after u
 so it is safe to run any number of times, also while workers run."""
 
 import time
+from collections.abc import Iterator
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope, scopes_disabled
 
 from companies.models import Company
@@ -18,11 +20,11 @@ MAX_WAIT_ROUNDS = 5
 class Command(BaseCommand):
     help = "Book every ready (or queued) transaction of the given companies to Tripletex now."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("org_numbers", nargs="*", help="Organisation numbers.")
         parser.add_argument("--all", action="store_true", help="Every company with a connection.")
 
-    def handle(self, *args, org_numbers: list[str], all: bool, **options):
+    def handle(self, *args: Any, org_numbers: list[str], all: bool, **options: Any) -> None:
         if all:
             companies = list(Company.objects.filter(tripletex__isnull=False).order_by("name"))
         elif org_numbers:
@@ -43,7 +45,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Done: {summary}.")
 
-    def _book_company(self, company: Company):
+    def _book_company(self, company: Company) -> Iterator[str]:
         ready = Transaction.objects.filter(company=company, status=Transaction.Status.READY)
         booking_queue(
             company=company,
