@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ledger.accounts import ACCOUNT_NUMBERS
 from ledger.models import GLAccountSettings, Transaction
 from ledger.templatetags.money import format_amount
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
@@ -103,7 +104,9 @@ class JournalForm(forms.Form):
 class JournalLineForm(forms.Form):
     """One line: account, debit or credit, text, and optional dimensions and VAT code."""
 
-    account_number = forms.IntegerField(label=_("Account"), required=False, min_value=1000)
+    account_number = forms.IntegerField(
+        label=_("Account"), required=False, min_value=ACCOUNT_NUMBERS.first
+    )
     debit = NorwegianDecimalField(label=_("Debit"))
     credit = NorwegianDecimalField(label=_("Credit"))
     description = forms.CharField(label=_("Text"), max_length=200, required=False)
@@ -167,8 +170,8 @@ class GLSettingsForm(forms.ModelForm):
         for role in GLAccountSettings.ROLES:
             self.fields[role] = forms.IntegerField(
                 label=self.fields[role].label,
-                min_value=1000,
-                max_value=99999,
+                min_value=ACCOUNT_NUMBERS.first,
+                max_value=ACCOUNT_NUMBERS.last,
                 error_messages={"min_value": out_of_range, "max_value": out_of_range},
             )
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
+from ledger.accounts import ACCOUNT_NUMBERS
 from ledger.models import AWAITING_APPROVAL, BookingAttempt, JournalLine, Transaction
 from ledger.templatetags.money import format_amount
 from ledger.transactions.fifo import FifoError, fifo_check
@@ -397,7 +398,7 @@ def journal_line_problems(line: dict[str, Any]) -> list[str]:
     """Problems of one journal line (account, one of debit/credit, two decimals)."""
     problems = []
     number = line.get("account_number")
-    if not number or not (1000 <= int(number) <= 99999):
+    if not number or int(number) not in ACCOUNT_NUMBERS:
         problems.append(_("Give an account number (e.g. 1920)."))
     debit, credit = line.get("debit") or Decimal(0), line.get("credit") or Decimal(0)
     if debit < 0 or credit < 0:
