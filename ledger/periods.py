@@ -11,9 +11,9 @@ firms keep the calendar year, but Tripletex supports a deviating one, set up by 
 "Regnskapsår 2022: 2022.07.01-2023.06.30" (Tripletex help, "Har Tripletex støtte for avvikende
 regnskapsår?"). Tripletex has it as `/ledger/annualAccount` (start, end per year), which our client
 does not call yet, so it is read from the balances: the opening balance (`balanceIn`) of result
-accounts (3000–8999) restarts at zero at the start of every fiscal year and is carried from month
-to month inside it, as `/balanceSheet` answers for a closed year (the sandbox mirrors it; the
-Tripletex README lists the boundary among its things to verify). The calendar month in which every
+accounts (3000–8999, `ledger.accounts`) restarts at zero at the start of every fiscal year and is
+carried from month to month inside it, as `/balanceSheet` answers for a closed year (the sandbox
+mirrors it; the Tripletex README lists the boundary among its things to verify). The calendar month in which every
 synced result-account row opens at zero, while the month before carries balances, is therefore the
 first month of the firm's fiscal year. January wins ties and is the answer while the data cannot
 tell (nothing synced yet). The counts come from MonthSync, which the sync writes with each month,

@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
 from ledger.figures.selectors import money
-from ledger.models import AccountBalance, LedgerAccount
+from ledger.models import AccountBalance, LedgerAccount, Transaction
 from ledger.periods import month_next
 from tripletex.errors import (
     TripletexAuthError,
@@ -188,14 +187,12 @@ def _error_message(exc: TripletexError) -> str:
 
 
 def _our_voucher_ids(company: Company, voucher_ids: set[int]) -> set[int]:
-    """The voucher ids among these that our product booked (empty until transactions exist)."""
+    """The voucher ids among these that our product booked."""
     if not voucher_ids:
         return set()
-    try:
-        model = apps.get_model("ledger", "Transaction")
-    except LookupError:
-        return set()
-    if not any(f.name == "tripletex_voucher_id" for f in model._meta.get_fields()):
-        return set()
-    rows = model.objects.filter(company=company, tripletex_voucher_id__in=voucher_ids)
-    return set(rows.values_list("tripletex_voucher_id", flat=True))
+    rows = Transaction.objects.filter(company=company, tripletex_voucher_id__in=voucher_ids)
+    return {
+        voucher_id
+        for voucher_id in rows.values_list("tripletex_voucher_id", flat=True)
+        if voucher_id
+    }

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q
 from django_scopes import scope
 
 from companies.models import Company, Membership, Role, TripletexConnection, User
-from ledger.models import MonthSync, SyncRun
+from ledger.models import MonthSync, SyncRun, Transaction
 from ledger.sync.selectors import last_runs_by_company
 
 
@@ -52,7 +52,7 @@ def companies_figures_overview(*, user: User, sort: str = "name") -> list[Overvi
     if not ids:
         return []
     with scope(company=companies):
-        last_runs = _last_runs(ids)
+        last_runs = last_runs_by_company(company_ids=ids)
         as_of = _figures_as_of(ids)
         incomplete = set(
             MonthSync.objects.filter(company_id__in=ids, is_complete=False)
@@ -73,14 +73,10 @@ def companies_figures_overview(*, user: User, sort: str = "name") -> list[Overvi
             as_of=as_of.get(company.pk),
             is_incomplete=company.pk in incomplete,
         )
-        if company.pk in finance_ids and counts is not None:
+        if company.pk in finance_ids:
             row.waiting, row.failed = counts.get(company.pk, (0, 0))
         rows.append(row)
     return _overview_sorted(rows, sort)
-
-
-def _last_runs(ids: list[int]) -> dict[int, SyncRun]:
-    return last_runs_by_company(company_ids=ids)
 
 
 def _figures_as_of(ids: list[int]) -> dict[int, datetime.datetime]:
@@ -97,18 +93,12 @@ def _figures_as_of(ids: list[int]) -> dict[int, datetime.datetime]:
     return {company_id: at for company_id, at in rows if at}
 
 
-def _transaction_counts(ids: list[int]) -> dict[int, tuple[int, int]] | None:
-    """(waiting, failed) transactions per company; None while the transactions model is absent."""
-    from django.apps import apps
-
-    try:
-        transaction_model = apps.get_model("ledger", "Transaction")
-    except LookupError:
-        return None
+def _transaction_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(waiting, failed) transactions per company."""
     if not ids:
         return {}
     rows = (
-        transaction_model.objects.filter(company_id__in=ids)
+        Transaction.objects.filter(company_id__in=ids)
         .values("company_id")
         .annotate(
             waiting=Count("id", filter=Q(status__in=WAITING_STATUSES)),
