@@ -21,7 +21,7 @@ from django_scopes import scope
 from companies.models import Company, TripletexConnection
 from ledger.booking.protocol import booking_queue, booking_run
 from ledger.sync.services import balances_sync, sync_request
-from tests.ledger.test_booking_support import record
+from tests.ledger.support import record
 from tripletex.redact import RedactSecretsFilter
 from tripletex.sandbox import demo
 
@@ -70,16 +70,11 @@ def run_booking(company: Company) -> None:
 
 
 @pytest.fixture
-def canary_world(settings, app_on_sandbox, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"  # the sandbox's own database lives in tmp_path itself
+def canary_world(settings, tripletex_sandbox, private_var_dir, local_cache):
+    """A fresh sandbox the app talks to; VAR_DIR (searched for the key below) is this test's own,
+    apart from the sandbox's database in tmp_path."""
     settings.BOOKING_SETTLE_SECONDS = 0
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"canary-{uuid.uuid4().hex}",
-        }
-    }
-    return app_on_sandbox
+    return tripletex_sandbox
 
 
 def test_every_log_handler_redacts():

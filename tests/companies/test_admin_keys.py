@@ -8,15 +8,12 @@ from companies.models import AuditEvent, Company, Membership, OfficeKey, Triplet
 from tests.conftest import make_user
 from tripletex.sandbox import demo
 
-
-@pytest.fixture
-def sandbox(settings, app_on_sandbox, tmp_path):
-    settings.VAR_DIR = tmp_path
-    return app_on_sandbox
+# Session-cache files stay with the test: each test's sandbox is fresh.
+pytestmark = pytest.mark.usefixtures("private_var_dir")
 
 
 @pytest.fixture
-def holding(db, staff):
+def readonly_holding(db, staff):
     from companies.services import company_create
 
     company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
@@ -46,9 +43,9 @@ def admin_urls(company, office_key):
 
 
 @pytest.mark.usefixtures("tripletex_waits_recorded")
-def test_admin_pages_are_staff_only(client, holding, office_key, alice, staff, settings):
+def test_admin_pages_are_staff_only(client, readonly_holding, office_key, alice, staff, settings):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"  # the clients page must not need it
-    for url in admin_urls(holding, office_key):
+    for url in admin_urls(readonly_holding, office_key):
         client.logout()
         anonymous = client.get(url)
         assert anonymous.status_code == 302, url
@@ -63,11 +60,11 @@ def test_admin_pages_are_staff_only(client, holding, office_key, alice, staff, s
         assert client.get(url).status_code == 200, url
 
 
-def test_staff_without_permissions_cannot_use_the_key_pages(client, holding, office_key):
+def test_staff_without_permissions_cannot_use_the_key_pages(client, readonly_holding, office_key):
     clerk = make_user("clerk@dynamik.no", is_staff=True)
     client.force_login(clerk)
 
-    assert client.get(f"/admin/companies/company/{holding.pk}/change/").status_code == 403
+    assert client.get(f"/admin/companies/company/{readonly_holding.pk}/change/").status_code == 403
     assert client.get(f"/admin/companies/officekey/{office_key.pk}/clients/").status_code == 403
 
 
@@ -89,10 +86,10 @@ def change_data(company, **overrides):
     return data
 
 
-def test_company_page_shows_only_the_last_four_characters(client, staff, holding):
+def test_company_page_shows_only_the_last_four_characters(client, staff, readonly_holding):
     client.force_login(staff)
 
-    body = client.get(f"/admin/companies/company/{holding.pk}/change/").content.decode()
+    body = client.get(f"/admin/companies/company/{readonly_holding.pk}/change/").content.decode()
 
     assert demo.READONLY_TOKEN not in body
     assert f"•••• {demo.READONLY_TOKEN[-4:]}" in body
@@ -100,42 +97,48 @@ def test_company_page_shows_only_the_last_four_characters(client, staff, holding
     assert 'name="replace_key"' in body
 
 
-def test_replacing_the_key_verifies_it_first(client, staff, holding, sandbox):
+def test_replacing_the_key_verifies_it_first(client, staff, readonly_holding, tripletex_sandbox):
     client.force_login(staff)
-    url = f"/admin/companies/company/{holding.pk}/change/"
-    before = TripletexConnection.objects.get(company=holding).token_encrypted
+    url = f"/admin/companies/company/{readonly_holding.pk}/change/"
+    before = TripletexConnection.objects.get(company=readonly_holding).token_encrypted
 
-    wrong = client.post(url, change_data(holding, key_type="own", replace_key=demo.OPERATING_TOKEN))
+    wrong = client.post(
+        url, change_data(readonly_holding, key_type="own", replace_key=demo.OPERATING_TOKEN)
+    )
 
     assert wrong.status_code == 200
     assert wrong.context["adminform"].form.non_field_errors()
-    assert TripletexConnection.objects.get(company=holding).token_encrypted == before
+    assert TripletexConnection.objects.get(company=readonly_holding).token_encrypted == before
     assert demo.OPERATING_TOKEN not in wrong.content.decode()
 
-    right = client.post(url, change_data(holding, key_type="own", replace_key=demo.HOLDING_TOKEN))
+    right = client.post(
+        url, change_data(readonly_holding, key_type="own", replace_key=demo.HOLDING_TOKEN)
+    )
 
     assert right.status_code == 302
-    connection = TripletexConnection.objects.get(company=holding)
+    connection = TripletexConnection.objects.get(company=readonly_holding)
     assert connection.token_last4 == demo.HOLDING_TOKEN[-4:]
     assert connection.status == TripletexConnection.Status.CONNECTED
     assert connection.coverage_problems == []
-    assert AuditEvent.objects.filter(company=holding, action="key.replaced", actor=staff).exists()
+    assert AuditEvent.objects.filter(
+        company=readonly_holding, action="key.replaced", actor=staff
+    ).exists()
     for entry in LogEntry.objects.all():
         assert demo.HOLDING_TOKEN not in entry.change_message
         assert demo.HOLDING_TOKEN not in entry.object_repr
 
 
-def test_removing_the_connection_from_the_company_page(client, staff, holding):
+def test_removing_the_connection_from_the_company_page(client, staff, readonly_holding):
     client.force_login(staff)
 
     response = client.post(
-        f"/admin/companies/company/{holding.pk}/change/",
-        change_data(holding, remove_connection="on"),
+        f"/admin/companies/company/{readonly_holding.pk}/change/",
+        change_data(readonly_holding, remove_connection="on"),
     )
 
     assert response.status_code == 302
-    assert not TripletexConnection.objects.filter(company=holding).exists()
-    assert AuditEvent.objects.filter(company=holding, action="key.removed").exists()
+    assert not TripletexConnection.objects.filter(company=readonly_holding).exists()
+    assert AuditEvent.objects.filter(company=readonly_holding, action="key.removed").exists()
 
 
 def test_membership_changes_are_audited(client, staff, acme, alice):
@@ -162,9 +165,9 @@ def test_membership_changes_are_audited(client, staff, acme, alice):
     assert alice.email in event.detail
 
 
-def test_audit_log_is_read_only(client, staff, holding):
+def test_audit_log_is_read_only(client, staff, readonly_holding):
     client.force_login(staff)
-    event = AuditEvent.objects.filter(company=holding).first()
+    event = AuditEvent.objects.filter(company=readonly_holding).first()
 
     assert client.get("/admin/companies/auditevent/add/").status_code == 403
     page = client.get(f"/admin/companies/auditevent/{event.pk}/change/")
@@ -173,7 +176,7 @@ def test_audit_log_is_read_only(client, staff, holding):
     assert client.post(f"/admin/companies/auditevent/{event.pk}/delete/").status_code == 403
 
 
-def test_adding_an_office_key_verifies_and_stores_it(client, staff, sandbox):
+def test_adding_an_office_key_verifies_and_stores_it(client, staff, tripletex_sandbox):
     client.force_login(staff)
 
     response = client.post(
@@ -190,7 +193,7 @@ def test_adding_an_office_key_verifies_and_stores_it(client, staff, sandbox):
     assert 'data-testid="office-add-clients"' in page
 
 
-def test_a_wrong_office_key_is_not_stored(client, staff, sandbox):
+def test_a_wrong_office_key_is_not_stored(client, staff, tripletex_sandbox):
     client.force_login(staff)
 
     response = client.post(
@@ -201,7 +204,9 @@ def test_a_wrong_office_key_is_not_stored(client, staff, sandbox):
     assert not OfficeKey.objects.exists()
 
 
-def test_add_clients_from_office_key_creates_the_selected_firms(client, staff, sandbox, office_key):
+def test_add_clients_from_office_key_creates_the_selected_firms(
+    client, staff, tripletex_sandbox, office_key
+):
     client.force_login(staff)
     url = f"/admin/companies/officekey/{office_key.pk}/clients/"
 
@@ -253,7 +258,7 @@ def test_office_clients_page_explains_when_tripletex_is_down(client, staff, offi
     assert b'data-testid="office-clients-error"' in page.content
 
 
-def test_an_office_key_cannot_be_replaced_by_another_companys_key(client, staff, sandbox):
+def test_an_office_key_cannot_be_replaced_by_another_companys_key(client, staff, tripletex_sandbox):
     client.force_login(staff)
     client.post(
         "/admin/companies/officekey/add/", {"name": "Tallknuserne", "key": demo.OFFICE_TOKEN}

@@ -6,7 +6,6 @@ Client addresses are from the documentation ranges (RFC 5737); nothing is sent a
 """
 
 import pytest
-from django.core.cache import cache
 from django.test import RequestFactory
 
 from companies.invitations import invitation_url
@@ -19,11 +18,8 @@ CLIENT_A = "198.51.100.7"
 CLIENT_B = "203.0.113.9"
 
 
-@pytest.fixture(autouse=True)
-def _clear_throttle():
-    cache.clear()
-    yield
-    cache.clear()
+# Throttle counts live in the cache: each test counts in a private one.
+pytestmark = pytest.mark.usefixtures("local_cache")
 
 
 @pytest.fixture

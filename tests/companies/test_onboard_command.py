@@ -11,11 +11,8 @@ from companies.credentials import office_key_set
 from companies.models import AuditEvent, Company, Membership, TripletexConnection
 from tripletex.sandbox import demo
 
-
-@pytest.fixture
-def sandbox(db, settings, app_on_sandbox, tmp_path):
-    settings.VAR_DIR = tmp_path
-    return app_on_sandbox
+# Session-cache files stay with the test: each test's sandbox is fresh.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_var_dir")]
 
 
 def run(monkeypatch, *args, stdin=""):
@@ -25,7 +22,9 @@ def run(monkeypatch, *args, stdin=""):
     return out.getvalue()
 
 
-def test_onboards_with_own_key_from_stdin(sandbox, monkeypatch, django_capture_on_commit_callbacks):
+def test_onboards_with_own_key_from_stdin(
+    tripletex_sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         out = run(
             monkeypatch,
@@ -45,7 +44,7 @@ def test_onboards_with_own_key_from_stdin(sandbox, monkeypatch, django_capture_o
     assert AuditEvent.objects.filter(company=company, action="company.onboarded").exists()
 
 
-def test_onboards_through_a_stored_office_key(sandbox, monkeypatch, staff):
+def test_onboards_through_a_stored_office_key(tripletex_sandbox, monkeypatch, staff):
     office_key = office_key_set(office_key=None, name="Office", token=demo.OFFICE_TOKEN, by=staff)
 
     run(monkeypatch, demo.CLIENT_B.org_number, "--office-key-id", str(office_key.pk))
@@ -66,7 +65,7 @@ def test_onboards_through_a_stored_office_key(sandbox, monkeypatch, staff):
         (["921500033", "--office-key-id", "999"], ""),
     ],
 )
-def test_failures_exit_non_zero_and_save_nothing(sandbox, monkeypatch, args, stdin):
+def test_failures_exit_non_zero_and_save_nothing(tripletex_sandbox, monkeypatch, args, stdin):
     with pytest.raises(CommandError) as excinfo:
         run(monkeypatch, *args, stdin=stdin)
 

@@ -9,16 +9,15 @@ from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tripletex.sandbox import demo
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Session-cache files stay with the test: each test's sandbox is fresh.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("private_var_dir"),
+]
 
 
-@pytest.fixture
-def sandbox(settings, app_on_sandbox, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"
-    return app_on_sandbox
-
-
-def test_staff_onboards_a_firm(page, sandbox, staff):
+def test_staff_onboards_a_firm(page, tripletex_sandbox, staff):
     log_in(page, staff.email, PASSWORD)
     page.goto("/admin/companies/company/")
     page.click("[data-testid=onboard-link]")
@@ -55,7 +54,7 @@ def test_staff_onboards_a_firm(page, sandbox, staff):
     save_screenshot(page, "onboarding-company-list")
 
 
-def test_office_clients_page_and_firm_panel(page, sandbox, staff, acme, alice):
+def test_office_clients_page_and_firm_panel(page, tripletex_sandbox, staff, acme, alice):
     office_key = office_key_set(
         office_key=None, name="Tallknuserne", token=demo.OFFICE_TOKEN, by=staff
     )

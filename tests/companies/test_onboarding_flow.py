@@ -15,11 +15,8 @@ from tripletex.sandbox import demo
 ONBOARD_URL = "/admin/companies/company/onboard/"
 
 
-@pytest.fixture
-def sandbox(settings, app_on_sandbox, tmp_path):
-    """The app pointed at a fresh sandbox, with its own session cache directory."""
-    settings.VAR_DIR = tmp_path
-    return app_on_sandbox
+# Session-cache files stay with the test: each test's sandbox is fresh.
+pytestmark = pytest.mark.usefixtures("private_var_dir")
 
 
 @pytest.fixture
@@ -62,7 +59,7 @@ def error_code(response) -> str:
 
 
 def test_own_key_onboards_connected_firm_and_invites_new_user(
-    sandbox, staff_client, staff, django_capture_on_commit_callbacks
+    tripletex_sandbox, staff_client, staff, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(ONBOARD_URL, form_data())
@@ -90,7 +87,7 @@ def test_own_key_onboards_connected_firm_and_invites_new_user(
 
 
 def test_existing_user_is_added_without_invitation(
-    sandbox, staff_client, alice, django_capture_on_commit_callbacks
+    tripletex_sandbox, staff_client, alice, django_capture_on_commit_callbacks
 ):
     data = form_data(**{"users-0-email": "ALICE@acme.no", "users-0-role": "admin"})
     with django_capture_on_commit_callbacks(execute=True):
@@ -102,7 +99,7 @@ def test_existing_user_is_added_without_invitation(
     assert mail.outbox == []
 
 
-def test_new_office_key_auto_matches_client(sandbox, staff_client):
+def test_new_office_key_auto_matches_client(tripletex_sandbox, staff_client):
     data = form_data(
         org_number="924500034",
         key_type="office",
@@ -125,7 +122,7 @@ def test_new_office_key_auto_matches_client(sandbox, staff_client):
     assert office_key.verified_at is not None
 
 
-def test_stored_office_key_is_reused(sandbox, staff_client, staff):
+def test_stored_office_key_is_reused(tripletex_sandbox, staff_client, staff):
     from companies.credentials import office_key_set
 
     office_key = office_key_set(
@@ -143,7 +140,7 @@ def test_stored_office_key_is_reused(sandbox, staff_client, staff):
     assert OfficeKey.objects.count() == 1
 
 
-def test_office_key_without_the_client_explains_tripletex_access(sandbox, staff_client):
+def test_office_key_without_the_client_explains_tripletex_access(tripletex_sandbox, staff_client):
     data = form_data(org_number="921500033", key_type="office", tripletex_key=demo.OFFICE_TOKEN)
     response = staff_client.post(ONBOARD_URL, data)
 
@@ -154,14 +151,14 @@ def test_office_key_without_the_client_explains_tripletex_access(sandbox, staff_
     assert not OfficeKey.objects.exists()
 
 
-def test_key_for_another_company_saves_nothing(sandbox, staff_client):
+def test_key_for_another_company_saves_nothing(tripletex_sandbox, staff_client):
     response = staff_client.post(ONBOARD_URL, form_data(org_number="922500037"))
 
     assert response.status_code == 200
     assert error_code(response) == "other_company"
     assert not Company.objects.exists()
     # The session the failed check created is revoked, not left cached.
-    live = [employee for employee, _expiry in sandbox.store._sessions.values()]
+    live = [employee for employee, _expiry in tripletex_sandbox.store._sessions.values()]
     assert demo.HOLDING_TOKEN not in live
     assert not TripletexConnection.objects.exists()
     assert mail.outbox == []
@@ -172,7 +169,7 @@ def test_key_for_another_company_saves_nothing(sandbox, staff_client):
     assert demo.HOLDING_TOKEN not in body
 
 
-def test_wrong_key_saves_nothing(sandbox, staff_client):
+def test_wrong_key_saves_nothing(tripletex_sandbox, staff_client):
     response = staff_client.post(ONBOARD_URL, form_data(tripletex_key="not-a-real-key-1234"))
 
     assert response.status_code == 200
@@ -183,7 +180,7 @@ def test_wrong_key_saves_nothing(sandbox, staff_client):
 
 
 def test_tripletex_down_saves_nothing_and_retry_works(
-    sandbox, staff_client, settings, tripletex_waits_recorded
+    tripletex_sandbox, staff_client, settings, tripletex_waits_recorded
 ):
     settings.TRIPLETEX_BASE_URL = "http://127.0.0.1:9/v2"
     response = staff_client.post(ONBOARD_URL, form_data())
@@ -194,13 +191,13 @@ def test_tripletex_down_saves_nothing_and_retry_works(
     # Creating the session was tried several times (waits recorded, not slept) before giving up.
     assert len(tripletex_waits_recorded) == RetryPolicy().max_attempts - 1
 
-    settings.TRIPLETEX_BASE_URL = sandbox.base_url
+    settings.TRIPLETEX_BASE_URL = tripletex_sandbox.base_url
     retry = staff_client.post(ONBOARD_URL, form_data())
     assert retry.status_code == 302
     assert Company.objects.get().tripletex.status == TripletexConnection.Status.CONNECTED
 
 
-def test_key_without_voucher_permission_connects_with_a_warning(sandbox, staff_client):
+def test_key_without_voucher_permission_connects_with_a_warning(tripletex_sandbox, staff_client):
     response = staff_client.post(ONBOARD_URL, form_data(tripletex_key=demo.READONLY_TOKEN))
 
     assert response.status_code == 302
@@ -264,7 +261,9 @@ def test_staff_without_add_permission_is_refused(client, db):
     assert client.get(ONBOARD_URL).status_code == 403
 
 
-def test_several_matching_office_clients_let_staff_choose(sandbox, staff_client, monkeypatch):
+def test_several_matching_office_clients_let_staff_choose(
+    tripletex_sandbox, staff_client, monkeypatch
+):
     from tripletex.client import TripletexClient
     from tripletex.schemas import ClientCompany
 
@@ -297,7 +296,9 @@ def test_several_matching_office_clients_let_staff_choose(sandbox, staff_client,
     assert connection.tripletex_company_id == demo.CLIENT_B.company_id
 
 
-def test_key_that_sees_no_chart_of_accounts_is_not_connected(sandbox, staff_client, monkeypatch):
+def test_key_that_sees_no_chart_of_accounts_is_not_connected(
+    tripletex_sandbox, staff_client, monkeypatch
+):
     from tripletex.client import TripletexClient
 
     # Tripletex answers 200 with an empty list when the key lacks access (README pitfall 17).

@@ -1,16 +1,11 @@
 """Login, logout, the overview of my companies, the company switcher and role-gated pages."""
 
 import pytest
-from django.core.cache import cache
 
 from tests.conftest import PASSWORD
 
-
-@pytest.fixture(autouse=True)
-def _clear_throttle():
-    cache.clear()
-    yield
-    cache.clear()
+# Throttle counts live in the cache: each test counts in a private one.
+pytestmark = pytest.mark.usefixtures("local_cache")
 
 
 def test_login_with_email_and_password(client, anders):

@@ -23,8 +23,7 @@ from ledger.booking.protocol import BookingRetry, booking_queue, booking_resolve
 from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, Transaction
 from ledger.transactions.services import transaction_create, transaction_update
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record, reload, vouchers_with
+from tests.ledger.support import record, reload, vouchers_with
 from tripletex.client import RetryPolicy
 from tripletex.sandbox import demo
 

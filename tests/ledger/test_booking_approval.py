@@ -18,8 +18,7 @@ from ledger.booking.reconcile import booking_check, bookings_reconcile
 from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, GLAccountSettings
 from ledger.transactions.vouchers import gl_settings_get
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import HOLDING_ID, record, reload, vouchers_with
+from tests.ledger.support import HOLDING_ID, record, reload, vouchers_with
 from tripletex.sandbox import demo
 
 pytestmark = pytest.mark.django_db

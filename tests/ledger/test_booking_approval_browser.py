@@ -8,8 +8,7 @@ from companies.credentials import connection_set_own_key
 from ledger.booking import tasks as booking_tasks
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import HOLDING_ID, record, reload, vouchers_with
+from tests.ledger.support import HOLDING_ID, record, reload, vouchers_with
 from tests.processes import broker_connection, celery_worker
 from tripletex.sandbox import demo
 

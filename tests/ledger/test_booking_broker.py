@@ -15,8 +15,7 @@ from dynamik.celery import app
 from ledger.booking import tasks as booking_tasks
 from ledger.booking.protocol import booking_queue
 from ledger.models import Transaction
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record, reload, vouchers_with
+from tests.ledger.support import record, reload, vouchers_with
 from tests.processes import celery_worker, redis_server, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -6,8 +6,7 @@ from django_scopes import scope
 
 from companies.credentials import connection_set_own_key
 from ledger.transactions.vouchers import gl_settings_get
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record, reload, vouchers_with
+from tests.ledger.support import record, reload, vouchers_with
 from tripletex.sandbox import demo
 
 pytestmark = pytest.mark.django_db

@@ -26,21 +26,19 @@ from ledger.booking.protocol import (
 )
 from ledger.booking.reversal import booking_reverse
 from ledger.models import BookingAttempt, Reversal, Transaction
-from tests.ledger.test_booking_support import local_cache, record, reload, vouchers_with
-from tests.tripletex.fakes import FakeTime, FakeTripletex, error_body, make_client, tripletex_api
+from tests.ledger.support import record, reload, vouchers_with
+from tests.tripletex.fakes import FakeTime, FakeTripletex, error_body, make_client
 from tests.tripletex.test_client import _voucher_payload
 from tripletex.client import TripletexClient
 from tripletex.errors import TripletexOutcomeUnknown
 from tripletex.ratelimit import MemoryRateLimiter
 from tripletex.sandbox import demo
 
-__all__ = ["local_cache", "tripletex_api"]  # fixtures used below
-
 CONNECT, READ, SETTLE, HOLD = 0.5, 1.0, 1.0, 2.5
 
 
 @pytest.fixture
-def slow_acme(acme, app_on_sandbox, settings, local_cache):
+def slow_acme(acme, tripletex_sandbox, settings, local_cache):
     """Acme on a sandbox, with short but real timeouts and settle margin (no test shortcut)."""
     settings.TRIPLETEX_CONNECT_TIMEOUT = CONNECT
     settings.TRIPLETEX_READ_TIMEOUT = READ

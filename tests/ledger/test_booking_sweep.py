@@ -12,8 +12,7 @@ from kombu.exceptions import OperationalError
 from ledger.booking import tasks as booking_tasks
 from ledger.booking.protocol import booking_queue
 from ledger.models import Transaction
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record
+from tests.ledger.support import record
 
 pytestmark = pytest.mark.django_db
 

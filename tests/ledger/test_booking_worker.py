@@ -13,8 +13,7 @@ from django_scopes import scope, scopes_disabled
 from ledger.booking.protocol import booking_queue
 from ledger.booking.tasks import bookings_resolve_stuck_task, transaction_book_task
 from ledger.models import BookingAttempt
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record, reload, vouchers_with
+from tests.ledger.support import record, reload, vouchers_with
 from tests.processes import broker_connection, celery_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

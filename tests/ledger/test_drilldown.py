@@ -16,18 +16,11 @@ from ledger.models import LedgerAccount
 from tests.conftest import make_user
 from tripletex.sandbox import demo
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_cache")]
 
 
 @pytest.fixture
-def holding(db, settings, app_on_sandbox):
+def holding_with_chart(db, settings, tripletex_sandbox):
     """Fjellvik Holding connected to the sandbox with its own key and its chart of accounts."""
     settings.TRIPLETEX_WEB_URL = "https://tripletex.example"
     company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
@@ -41,7 +34,7 @@ def holding(db, settings, app_on_sandbox):
             )
             for a in accounts
         )
-    company.sandbox = app_on_sandbox
+    company.sandbox = tripletex_sandbox
     company.bank_id = next(a.id for a in accounts if a.number == 1920)
     return company
 
@@ -58,16 +51,16 @@ def _sandbox_postings(company, month):
     return total, items
 
 
-def test_pages_through_every_posting(holding, monkeypatch):
+def test_pages_through_every_posting(holding_with_chart, monkeypatch):
     monkeypatch.setattr(drilldown, "PAGE_SIZE", 2)
-    month = _march(holding.sandbox)
-    total, items = _sandbox_postings(holding, month)
+    month = _march(holding_with_chart.sandbox)
+    total, items = _sandbox_postings(holding_with_chart, month)
     assert total > 4  # the fixture month must need several pages
     seen, page = [], 1
-    with scope(company=holding):
+    with scope(company=holding_with_chart):
         while True:
             result = postings_for_account_month(
-                company=holding, account_number=1920, month=month, page=page
+                company=holding_with_chart, account_number=1920, month=month, page=page
             )
             assert result.error == ""
             assert len(result.rows) <= 2
@@ -86,31 +79,39 @@ def test_pages_through_every_posting(holding, monkeypatch):
     )
 
 
-def test_pages_are_cached_briefly(holding):
-    month = _march(holding.sandbox)
-    with scope(company=holding):
-        first = postings_for_account_month(company=holding, account_number=1920, month=month)
-        holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
-        again = postings_for_account_month(company=holding, account_number=1920, month=month)
+def test_pages_are_cached_briefly(holding_with_chart):
+    month = _march(holding_with_chart.sandbox)
+    with scope(company=holding_with_chart):
+        first = postings_for_account_month(
+            company=holding_with_chart, account_number=1920, month=month
+        )
+        holding_with_chart.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+        again = postings_for_account_month(
+            company=holding_with_chart, account_number=1920, month=month
+        )
     assert again.error == ""
     assert again.rows == first.rows
 
 
-def test_tripletex_errors_become_a_message(holding):
-    holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
-    with scope(company=holding):
+def test_tripletex_errors_become_a_message(holding_with_chart):
+    holding_with_chart.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+    with scope(company=holding_with_chart):
         result = postings_for_account_month(
-            company=holding, account_number=1920, month=_march(holding.sandbox)
+            company=holding_with_chart,
+            account_number=1920,
+            month=_march(holding_with_chart.sandbox),
         )
     assert result.rows == []
     assert result.error
     assert "Traceback" not in result.error
 
 
-def test_unknown_account_and_missing_connection(holding, acme):
-    with scope(company=holding):
+def test_unknown_account_and_missing_connection(holding_with_chart, acme):
+    with scope(company=holding_with_chart):
         result = postings_for_account_month(
-            company=holding, account_number=1999, month=_march(holding.sandbox)
+            company=holding_with_chart,
+            account_number=1999,
+            month=_march(holding_with_chart.sandbox),
         )
     assert result.error
     assert not result.rows
@@ -125,32 +126,34 @@ def test_unknown_account_and_missing_connection(holding, acme):
     assert not result.rows
 
 
-def test_vouchers_booked_by_us_are_marked(holding):
+def test_vouchers_booked_by_us_are_marked(holding_with_chart):
     from ledger.models import Transaction
 
-    month = _march(holding.sandbox)
-    _total, items = _sandbox_postings(holding, month)
+    month = _march(holding_with_chart.sandbox)
+    _total, items = _sandbox_postings(holding_with_chart, month)
     ours = items[0]["voucher"].id
-    with scope(company=holding):
+    with scope(company=holding_with_chart):
         Transaction.objects.create(
-            company=holding,
+            company=holding_with_chart,
             kind="journal",
             trade_date=month,
             status="booked",
             tripletex_voucher_id=ours,
         )
-        result = postings_for_account_month(company=holding, account_number=1920, month=month)
+        result = postings_for_account_month(
+            company=holding_with_chart, account_number=1920, month=month
+        )
     marked = {r.voucher_id for r in result.rows if r.is_ours}
     assert marked == {ours}
 
 
-def test_postings_page_in_the_browser_flow(client, holding, monkeypatch):
+def test_postings_page_in_the_browser_flow(client, holding_with_chart, monkeypatch):
     monkeypatch.setattr(drilldown, "PAGE_SIZE", 2)
     user = make_user("accountant@fjellvik.no")
-    membership_set(company=holding, user=user, role="accountant")
+    membership_set(company=holding_with_chart, user=user, role="accountant")
     client.force_login(user)
-    month = _march(holding.sandbox)
-    url = f"/c/{holding.slug}/posteringer/1920/{month.year}/3/"
+    month = _march(holding_with_chart.sandbox)
+    url = f"/c/{holding_with_chart.slug}/posteringer/1920/{month.year}/3/"
     response = client.get(url + "?side=2")
     assert response.status_code == 200
     html = response.content.decode()
@@ -158,8 +161,11 @@ def test_postings_page_in_the_browser_flow(client, holding, monkeypatch):
     assert 'data-testid="page-previous"' in html
     assert 'data-testid="page-next"' in html
     assert 'href="https://tripletex.example/execute/voucher?voucherId=' in html
-    assert client.get(f"/c/{holding.slug}/posteringer/1920/{month.year}/13/").status_code == 404
-    holding.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
+    assert (
+        client.get(f"/c/{holding_with_chart.slug}/posteringer/1920/{month.year}/13/").status_code
+        == 404
+    )
+    holding_with_chart.sandbox.faults.update({"fail_next": {"count": 5, "status": 403}})
     cache.clear()
     failed = client.get(url)
     assert failed.status_code == 200

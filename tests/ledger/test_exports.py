@@ -9,14 +9,7 @@ import pytest
 from django_scopes import scope
 
 from ledger.models import SyncRun
-from tests.ledger.figures_data import BALANCE_CHANGES, PNL_CHANGES, PNL_NAMES, seed_changes
-
-
-@pytest.fixture
-def pnl_company(acme):
-    with scope(company=acme):
-        seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
-    return acme
+from tests.ledger.figures_data import BALANCE_CHANGES, PNL_NAMES, seed_changes
 
 
 def _workbook(response):

@@ -9,7 +9,7 @@ from django_scopes import scope
 from ledger.models import Transaction
 from ledger.transactions.fifo import FifoError, Holdings, fifo_cost
 from ledger.transactions.services import TransactionInvalid
-from tests.ledger.test_booking_support import record
+from tests.ledger.support import record
 
 D = Decimal
 

@@ -21,8 +21,6 @@ from ledger.figures.selectors import balance_sheet_at, period_resolve, pnl_for_p
 from ledger.periods import FiscalYear, fiscal_year_start_month, months_summary
 from tests.ledger.figures_data import (
     BALANCE_CHANGES,
-    PNL_CHANGES,
-    PNL_NAMES,
     every_month,
     month,
     seed_changes,
@@ -44,13 +42,6 @@ def _pnl(company, **kwargs):
 
 def _lines(pnl):
     return {line.key: line for line in pnl.lines}
-
-
-@pytest.fixture
-def pnl_company(acme):
-    with scope(company=acme):
-        seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
-    return acme
 
 
 def test_default_period_is_the_latest_synced_month(pnl_company):

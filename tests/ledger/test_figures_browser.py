@@ -22,11 +22,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 @pytest.fixture
-def firm(app_on_sandbox):
+def firm(tripletex_sandbox):
     company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
     connection_set_own_key(company=company, token=demo.HOLDING_TOKEN, by=None)
     connection_mark(company=company, status="connected")
-    today = app_on_sandbox.store.today()
+    today = tripletex_sandbox.store.today()
     with scope(company=company):
         seed_from_tripletex(
             company,

@@ -13,21 +13,12 @@ from django_scopes import scope
 from ledger.models import MonthSync, SyncRun
 from tests.ledger.figures_data import (
     BALANCE_CHANGES,
-    PNL_CHANGES,
-    PNL_NAMES,
     every_month,
     month,
     seed_changes,
 )
 
 NBSP = "\u00a0"
-
-
-@pytest.fixture
-def pnl_company(acme):
-    with scope(company=acme):
-        seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
-    return acme
 
 
 def _row(html: str, testid: str) -> str:

@@ -18,7 +18,8 @@ from ledger.periods import FiscalYear, fiscal_year_start_month_of, month_next, m
 from ledger.sync.selectors import figures_status, sync_month_choices, window_start
 from ledger.sync.services import balances_sync, sync_request
 from ledger.sync.tieout import tieout_check
-from tests.ledger.test_sync import connect
+from tests.ledger.support import connect
+from tests.sandbox.support import point_app_at
 from tripletex.sandbox import SandboxServer, Store, demo
 
 TODAY = datetime.date(2026, 3, 16)
@@ -34,9 +35,7 @@ def july_sandbox(tmp_path, settings, monkeypatch):
     Store(db, today=TODAY).close()
     server = SandboxServer(db, host="127.0.0.1", port=0).start()
     server.store.today_override = TODAY
-    settings.TRIPLETEX_BASE_URL = server.base_url
-    settings.TRIPLETEX_CONSUMER_TOKEN = demo.CONSUMER_TOKEN
-    monkeypatch.setenv("TRIPLETEX_BASE_URL", server.base_url)
+    point_app_at(server, settings, monkeypatch)
     yield server
     server.stop()
 

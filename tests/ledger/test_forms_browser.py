@@ -11,7 +11,6 @@ from django_scopes import scope
 from ledger.models import GLAccountSettings, JournalLine, Transaction
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

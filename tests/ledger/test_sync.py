@@ -17,7 +17,6 @@ from django_scopes import scope, scopes_disabled
 from companies.credentials import (
     connection_mark,
     connection_set_office_key,
-    connection_set_own_key,
     office_key_set,
 )
 from companies.models import Company, TripletexConnection
@@ -41,6 +40,7 @@ from ledger.sync.services import (
     sync_request,
     sync_runs_expire_stale,
 )
+from tests.ledger.support import connect
 from tripletex.client import RetryPolicy, TripletexClient
 from tripletex.sandbox import demo
 from tripletex.session import MemorySessionCache
@@ -51,25 +51,6 @@ REFERENCE_CALLS = 4
 
 
 # ---- helpers shared by the other sync test modules ----------------------------------------------
-
-
-@pytest.fixture
-def sandbox(app_on_sandbox):
-    """A fresh sandbox the app talks to (the short name the sync test modules use)."""
-    return app_on_sandbox
-
-
-def connect(company: Company, token: str = demo.HOLDING_TOKEN) -> Company:
-    """Give the company its own key and mark it connected."""
-    connection_set_own_key(company=company, token=token, by=None)
-    connection_mark(company=company, status=TripletexConnection.Status.CONNECTED)
-    return company
-
-
-@pytest.fixture
-def holding(acme, sandbox) -> Company:
-    """Acme, connected to the sandbox's holding company."""
-    return connect(acme)
 
 
 def run_sync(company: Company, **kwargs) -> SyncRun:
@@ -196,13 +177,13 @@ def book(server, lines, *, day=None, company=demo.HOLDING):
 # ---- what a sync stores -------------------------------------------------------------------------
 
 
-def test_first_sync_stores_the_sandbox_balances(holding, sandbox):
+def test_first_sync_stores_the_sandbox_balances(holding, tripletex_sandbox):
     run = run_sync(holding)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     months = months_until_now()
     assert run.months_done == run.months_total == len(months)
-    expected = expected_balances(sandbox, demo.HOLDING.company_id, months)
+    expected = expected_balances(tripletex_sandbox, demo.HOLDING.company_id, months)
     assert expected, "the sandbox should have postings"
     assert stored_balances(holding) == expected
     # One /balanceSheet per month plus the reference data, counted and stored.
@@ -211,15 +192,15 @@ def test_first_sync_stores_the_sandbox_balances(holding, sandbox):
     assert run.finished_at is not None
     with scopes_disabled():
         assert LedgerAccount.objects.filter(company=holding).count() == len(
-            sandbox.store.accounts(demo.HOLDING.company_id)
+            tripletex_sandbox.store.accounts(demo.HOLDING.company_id)
         )
         assert AccountingPeriod.objects.filter(company=holding).count() == 24
         assert AccountingPeriod.objects.filter(company=holding, is_closed=True).exists()
         assert Department.objects.filter(company=holding).count() == len(
-            sandbox.store.departments(demo.HOLDING.company_id)
+            tripletex_sandbox.store.departments(demo.HOLDING.company_id)
         )
         assert Project.objects.filter(company=holding).count() == len(
-            sandbox.store.projects(demo.HOLDING.company_id)
+            tripletex_sandbox.store.projects(demo.HOLDING.company_id)
         )
         assert MonthSync.objects.filter(company=holding, is_complete=True).count() == len(months)
     assert_month_counts_match_balances(holding)
@@ -231,7 +212,7 @@ def test_first_sync_stores_the_sandbox_balances(holding, sandbox):
     assert status.running_run is None
 
 
-def test_resync_after_booking_reflects_the_voucher(holding, sandbox):
+def test_resync_after_booking_reflects_the_voucher(holding, tripletex_sandbox):
     run_sync(holding)
     month = timezone.localdate().replace(day=1)
     before = (
@@ -240,7 +221,7 @@ def test_resync_after_booking_reflects_the_voucher(holding, sandbox):
         else (Decimal(0), Decimal(0), Decimal(0))
     )
 
-    book(sandbox, [(6705, Decimal("1000.10")), (1920, Decimal("-1000.10"))])
+    book(tripletex_sandbox, [(6705, Decimal("1000.10")), (1920, Decimal("-1000.10"))])
     run = run_sync(holding)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
@@ -248,17 +229,17 @@ def test_resync_after_booking_reflects_the_voucher(holding, sandbox):
     assert after[1] - before[1] == Decimal("1000.10")
     assert after[2] - before[2] == Decimal("1000.10")
     assert stored_balances(holding) == expected_balances(
-        sandbox, demo.HOLDING.company_id, months_until_now()
+        tripletex_sandbox, demo.HOLDING.company_id, months_until_now()
     )
 
 
-def test_closed_months_are_not_pulled_again(holding, sandbox):
+def test_closed_months_are_not_pulled_again(holding, tripletex_sandbox):
     first = run_sync(holding)
     second = run_sync(holding)
 
     open_months = [
         p
-        for p in sandbox.store.periods(demo.HOLDING.company_id)
+        for p in tripletex_sandbox.store.periods(demo.HOLDING.company_id)
         if not p["isClosed"] and p["start"] <= timezone.localdate().isoformat()
     ]
     assert second.status == SyncRun.Status.SUCCEEDED
@@ -267,19 +248,19 @@ def test_closed_months_are_not_pulled_again(holding, sandbox):
     assert second.tripletex_calls == REFERENCE_CALLS + len(open_months)
 
 
-def test_reopened_month_is_pulled_again_and_its_new_voucher_shows(holding, sandbox):
+def test_reopened_month_is_pulled_again_and_its_new_voucher_shows(holding, tripletex_sandbox):
     run_sync(holding)
     today = timezone.localdate()
     # Moving the sandbox's clock back two months reopens the two months before the open ones.
-    sandbox.store.today_override = today - datetime.timedelta(days=62)
+    tripletex_sandbox.store.today_override = today - datetime.timedelta(days=62)
     reopened = [
         datetime.date.fromisoformat(p["start"])
-        for p in sandbox.store.periods(demo.HOLDING.company_id)
+        for p in tripletex_sandbox.store.periods(demo.HOLDING.company_id)
         if not p["isClosed"] and p["start"] <= today.isoformat()
     ]
     target = min(reopened)
     book(
-        sandbox,
+        tripletex_sandbox,
         [(6800, Decimal("250.00")), (1920, Decimal("-250.00"))],
         day=target + datetime.timedelta(days=3),
     )
@@ -288,19 +269,19 @@ def test_reopened_month_is_pulled_again_and_its_new_voucher_shows(holding, sandb
 
     assert run.months_done == len(reopened) >= 3
     assert stored_balances(holding) == expected_balances(
-        sandbox, demo.HOLDING.company_id, months_until_now()
+        tripletex_sandbox, demo.HOLDING.company_id, months_until_now()
     )
     with scopes_disabled():
         assert not MonthSync.objects.get(company=holding, month=target).period_closed
 
 
-def test_weekly_recheck_pulls_closed_months_too(holding, sandbox):
+def test_weekly_recheck_pulls_closed_months_too(holding, tripletex_sandbox):
     run_sync(holding)
     run = run_sync(holding, kind=SyncRun.Kind.RECHECK)
     assert run.months_done == len(months_until_now())
 
 
-def test_one_chosen_month(holding, sandbox):
+def test_one_chosen_month(holding, tripletex_sandbox):
     month = timezone.localdate().replace(day=1) - datetime.timedelta(days=200)
     run = run_sync(holding, only_month=month)
     assert run.kind == SyncRun.Kind.MONTH
@@ -314,9 +295,9 @@ def test_one_chosen_month(holding, sandbox):
 # ---- tie-out ------------------------------------------------------------------------------------
 
 
-def test_tieout_catches_an_unbalanced_month(holding, sandbox):
+def test_tieout_catches_an_unbalanced_month(holding, tripletex_sandbox):
     bad = (timezone.localdate().replace(day=1) - datetime.timedelta(days=100)).replace(day=1)
-    sandbox.faults.unbalance_month = f"{bad:%Y-%m}"
+    tripletex_sandbox.faults.unbalance_month = f"{bad:%Y-%m}"
 
     run = run_sync(holding)
 
@@ -333,7 +314,7 @@ def test_tieout_catches_an_unbalanced_month(holding, sandbox):
     assert any(r.startswith(f"{bad:%Y-%m}") for r in status.incomplete_reasons)
 
     # Once Tripletex's figures add up again, a re-check clears the warning.
-    sandbox.faults.unbalance_month = None
+    tripletex_sandbox.faults.unbalance_month = None
     run = run_sync(holding, kind=SyncRun.Kind.RECHECK)
     assert run.status == SyncRun.Status.SUCCEEDED
     with scope(company=holding):
@@ -343,11 +324,13 @@ def test_tieout_catches_an_unbalanced_month(holding, sandbox):
 # ---- failures -----------------------------------------------------------------------------------
 
 
-def test_429_without_reset_waits_and_completes(holding, sandbox):
-    client = fast_client(sandbox, total_budget=10_000)  # waits are not slept, only recorded
+def test_429_without_reset_waits_and_completes(holding, tripletex_sandbox):
+    client = fast_client(
+        tripletex_sandbox, total_budget=10_000
+    )  # waits are not slept, only recorded
     client.who_am_i()  # a session first, so the faults hit the sync's calls
-    sandbox.faults.fail_next = 2
-    sandbox.faults.fail_next_status = 429
+    tripletex_sandbox.faults.fail_next = 2
+    tripletex_sandbox.faults.fail_next_status = 429
 
     run = run_sync(holding, client=client)
 
@@ -357,11 +340,11 @@ def test_429_without_reset_waits_and_completes(holding, sandbox):
     assert len(client.sleeps) >= 2
 
 
-def test_rate_limit_that_never_lifts_fails_cleanly_saying_why(holding, sandbox):
-    client = fast_client(sandbox, max_attempts=3)
+def test_rate_limit_that_never_lifts_fails_cleanly_saying_why(holding, tripletex_sandbox):
+    client = fast_client(tripletex_sandbox, max_attempts=3)
     client.who_am_i()  # a session first, so the fault hits the sync's calls
-    sandbox.faults.fail_next = 1000
-    sandbox.faults.fail_next_status = 429
+    tripletex_sandbox.faults.fail_next = 1000
+    tripletex_sandbox.faults.fail_next_status = 429
 
     with pytest.raises(SyncRetryLater) as caught:
         run_sync(holding, client=client)
@@ -373,28 +356,30 @@ def test_rate_limit_that_never_lifts_fails_cleanly_saying_why(holding, sandbox):
     assert run.tripletex_calls >= 3
 
 
-def test_5xx_is_retried_and_the_run_completes(holding, sandbox):
-    client = fast_client(sandbox)
+def test_5xx_is_retried_and_the_run_completes(holding, tripletex_sandbox):
+    client = fast_client(tripletex_sandbox)
     client.who_am_i()
-    sandbox.faults.fail_next = 3
-    sandbox.faults.fail_next_status = 503
+    tripletex_sandbox.faults.fail_next = 3
+    tripletex_sandbox.faults.fail_next_status = 503
     run = run_sync(holding, client=client)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert stored_balances(holding) == expected_balances(
-        sandbox, demo.HOLDING.company_id, months_until_now()
+        tripletex_sandbox, demo.HOLDING.company_id, months_until_now()
     )
 
 
-def test_5xx_that_persists_fails_with_the_request_id_and_keeps_pulled_months(holding, sandbox):
-    client = fast_client(sandbox, max_attempts=2)
+def test_5xx_that_persists_fails_with_the_request_id_and_keeps_pulled_months(
+    holding, tripletex_sandbox
+):
+    client = fast_client(tripletex_sandbox, max_attempts=2)
     calls = {"n": 0}
     original = client.balance_sheet
 
     def failing_after_three(**kwargs):
         calls["n"] += 1
         if calls["n"] == 4:
-            sandbox.faults.fail_next = 10
-            sandbox.faults.fail_next_status = 500
+            tripletex_sandbox.faults.fail_next = 10
+            tripletex_sandbox.faults.fail_next_status = 500
         return original(**kwargs)
 
     client.balance_sheet = failing_after_three
@@ -410,15 +395,15 @@ def test_5xx_that_persists_fails_with_the_request_id_and_keeps_pulled_months(hol
         assert MonthSync.objects.filter(company=holding).count() == 3
 
 
-def test_retry_resumes_without_pulling_months_again(holding, sandbox):
-    client = fast_client(sandbox, max_attempts=1)
+def test_retry_resumes_without_pulling_months_again(holding, tripletex_sandbox):
+    client = fast_client(tripletex_sandbox, max_attempts=1)
     original = client.balance_sheet
     calls = {"n": 0}
 
     def flaky(**kwargs):
         calls["n"] += 1
         if calls["n"] == 5:
-            sandbox.faults.fail_next = 1
+            tripletex_sandbox.faults.fail_next = 1
         return original(**kwargs)
 
     client.balance_sheet = flaky
@@ -428,16 +413,16 @@ def test_retry_resumes_without_pulling_months_again(holding, sandbox):
     assert run.status == SyncRun.Status.QUEUED
     assert "try again" in run.error
     with scope(company=holding):
-        run = balances_sync(company=holding, run=run, client=fast_client(sandbox))
+        run = balances_sync(company=holding, run=run, client=fast_client(tripletex_sandbox))
     assert run.status == SyncRun.Status.SUCCEEDED
     assert run.months_done == len(months_until_now())
     assert stored_balances(holding) == expected_balances(
-        sandbox, demo.HOLDING.company_id, months_until_now()
+        tripletex_sandbox, demo.HOLDING.company_id, months_until_now()
     )
 
 
-def test_session_expiry_mid_run_renews_and_completes(holding, sandbox):
-    client = fast_client(sandbox)
+def test_session_expiry_mid_run_renews_and_completes(holding, tripletex_sandbox):
+    client = fast_client(tripletex_sandbox)
     original = client.balance_sheet
     calls = {"n": 0}
 
@@ -445,7 +430,7 @@ def test_session_expiry_mid_run_renews_and_completes(holding, sandbox):
         calls["n"] += 1
         if calls["n"] == 3:
             session = client._shared.sessions.peek()
-            assert sandbox.store.delete_session(session.token)
+            assert tripletex_sandbox.store.delete_session(session.token)
         return original(**kwargs)
 
     client.balance_sheet = expire_on_third
@@ -456,7 +441,9 @@ def test_session_expiry_mid_run_renews_and_completes(holding, sandbox):
     assert run.months_done == len(months_until_now())
 
 
-def test_broken_key_marks_the_connection_broken_and_emails_admins_once(acme, alice, sandbox):
+def test_broken_key_marks_the_connection_broken_and_emails_admins_once(
+    acme, alice, tripletex_sandbox
+):
     connect(acme, token="not-a-valid-token")
 
     first = run_sync(acme)
@@ -475,12 +462,12 @@ class WorkerKilled(BaseException):
     """Stands in for SIGKILL: nothing after it runs, not even `except Exception`."""
 
 
-def test_worker_killed_mid_run_leaves_every_month_all_old_or_all_new(holding, sandbox):
+def test_worker_killed_mid_run_leaves_every_month_all_old_or_all_new(holding, tripletex_sandbox):
     run_sync(holding)
     old_marker = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
     with scopes_disabled():
         AccountBalance.objects.filter(company=holding).update(synced_at=old_marker)
-    client = fast_client(sandbox)
+    client = fast_client(tripletex_sandbox)
     original = client.balance_sheet
     calls = {"n": 0}
 
@@ -518,7 +505,7 @@ def test_worker_killed_mid_run_leaves_every_month_all_old_or_all_new(holding, sa
     assert run.error
 
 
-def test_duplicate_delivery_of_a_finished_run_does_nothing(holding, sandbox):
+def test_duplicate_delivery_of_a_finished_run_does_nothing(holding, tripletex_sandbox):
     run = run_sync(holding)
     calls = run.tripletex_calls
     with scope(company=holding):
@@ -527,7 +514,7 @@ def test_duplicate_delivery_of_a_finished_run_does_nothing(holding, sandbox):
     assert again.status == SyncRun.Status.SUCCEEDED
 
 
-def test_office_key_with_two_clients_shares_one_rate_limit(acme, bergen, sandbox):
+def test_office_key_with_two_clients_shares_one_rate_limit(acme, bergen, tripletex_sandbox):
     office = office_key_set(office_key=None, name="Tallknuserne", token=demo.OFFICE_TOKEN, by=None)
     for company, client in ((acme, demo.CLIENT_A), (bergen, demo.CLIENT_B)):
         connection_set_office_key(
@@ -535,8 +522,8 @@ def test_office_key_with_two_clients_shares_one_rate_limit(acme, bergen, sandbox
         )
         connection_mark(company=company, status=TripletexConnection.Status.CONNECTED)
     # One sync alone stays under the budget; two through the same key do not.
-    sandbox.faults.rate_limit = 40
-    sandbox.faults.rate_window = 4.0
+    tripletex_sandbox.faults.rate_limit = 40
+    tripletex_sandbox.faults.rate_window = 4.0
 
     first = run_sync(acme)
     second = run_sync(bergen)
@@ -546,7 +533,7 @@ def test_office_key_with_two_clients_shares_one_rate_limit(acme, bergen, sandbox
     assert first.rate_limit_waits == 0
     assert second.rate_limit_waits >= 1, "the second client must wait for the shared budget"
     assert stored_balances(bergen) == expected_balances(
-        sandbox, demo.CLIENT_B.company_id, months_until_now()
+        tripletex_sandbox, demo.CLIENT_B.company_id, months_until_now()
     )
 
 
@@ -561,12 +548,12 @@ def test_last_runs_by_company_answers_in_two_queries(acme, bergen, django_assert
     assert set(runs) == {acme.pk, bergen.pk}
 
 
-def test_intraday_refresh_pulls_only_open_months_without_reference_data(holding, sandbox):
+def test_intraday_refresh_pulls_only_open_months_without_reference_data(holding, tripletex_sandbox):
     run_sync(holding)
     run = run_sync(holding, kind=SyncRun.Kind.CURRENT)
     open_months = [
         p
-        for p in sandbox.store.periods(demo.HOLDING.company_id)
+        for p in tripletex_sandbox.store.periods(demo.HOLDING.company_id)
         if not p["isClosed"] and p["start"] <= timezone.localdate().isoformat()
     ]
     assert run.status == SyncRun.Status.SUCCEEDED
@@ -590,7 +577,7 @@ def test_repeated_failures_email_the_admins_once(acme, alice, settings):
     assert connection.status == TripletexConnection.Status.CONNECTED  # down is not broken
 
 
-def test_rows_of_accounts_gone_from_a_month_are_removed(holding, sandbox):
+def test_rows_of_accounts_gone_from_a_month_are_removed(holding, tripletex_sandbox):
     run_sync(holding)
     month = timezone.localdate().replace(day=1)
     with scopes_disabled():
@@ -605,7 +592,7 @@ def test_rows_of_accounts_gone_from_a_month_are_removed(holding, sandbox):
         )
     run = run_sync(holding)
     assert stored_balances(holding) == expected_balances(
-        sandbox, demo.HOLDING.company_id, months_until_now()
+        tripletex_sandbox, demo.HOLDING.company_id, months_until_now()
     )
     assert run.rows_written >= 1
     assert_month_counts_match_balances(holding)
@@ -614,13 +601,13 @@ def test_rows_of_accounts_gone_from_a_month_are_removed(holding, sandbox):
 # ---- one delivery at a time ---------------------------------------------------------------------
 
 
-def test_a_second_delivery_of_a_running_run_does_not_run_it_again(holding, sandbox):
+def test_a_second_delivery_of_a_running_run_does_not_run_it_again(holding, tripletex_sandbox):
     with scope(company=holding):
         run, _created = sync_request(
             company=holding, trigger=SyncRun.Trigger.COMMAND, enqueue=False
         )
-    first_client = fast_client(sandbox)
-    second_client = fast_client(sandbox)
+    first_client = fast_client(tripletex_sandbox)
+    second_client = fast_client(tripletex_sandbox)
     original = first_client.balance_sheet
     seen: dict = {}
 
@@ -641,7 +628,7 @@ def test_a_second_delivery_of_a_running_run_does_not_run_it_again(holding, sandb
     assert finished.months_done == len(months_until_now())
 
 
-def test_finishing_a_run_keeps_the_heartbeat_the_months_wrote(holding, sandbox):
+def test_finishing_a_run_keeps_the_heartbeat_the_months_wrote(holding, tripletex_sandbox):
     run = run_sync(holding)
 
     with scopes_disabled():
@@ -653,8 +640,10 @@ def test_finishing_a_run_keeps_the_heartbeat_the_months_wrote(holding, sandbox):
     assert stored.months_done == run.months_done == len(months_until_now())
 
 
-def test_a_run_over_its_soft_time_limit_fails_saying_so_and_keeps_pulled_months(holding, sandbox):
-    client = fast_client(sandbox)
+def test_a_run_over_its_soft_time_limit_fails_saying_so_and_keeps_pulled_months(
+    holding, tripletex_sandbox
+):
+    client = fast_client(tripletex_sandbox)
     original = client.balance_sheet
     calls = {"n": 0}
 

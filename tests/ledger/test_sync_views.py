@@ -15,7 +15,7 @@ from ledger.sync.schedules import sync_recheck_mark_due, sync_schedule_get
 from ledger.sync.selectors import figures_status
 from ledger.sync.services import sync_due_dispatch
 from tests.conftest import PASSWORD
-from tests.ledger.test_sync import connect, holding, sandbox  # noqa: F401  (fixtures)
+from tests.ledger.support import connect
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +197,7 @@ def test_a_company_without_figures_is_synced_at_the_next_tick_not_tonight(
     assert (run.company, run.kind) == (acme, SyncRun.Kind.FULL)
 
 
-def test_command_prints_per_company_and_fails_nonzero(holding, bergen, sandbox):  # noqa: F811
+def test_command_prints_per_company_and_fails_nonzero(holding, bergen, tripletex_sandbox):
     connect(bergen, token="not-a-valid-token")
     out = io.StringIO()
     with pytest.raises(CommandError):
@@ -209,7 +209,7 @@ def test_command_prints_per_company_and_fails_nonzero(holding, bergen, sandbox):
     assert "calls " in text
 
 
-def test_command_one_month(holding, sandbox):  # noqa: F811
+def test_command_one_month(holding, tripletex_sandbox):
     out = io.StringIO()
     month = timezone.localdate().replace(day=1)
     call_command("sync_balances", holding.org_number, "--month", f"{month:%Y-%m}", stdout=out)

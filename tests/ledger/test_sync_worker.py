@@ -8,29 +8,18 @@ from django.conf import settings
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from companies.credentials import connection_mark, connection_set_own_key
-from companies.models import TripletexConnection
 from ledger.models import SyncRun, SyncSchedule
 from ledger.sync.schedules import sync_schedule_get
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.processes import celery_worker, redis_url_or_none, wait_for
 from tests.requirements import missing
-from tripletex.sandbox import demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def connected(acme, app_on_sandbox):
-    """Acme connected to a fresh sandbox; worker subprocesses get its URL through the env."""
-    connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
-    connection_mark(company=acme, status=TripletexConnection.Status.CONNECTED)
-    return acme
-
-
 @pytest.mark.needs_redis
-def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkeypatch):
+def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(holding, monkeypatch):
     redis_url = redis_url_or_none()
     if redis_url is None:
         missing(
@@ -38,7 +27,7 @@ def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkey
         )
     monkeypatch.setenv("SYNC_DISPATCH_SECONDS", "1")
     with scopes_disabled():
-        schedule = sync_schedule_get(company=connected)
+        schedule = sync_schedule_get(company=holding)
         SyncSchedule.objects.filter(pk=schedule.pk).update(
             next_nightly_at=timezone.now() - datetime.timedelta(minutes=1), next_refresh_at=None
         )
@@ -48,7 +37,7 @@ def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkey
         def finished():
             with scopes_disabled():
                 return SyncRun.objects.filter(
-                    company=connected, status__in=["succeeded", "incomplete", "failed"]
+                    company=holding, status__in=["succeeded", "incomplete", "failed"]
                 ).first()
 
         run = wait_for(finished, timeout=120, what=f"a scheduled sync (log: {worker.log_path})")
@@ -63,7 +52,7 @@ def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(connected, monkey
 
 @pytest.mark.browser
 def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
-    page, live_server, connected, anders, tripletex_sandbox
+    page, live_server, holding, anders, tripletex_sandbox
 ):
     tripletex_sandbox.faults.latency_ms = 150  # slow enough to watch the progress
     # The web process (the live server) sends to its configured broker and default queue (Redis or
@@ -74,7 +63,7 @@ def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
         concurrency=1,
     ):
         log_in(page, anders.email, PASSWORD)
-        page.goto(f"{live_server.url}/c/{connected.slug}/synk/")
+        page.goto(f"{live_server.url}/c/{holding.slug}/synk/")
         assert page.get_attribute('[data-testid="figures-as-of"]', "data-as-of") == ""
         page.click('[data-testid="sync-now"]')
         progress = page.locator('[data-testid="sync-progress"]')
@@ -91,9 +80,9 @@ def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
         )
     save_screenshot(page, "sync-done")
     with scopes_disabled():
-        run = SyncRun.objects.get(company=connected)
+        run = SyncRun.objects.get(company=holding)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert page.locator(f"#run-{run.pk}").count() == 1
-    page.goto(f"{live_server.url}/c/{connected.slug}/")
+    page.goto(f"{live_server.url}/c/{holding.slug}/")
     page.locator('[data-testid="sync-panel"]').wait_for()
     save_screenshot(page, "sync-panel")

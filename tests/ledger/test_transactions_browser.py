@@ -6,8 +6,7 @@ import pytest
 from ledger.booking import tasks as booking_tasks
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import reload, vouchers_with
+from tests.ledger.support import reload, vouchers_with
 from tests.processes import broker_connection, celery_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,7 @@ from django_scopes import scope, scopes_disabled
 
 from ledger.booking import tasks as booking_tasks
 from ledger.models import Transaction
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record, reload
+from tests.ledger.support import record, reload
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,7 @@ from ledger.transactions.vouchers import (
     voucher_payload,
     voucher_preview,
 )
-from tests.ledger.test_booking_support import *  # noqa: F403 (fixtures: sandbox_acme, local_cache)
-from tests.ledger.test_booking_support import record
+from tests.ledger.support import record
 from tripletex.schemas import encode_json
 
 D = Decimal

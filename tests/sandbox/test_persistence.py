@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.sandbox_fixtures import create_session_token
+from tests.sandbox.support import create_session_token
 from tripletex.sandbox import SandboxServer, demo
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from tests.sandbox_fixtures import create_session_token
+from tests.sandbox.support import create_session_token
 from tripletex.sandbox import demo
 
 

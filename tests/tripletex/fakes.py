@@ -1,17 +1,16 @@
 """Fake Tripletex for unit tests: `responses` with session creation pre-stubbed, and a fake clock.
 
-Import the fixture into a test module with `from tests.tripletex.fakes import tripletex_api`.
+The `tripletex_api` fixture (tests/conftest.py) yields a FakeTripletex.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import responses
 
 from tripletex.client import RetryPolicy, TripletexClient
@@ -138,13 +137,6 @@ class FakeTripletex:
 def error_body(status: int, code: int, message: str = "Feil", **extra: Any) -> dict[str, Any]:
     """An ApiError envelope."""
     return {"status": status, "code": code, "message": message, "requestId": "body-rid", **extra}
-
-
-@pytest.fixture
-def tripletex_api() -> Iterator[FakeTripletex]:
-    """A faked Tripletex at BASE with session creation answered."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeTripletex(mock)
 
 
 def make_client(

@@ -11,7 +11,6 @@ import redis
 import requests
 import responses
 
-from tests.tripletex import fakes
 from tests.tripletex.fakes import (
     FakeTime,
     FakeTripletex,
@@ -34,8 +33,6 @@ from tripletex.errors import (
     VoucherNotBalancedError,
 )
 from tripletex.schemas import PostingPayload, VoucherPayload
-
-tripletex_api = fakes.tripletex_api
 
 WHOAMI = {
     "value": {

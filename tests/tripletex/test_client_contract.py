@@ -25,12 +25,6 @@ from tripletex.schemas import PostingPayload, VoucherPayload
 ANY_URL = re.compile(re.escape(BASE) + r"/.*")
 
 
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    """The spec, loaded once (skips the module when ../shared/tripletex/openapi.json is absent)."""
-    return openapi_contract.load_spec()
-
-
 def _answer(request: Any) -> tuple[int, dict[str, str], str]:
     path = unquote(urlsplit(request.url).path)
     if request.method == "DELETE":
@@ -43,7 +37,7 @@ def _answer(request: Any) -> tuple[int, dict[str, str], str]:
 
 
 @pytest.fixture
-def captured(spec) -> Iterator[FakeTripletex]:
+def captured(openapi_spec) -> Iterator[FakeTripletex]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         api = FakeTripletex(mock)
         for method in ("GET", "POST", "PUT", "DELETE"):
@@ -133,7 +127,7 @@ def test_every_request_matches_the_spec(captured: FakeTripletex):
     } <= seen
 
 
-def test_contract_check_catches_an_undeclared_parameter(spec):
+def test_contract_check_catches_an_undeclared_parameter(openapi_spec):
     with pytest.raises(AssertionError, match="unknown query parameter"):
         openapi_contract.validate_request("POST", f"{BASE}/ledger/voucher?fields=id")
 
@@ -187,7 +181,7 @@ def _object_schema(spec, method: str, template: str) -> dict[str, Any]:
     return props["values"] if "values" in props else props["value"]
 
 
-def test_every_fields_name_exists_in_the_response_schema(captured: FakeTripletex, spec):
+def test_every_fields_name_exists_in_the_response_schema(captured: FakeTripletex, openapi_spec):
     _exercise_every_method()
     checked = 0
     for request in _requests(captured):
@@ -195,17 +189,17 @@ def test_every_fields_name_exists_in_the_response_schema(captured: FakeTripletex
         if "fields" not in query:
             continue
         template = openapi_contract._template(request.url)
-        schema = _object_schema(spec, request.method, template)
-        unknown = _unknown_fields(spec, schema, _parse_fields(query["fields"]))
+        schema = _object_schema(openapi_spec, request.method, template)
+        unknown = _unknown_fields(openapi_spec, schema, _parse_fields(query["fields"]))
         assert not unknown, f"{request.method} {template}: unknown fields {unknown}"
         checked += 1
     assert checked >= 12
 
 
-def test_fields_check_catches_a_wrong_name(spec):
-    schema = _object_schema(spec, "GET", "/ledger/account")
+def test_fields_check_catches_a_wrong_name(openapi_spec):
+    schema = _object_schema(openapi_spec, "GET", "/ledger/account")
     assert _unknown_fields(
-        spec, schema, _parse_fields("id,vatType(id,bogus),isBalanceAccount")
+        openapi_spec, schema, _parse_fields("id,vatType(id,bogus),isBalanceAccount")
     ) == [
         "vatType.bogus",
         "isBalanceAccount",

@@ -11,14 +11,12 @@ from tripletex import factory
 from tripletex.ratelimit import FileRateLimiter
 from tripletex.session import FileSessionCache
 
-tripletex_api = fakes.tripletex_api
 WHOAMI = {"value": {"employeeId": 1, "companyId": 2}}
 
 
 @pytest.fixture
-def file_settings(settings, tmp_path):
+def file_settings(settings, private_var_dir):
     settings.REDIS_URL = ""
-    settings.VAR_DIR = tmp_path
     settings.TRIPLETEX_BASE_URL = BASE
     settings.TRIPLETEX_CONSUMER_TOKEN = fakes.CONSUMER_TOKEN
     settings.TRIPLETEX_CONNECT_TIMEOUT = 4

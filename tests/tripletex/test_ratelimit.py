@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tripletex import fakes
 from tests.tripletex.fakes import FakeTime, FakeTripletex, error_body, make_client
 from tripletex.client import RetryPolicy
 from tripletex.errors import TripletexRateLimited
 from tripletex.ratelimit import FileRateLimiter, MemoryRateLimiter
 
-tripletex_api = fakes.tripletex_api
 VOUCHER = {"value": {"id": 5}}
 
 

@@ -12,13 +12,11 @@ import redis
 from cryptography.fernet import Fernet, MultiFernet
 
 from tests.requirements import missing
-from tests.tripletex import fakes
 from tests.tripletex.fakes import FakeTime, FakeTripletex, make_client
 from tripletex.ratelimit import RedisRateLimiter
 from tripletex.session import RedisSessionCache
 
 pytestmark = pytest.mark.needs_redis
-tripletex_api = fakes.tripletex_api
 WHOAMI = {"value": {"employeeId": 1, "companyId": 2}}
 
 

@@ -40,7 +40,6 @@ from tripletex.session import (
     token_key,
 )
 
-tripletex_api = fakes.tripletex_api
 WHOAMI = {"value": {"employeeId": 1, "companyId": 2}}
 
 

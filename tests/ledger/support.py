@@ -1,19 +1,18 @@
-"""Fixtures and helpers for the transaction and booking tests (imported by their modules)."""
+"""Helpers for the ledger tests: transactions recorded through the service, the sandbox's vouchers,
+a company connected to the sandbox. The fixtures are in tests/ledger/conftest.py."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from companies.credentials import connection_set_own_key
+from companies.credentials import connection_mark, connection_set_own_key
+from companies.models import Company, TripletexConnection
 from ledger.models import Transaction
 from ledger.transactions.services import transaction_create
-from tripletex.client import TripletexClient
 from tripletex.sandbox import SandboxServer, demo
 
 HOLDING_ID = demo.HOLDING.company_id
@@ -56,28 +55,8 @@ def reload(txn: Transaction) -> Transaction:
         return Transaction.objects.get(pk=txn.pk)
 
 
-@pytest.fixture
-def local_cache(settings):
-    """A private in-memory cache (the chart cache must not leak between tests)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"booking-{uuid.uuid4().hex}",
-        }
-    }
-
-
-@pytest.fixture
-def sandbox_acme(acme, app_on_sandbox, settings, local_cache, monkeypatch):
-    """Acme connected to a fresh sandbox's holding company; no settle wait unless a test sets one.
-
-    The settle deadline is the last send + the client's connect and read timeouts + the settle
-    margin. Here the margin is 0 and booking counts the in-flight time as 0 (the client's real
-    HTTP timeouts are unchanged), so a retry may follow at once; tests/ledger/test_booking_slow.py
-    runs the real deadline."""
-    settings.TRIPLETEX_READ_TIMEOUT = 10
-    settings.BOOKING_SETTLE_SECONDS = 0
-    settings.BOOKING_STUCK_SECONDS = 600
-    monkeypatch.setattr(TripletexClient, "timeout", property(lambda self: (0.0, 0.0)))
-    connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
-    return acme
+def connect(company: Company, token: str = demo.HOLDING_TOKEN) -> Company:
+    """Give the company its own key and mark it connected."""
+    connection_set_own_key(company=company, token=token, by=None)
+    connection_mark(company=company, status=TripletexConnection.Status.CONNECTED)
+    return company

@@ -1,0 +1,46 @@
+"""Fixtures for the ledger tests (helpers they share are in tests/ledger/support.py).
+
+* `holding`: Acme connected (own key, marked connected) to a fresh sandbox's holding company.
+* `sandbox_acme`: Acme with the holding company's key for booking, with no settle wait.
+* `pnl_company`: Acme with the hand-computed P&L months of tests/ledger/figures_data.py.
+"""
+
+import pytest
+from django_scopes import scope
+
+from companies.credentials import connection_set_own_key
+from companies.models import Company
+from tests.ledger.figures_data import PNL_CHANGES, PNL_NAMES, seed_changes
+from tests.ledger.support import connect
+from tripletex.client import TripletexClient
+from tripletex.sandbox import demo
+
+
+@pytest.fixture
+def holding(acme, tripletex_sandbox) -> Company:
+    """Acme, connected to the sandbox's holding company; worker subprocesses find the sandbox
+    through the environment tripletex_sandbox sets."""
+    return connect(acme)
+
+
+@pytest.fixture
+def sandbox_acme(acme, tripletex_sandbox, settings, local_cache, monkeypatch) -> Company:
+    """Acme connected to a fresh sandbox's holding company; no settle wait unless a test sets one.
+
+    The settle deadline is the last send + the client's connect and read timeouts + the settle
+    margin. Here the margin is 0 and booking counts the in-flight time as 0 (the client's real
+    HTTP timeouts are unchanged), so a retry may follow at once; tests/ledger/test_booking_slow.py
+    runs the real deadline."""
+    settings.TRIPLETEX_READ_TIMEOUT = 10
+    settings.BOOKING_SETTLE_SECONDS = 0
+    settings.BOOKING_STUCK_SECONDS = 600
+    monkeypatch.setattr(TripletexClient, "timeout", property(lambda self: (0.0, 0.0)))
+    connection_set_own_key(company=acme, token=demo.HOLDING_TOKEN, by=None)
+    return acme
+
+
+@pytest.fixture
+def pnl_company(acme) -> Company:
+    with scope(company=acme):
+        seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
+    return acme
