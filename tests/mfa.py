@@ -10,6 +10,7 @@ the second step itself use `force_login(user, mfa=False)` or the login pages.
 
 from __future__ import annotations
 
+import base64
 import time
 
 from django.contrib.auth import SESSION_KEY
@@ -80,6 +81,28 @@ class MfaClient(Client):
         session = self.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
+
+
+def code_from_typed_key(typed_key: str, step: int | None = None) -> str:
+    """What an authenticator app shows at time step `step` (default: now) for a key typed into it
+    from the enrolment page: computed from the page's key alone, not from the database."""
+    secret = typed_key.replace(" ", "")
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int(time.time()) // 30 if step is None else step
+    return str(hotp(key, step, digits=6)).zfill(6)
+
+
+def enrol_in_browser(page) -> tuple[str, int]:
+    """On the enrolment page: type the shown key's current code, then continue past the recovery
+    codes. Returns the key and the time step used (the next login needs a later one)."""
+    typed_key = page.locator("[data-testid=mfa-key]").inner_text()
+    step = int(time.time()) // 30
+    page.fill("#id_code", code_from_typed_key(typed_key, step))
+    page.click("[data-testid=mfa-submit]")
+    page.locator("[data-testid=mfa-recovery-code]").first.wait_for()
+    with page.expect_navigation():
+        page.click("[data-testid=mfa-continue]")
+    return typed_key, step
 
 
 def complete_browser_login(page, device: TOTPDevice | None) -> None:

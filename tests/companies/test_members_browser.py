@@ -12,6 +12,7 @@ from companies.models import Membership, User
 from companies.services import membership_set
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
+from tests.mfa import enrol_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,6 +138,9 @@ def test_invited_person_sets_a_password_and_lands_in_the_company(page, acme, ber
     page.fill("#id_new_password1", NEW_PASSWORD)
     page.fill("#id_new_password2", NEW_PASSWORD)
     page.click("[data-testid=invitation-form] button[type=submit]")
+    # A finance user sets up two-step login before anything else.
+    page.wait_for_url("**/konto/tofaktor/ny/**")
+    enrol_in_browser(page)
     page.wait_for_url(re.compile(r"/$"))
     assert page.locator("h1").first.inner_text() == "Dine selskaper"
     companies = page.locator("[data-testid=company-row]")

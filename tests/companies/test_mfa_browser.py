@@ -1,23 +1,15 @@
 """A person sets up two-step login in Chromium and logs in with a code computed from the key the
 page showed (never from the database)."""
 
-import base64
 import time
 
 import pytest
-from django_otp.oath import hotp
 
 from tests.browser import save_screenshot
 from tests.conftest import PASSWORD
+from tests.mfa import code_from_typed_key as app_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def app_code(typed_key: str, step: int) -> str:
-    """What an authenticator app shows at time step `step` for the key typed into it."""
-    secret = typed_key.replace(" ", "")
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    return str(hotp(key, step, digits=6)).zfill(6)
 
 
 def password_step(page, email: str) -> None:
