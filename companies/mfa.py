@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 import segno
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_otp import devices_for_user
@@ -69,14 +69,31 @@ def mfa_enrolled(*, user: User) -> bool:
 
 
 def mfa_pending_step(user: Any) -> Step | None:
-    """What a signed-in session must do before anything else: enter a code, enrol, or nothing."""
+    """What a signed-in session must do before anything else: enter a code, enrol, or nothing.
+
+    One query, remembered on the request's user object (the middleware and the page's context
+    both ask); a verified session asks nothing."""
     if not user.is_authenticated or is_verified(user):
         return None
-    if mfa_enrolled(user=user):
-        return "verify"
-    if mfa_required(user=user):
-        return "enrol"
-    return None
+    if hasattr(user, "_mfa_pending_step"):
+        return cast(Step | None, user._mfa_pending_step)
+    strong = Q(role__in=[Role.FINANCE, Role.ADMIN]) | Q(company__require_mfa=True)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            strong=Exists(Membership.objects.filter(strong, user=OuterRef("pk"))),
+        )
+        .values("enrolled", "strong")
+        .first()
+    )
+    step: Step | None = None
+    if row is not None and row["enrolled"]:
+        step = "verify"
+    elif user.is_staff or user.is_superuser or (row is not None and row["strong"]):
+        step = "enrol"
+    user._mfa_pending_step = step
+    return step
 
 
 def mfa_step_url(step: Step, next_url: str) -> str:
