@@ -69,7 +69,7 @@ from ledger.sync.schedules import (
 )
 from ledger.sync.selectors import ACTIVE, synced_fiscal_years
 from ledger.sync.tieout import tieout_check
-from tripletex.client import TripletexClient
+from tripletex.client import StatsMark, TripletexClient
 from tripletex.errors import TripletexAuthError, TripletexError, TripletexUnavailable
 from tripletex.retry import backoff
 from tripletex.schemas import BalanceRow
@@ -101,14 +101,30 @@ class _Base:
     waited: float
 
 
-# Per run id, set when an attempt starts; the client's stats count only the current attempt.
-_BASES: dict[int, _Base] = {}
+@dataclass(frozen=True)
+class _Meter:
+    """One attempt's Tripletex counters: the run's totals from earlier attempts plus what the
+    client counted since this attempt began (a client may be shared, so only `since` counts)."""
 
+    base: _Base
+    client: TripletexClient
+    mark: StatsMark
 
-def _base(run: SyncRun) -> _Base:
-    return _BASES.get(run.pk) or _Base(
-        run.tripletex_calls, run.rate_limit_waits, run.waited_seconds
-    )
+    @classmethod
+    def start(cls, run: SyncRun, client: TripletexClient) -> "_Meter":
+        base = _Base(run.tripletex_calls, run.rate_limit_waits, run.waited_seconds)
+        return cls(base=base, client=client, mark=client.stats.mark())
+
+    def calls(self) -> int:
+        return self.base.calls + self.client.stats.since(self.mark).calls
+
+    def write_to(self, run: SyncRun) -> None:
+        added = self.client.stats.since(self.mark)
+        run.tripletex_calls = self.base.calls + added.calls
+        run.rate_limit_waits = self.base.waits + added.rate_limit_waits
+        run.waited_seconds = self.base.waited + added.waited_seconds
+        failed = self.client.stats.failed_request_ids
+        run.request_ids = list(dict.fromkeys([*run.request_ids, *failed]))[-20:]
 
 
 @dataclass(frozen=True)
@@ -207,51 +223,46 @@ def balances_sync(
     with scope(company=company):
         if not _claim(run):
             return run
-        # Counters persisted by earlier attempts of this run (a retry adds to them).
-        _BASES[run.pk] = _Base(run.tripletex_calls, run.rate_limit_waits, run.waited_seconds)
         try:
-            try:
-                client = client or _client_for(company)
-            except ConnectionUnavailable as exc:
-                return _run_failed(run, company, str(exc))
-            try:
-                window = _pull(
-                    company, run, client, year=year, force=force, today=today or today_local()
-                )
-            except TripletexAuthError as exc:
-                reason = _(
-                    "Tripletex rejected the key: it may have been revoked, expired or lost its "
-                    "access. An administrator must enter a valid key."
-                )
-                connection_mark_broken(company=company, reason=reason)
-                return _run_failed(run, company, with_request_id(exc, reason), client=client)
-            except TripletexUnavailable as exc:
-                _add_client_stats(run, client)
-                # Back to queued while the task waits to retry: the stale-run rule then allows hours.
-                run.status = SyncRun.Status.QUEUED
-                run.error = _("%(error)s The sync will try again.") % {
-                    "error": with_request_id(exc, transient_text(exc))
-                }
-                run.save(update_fields=["status", "error", *COUNTERS])
-                raise SyncRetryLater(run, exc) from exc
-            except TripletexError as exc:
-                return _run_failed(
-                    run, company, with_request_id(exc, error_text(exc)), client=client
-                )
-            except SoftTimeLimitExceeded:
-                message = _(
-                    "The sync took longer than %(minutes)s minutes and was stopped. Months already "
-                    "pulled are kept; the next sync pulls the rest."
-                ) % {"minutes": settings.SYNC_SOFT_TIME_LIMIT // 60}
-                return _run_failed(run, company, message, client=client)
-            except Exception:
-                logger.exception("Sync run %s of company %s crashed", run.pk, company.pk)
-                message = _("An unexpected error stopped the sync; it has been logged for staff.")
-                _run_failed(run, company, message, client=client)
-                raise
-            return _run_finished(run, company, client, window_start=window)
-        finally:
-            _BASES.pop(run.pk, None)
+            client = client or _client_for(company)
+        except ConnectionUnavailable as exc:
+            return _run_failed(run, company, str(exc))
+        # Counters persisted by earlier attempts of this run (a retry adds to them).
+        meter = _Meter.start(run, client)
+        try:
+            window = _pull(
+                company, run, meter, year=year, force=force, today=today or today_local()
+            )
+        except TripletexAuthError as exc:
+            reason = _(
+                "Tripletex rejected the key: it may have been revoked, expired or lost its "
+                "access. An administrator must enter a valid key."
+            )
+            connection_mark_broken(company=company, reason=reason)
+            return _run_failed(run, company, with_request_id(exc, reason), meter=meter)
+        except TripletexUnavailable as exc:
+            _add_client_stats(run, meter)
+            # Back to queued while the task waits to retry: the stale-run rule then allows hours.
+            run.status = SyncRun.Status.QUEUED
+            run.error = _("%(error)s The sync will try again.") % {
+                "error": with_request_id(exc, transient_text(exc))
+            }
+            run.save(update_fields=["status", "error", *COUNTERS])
+            raise SyncRetryLater(run, exc) from exc
+        except TripletexError as exc:
+            return _run_failed(run, company, with_request_id(exc, error_text(exc)), meter=meter)
+        except SoftTimeLimitExceeded:
+            message = _(
+                "The sync took longer than %(minutes)s minutes and was stopped. Months already "
+                "pulled are kept; the next sync pulls the rest."
+            ) % {"minutes": settings.SYNC_SOFT_TIME_LIMIT // 60}
+            return _run_failed(run, company, message, meter=meter)
+        except Exception:
+            logger.exception("Sync run %s of company %s crashed", run.pk, company.pk)
+            message = _("An unexpected error stopped the sync; it has been logged for staff.")
+            _run_failed(run, company, message, meter=meter)
+            raise
+        return _run_finished(run, company, meter, window_start=window)
 
 
 def balances_sync_give_up(*, run: SyncRun, error: TripletexUnavailable, tries: int = 1) -> SyncRun:
@@ -301,26 +312,25 @@ def _client_for(company: Company) -> TripletexClient:
 def _pull(
     company: Company,
     run: SyncRun,
-    client: TripletexClient,
+    meter: _Meter,
     *,
     year: int | None,
     force: bool,
     today: datetime.date,
 ) -> datetime.date:
     """Pull the run's months and tie them out; returns the first month of the window it covered."""
+    client = meter.client
     if run.kind != SyncRun.Kind.CURRENT:
         reference_data_pull(company, client)
     fiscal_years = _fiscal_years(company, year=year, today=today)
-    pulled = _months_pull(company, run, client, fiscal_years, today=today, force=force, before=0)
+    pulled = _months_pull(company, run, meter, fiscal_years, today=today, force=force, before=0)
     if year is None and run.kind != SyncRun.Kind.MONTH:
         # The months just stored may show the firm's fiscal year starts in another month (its
         # first sync): then its window starts elsewhere, and the months it adds are pulled now.
         again = _fiscal_years(company, year=year, today=today)
         if again != fiscal_years:
             fiscal_years = again
-            _months_pull(
-                company, run, client, fiscal_years, today=today, force=force, before=pulled
-            )
+            _months_pull(company, run, meter, fiscal_years, today=today, force=force, before=pulled)
     _tieout_apply(company, fiscal_years)
     return fiscal_years[0].start
 
@@ -335,7 +345,7 @@ def _fiscal_years(company: Company, *, year: int | None, today: datetime.date) -
 def _months_pull(
     company: Company,
     run: SyncRun,
-    client: TripletexClient,
+    meter: _Meter,
     fiscal_years: list[FiscalYear],
     *,
     today: datetime.date,
@@ -343,6 +353,7 @@ def _months_pull(
     before: int,
 ) -> int:
     """Pull the months of `fiscal_years` the run needs (`before` pulled already); returns how many."""
+    client = meter.client
     closed = periods_pull(company, client, fiscal_years)
     plan = _months_plan(company, run, fiscal_years, closed, today=today, force=force)
     run.months_total = run.months_done + len(plan)
@@ -355,7 +366,7 @@ def _months_pull(
             date_to=month_next(item.month),
             include_accounts_without_movements=True,
         )
-        _month_replace(company, run, item, rows, calls=client.stats.calls)
+        _month_replace(company, run, item, rows, calls=meter.calls())
     return before + len(plan)
 
 
@@ -429,7 +440,7 @@ def _month_replace(
         synced_at=now,
         period_closed=item.is_closed,
         run_id=run.pk,
-        run_calls=_base(run).calls + calls,
+        run_calls=calls,
     )
     run.months_done += 1
     run.rows_written += written + deleted
@@ -459,22 +470,17 @@ def _tieout_apply(company: Company, fiscal_years: list[FiscalYear]) -> None:
 # ---- finishing a run ----------------------------------------------------------------------------
 
 
-def _add_client_stats(run: SyncRun, client: TripletexClient | None) -> None:
-    if client is None:
+def _add_client_stats(run: SyncRun, meter: _Meter | None) -> None:
+    if meter is None:
         return
-    stats = client.stats
     run.refresh_from_db(fields=["months_done", "rows_written", "progress_at"])
-    base = _base(run)
-    run.tripletex_calls = base.calls + stats.calls
-    run.rate_limit_waits = base.waits + stats.rate_limit_waits
-    run.waited_seconds = base.waited + stats.waited_seconds
-    run.request_ids = list(dict.fromkeys([*run.request_ids, *stats.failed_request_ids]))[-20:]
+    meter.write_to(run)
 
 
 def _run_finished(
-    run: SyncRun, company: Company, client: TripletexClient, *, window_start: datetime.date
+    run: SyncRun, company: Company, meter: _Meter, *, window_start: datetime.date
 ) -> SyncRun:
-    _add_client_stats(run, client)
+    _add_client_stats(run, meter)
     incomplete = MonthSync.objects.filter(
         company=company, is_complete=False, month__gte=window_start
     ).exists()
@@ -498,9 +504,9 @@ def _run_failed(
     company: Company,
     message: str,
     *,
-    client: TripletexClient | None = None,
+    meter: _Meter | None = None,
 ) -> SyncRun:
-    _add_client_stats(run, client)
+    _add_client_stats(run, meter)
     run.status = SyncRun.Status.FAILED
     run.error = message
     run.finished_at = timezone.now()

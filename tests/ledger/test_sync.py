@@ -341,7 +341,9 @@ def test_429_without_reset_waits_and_completes(holding, tripletex_sandbox):
 
 
 def test_rate_limit_that_never_lifts_fails_cleanly_saying_why(holding, tripletex_sandbox):
-    client = fast_client(tripletex_sandbox, max_attempts=3)
+    # A budget that lets all three attempts happen (each 429 waits for the ~60 s window); the
+    # run counts only its own calls, not the who_am_i below.
+    client = fast_client(tripletex_sandbox, max_attempts=3, total_budget=1000.0)
     client.who_am_i()  # a session first, so the fault hits the sync's calls
     tripletex_sandbox.faults.fail_next = 1000
     tripletex_sandbox.faults.fail_next_status = 429
@@ -697,3 +699,15 @@ def test_retry_after_losing_the_race_for_the_active_slot_still_does_not_enqueue(
 
     assert (attempts["n"], created, run.status) == (2, True, SyncRun.Status.QUEUED)
     assert callbacks == [], "enqueue=False must hold for the retry too"
+
+
+def test_a_run_counts_only_its_own_calls_on_a_shared_client(holding, tripletex_sandbox):
+    """The client's counters may include calls made before the run (a shared client, a bench):
+    the run records what it made itself (ClientStats.mark/since), not module-global state."""
+    client = fast_client(tripletex_sandbox)
+    for _ in range(5):
+        client.who_am_i()
+    before = client.stats.calls
+    run = run_sync(holding, client=client)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.tripletex_calls == client.stats.calls - before
