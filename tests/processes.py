@@ -188,11 +188,12 @@ class RedisServer:
 @contextlib.contextmanager
 def redis_server(*, started: bool = True) -> Iterator[RedisServer]:
     """A RedisServer (started unless `started=False`), stopped on exit. Skips the test, saying
-    why, when redis-server is not installed (`apt-get install redis-server`)."""
-    import pytest
+    why, when redis-server is not installed (`apt-get install redis-server`); fails it instead with
+    REQUIRE_REDIS=1 (CI)."""
+    from tests.requirements import missing
 
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        missing("redis", "redis-server is not installed (apt-get install redis-server)")
     server = RedisServer(Path(settings.VAR_DIR))
     try:
         if started:
