@@ -79,12 +79,26 @@ class MemberError(ValueError):
     """A change to a company's members that is refused; the message is for the user."""
 
 
-def _admins_left_without(company: Company, membership: Membership) -> int:
-    return (
-        Membership.objects.filter(company=company, role=Role.ADMIN)
-        .exclude(pk=membership.pk)
-        .count()
+def _lock_for_change(company: Company, membership: Membership) -> tuple[Membership, int]:
+    """The member's row and how many other administrators the company has, with every
+    administrator's row locked until the transaction ends.
+
+    Locking only the member's own row let two administrators each step down while the other still
+    looked like one (PostgreSQL's READ COMMITTED: each read the other's row as last committed).
+    Here every change takes the company's admin rows first, in primary-key order so that two
+    changes never deadlock: the second waits for the first one's commit, and PostgreSQL then
+    re-evaluates `role = 'admin'` on the updated row ("the WHERE clause is re-evaluated to see if
+    the updated version of the row still matches", PostgreSQL docs, Transaction Isolation, Read
+    Committed), so the administrator just demoted or removed is no longer counted. SQLite takes
+    one writer at a time and needs no row locks (Django ignores select_for_update there)."""
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(company=company, role=Role.ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+    locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
+    return locked, sum(1 for pk in admins if pk != locked.pk)
 
 
 @transaction.atomic
@@ -110,11 +124,11 @@ def member_role_change(
     *, company: Company, membership: Membership, role: Role | str, by: User | None
 ) -> Membership:
     """Change a member's role; the company always keeps an administrator."""
-    locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
+    locked, other_admins = _lock_for_change(company, membership)
     role = Role(role)
     if locked.role == role:
         return locked
-    if locked.role == Role.ADMIN and not _admins_left_without(company, locked):
+    if locked.role == Role.ADMIN and not other_admins:
         raise MemberError(_("The company must keep at least one administrator."))
     locked.role = role
     locked.save(update_fields=["role"])
@@ -130,8 +144,8 @@ def member_role_change(
 @transaction.atomic
 def member_remove(*, company: Company, membership: Membership, by: User | None) -> None:
     """Take a person's access to the company away (their account stays for other firms)."""
-    locked = Membership.objects.select_for_update().get(pk=membership.pk, company=company)
-    if locked.role == Role.ADMIN and not _admins_left_without(company, locked):
+    locked, other_admins = _lock_for_change(company, membership)
+    if locked.role == Role.ADMIN and not other_admins:
         raise MemberError(_("The company must keep at least one administrator."))
     if by is not None and locked.user_id == by.pk:
         raise MemberError(_("You cannot remove yourself; ask another administrator."))
