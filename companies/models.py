@@ -74,7 +74,10 @@ class Company(models.Model):
     )
     # Everyone in the company must use a second factor, accountants too (finance, admins and staff
     # always must); set by the company's administrators.
-    require_mfa = models.BooleanField(_("require two-step login for everyone"), default=False)
+    # db_default too: rows written by code that predates the column (old migrations) get False.
+    require_mfa = models.BooleanField(
+        _("require two-step login for everyone"), default=False, db_default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='company',
             name='require_mfa',
-            field=models.BooleanField(default=False, verbose_name='require two-step login for everyone'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='require two-step login for everyone'),
         ),
     ]
