@@ -12,9 +12,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from companies.mfa import is_verified, mfa_pending_step, mfa_step_url
+from companies.redirects import safe_next_url
 
 
 class StaffAdminSite(admin.AdminSite):
@@ -22,11 +22,7 @@ class StaffAdminSite(admin.AdminSite):
         return super().has_permission(request) and is_verified(request.user)
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        target = request.GET.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            target = reverse("admin:index")
+        target = safe_next_url(request, request.GET.get("next"), fallback=reverse("admin:index"))
         if self.has_permission(request):
             return HttpResponseRedirect(target)
         if not request.user.is_authenticated:

@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -34,6 +33,7 @@ from companies.mfa import (
     totp_manual_key,
     totp_qr_data_uri,
 )
+from companies.redirects import safe_next_url
 from companies.tenancy import AuthenticatedRequest
 from companies.throttle import LoginThrottle, client_address
 
@@ -50,12 +50,8 @@ class CodeForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("home")
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next_url(request, target, fallback=reverse("home"))
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from companies.credentials import ConnectionUnavailable
 from companies.models import Role
+from companies.redirects import safe_next_url
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
 from ledger.booking.reconcile import booking_check
@@ -34,7 +35,9 @@ def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> Htt
     txn = transaction_or_404(request, pk)
     counts = booking_queue(company=request.company, transaction_ids=[txn.pk])
     _report_queue(request, counts)
-    return redirect(request.POST.get("next") or transaction_url(request, txn))
+    return redirect(
+        safe_next_url(request, request.POST.get("next"), fallback=transaction_url(request, txn))
+    )
 
 
 @company_role_required(Role.FINANCE)
