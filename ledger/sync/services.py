@@ -356,6 +356,9 @@ def _months_pull(
     client = meter.client
     closed = periods_pull(company, client, fiscal_years)
     plan = _months_plan(company, run, fiscal_years, closed, today=today, force=force)
+    # months_done and rows_written are advanced by each month's SQL (month_replace), never in
+    # memory: read them back rather than keep a copy that a later refresh would overwrite.
+    run.refresh_from_db(fields=["months_done", "rows_written", "progress_at"])
     run.months_total = run.months_done + len(plan)
     skipped = _months_in(fiscal_years, today) - before - len(plan)
     run.months_skipped = max(0, skipped) if run.kind != SyncRun.Kind.MONTH else 0
@@ -433,7 +436,7 @@ def _month_replace(
         for number, (b_in, b_change, b_out) in per_account.items()
         if b_in or b_change or b_out
     ]
-    written, deleted = balances_month_replace(
+    balances_month_replace(
         company=company,
         month=item.month,
         values=values,
@@ -442,8 +445,6 @@ def _month_replace(
         run_id=run.pk,
         run_calls=calls,
     )
-    run.months_done += 1
-    run.rows_written += written + deleted
 
 
 def _tieout_apply(company: Company, fiscal_years: list[FiscalYear]) -> None:
