@@ -6,14 +6,17 @@ accepted; a failure raises OnboardingError and leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
+from kombu.exceptions import OperationalError
 
 from companies.audit import audit_record
 from companies.credentials import (
@@ -38,6 +41,12 @@ from companies.services import NewMember, company_create, members_add
 from tripletex.factory import make_client
 from tripletex.schemas import ClientCompany
 
+logger = logging.getLogger(__name__)
+
+# The ledger's task that proposes a firm's GL accounts from its chart (ledger/transactions/tasks.py
+# registers it under this name).
+GL_ACCOUNTS_PROPOSE_TASK = "ledger.transactions_tasks.gl_accounts_propose_task"
+
 
 @dataclass
 class OnboardResult:
@@ -50,9 +59,21 @@ class OnboardResult:
 
 
 def connection_verified(*, company: Company, warnings: Sequence[str]) -> None:
-    """Mark the company's connection connected, keeping the probe's warnings for staff."""
+    """Mark the company's connection connected, keeping the probe's warnings for staff, and have
+    the firm's GL accounts proposed from its chart once this commits."""
     connection_mark(company=company, status=TripletexConnection.Status.CONNECTED)
     TripletexConnection.objects.filter(company=company).update(coverage_problems=list(warnings))
+    transaction.on_commit(lambda: _gl_accounts_propose(company.pk))
+
+
+def _gl_accounts_propose(company_id: int) -> None:
+    """Enqueue the ledger's proposal of each GL role from the firm's own chart, by the task's stable
+    name (companies never imports ledger). A broker that is down loses nothing: the GL settings page
+    proposes again whenever it knows the chart."""
+    try:
+        current_app.tasks[GL_ACCOUNTS_PROPOSE_TASK].delay(company_id=company_id)
+    except (KeyError, OperationalError):
+        logger.warning("Onboarding: could not enqueue the GL account proposal of %s", company_id)
 
 
 def office_key_verified(*, office_key: OfficeKey, verified: Verified) -> None:

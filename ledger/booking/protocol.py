@@ -60,6 +60,7 @@ from ledger.transactions.vouchers import (
     build_lines,
     chart_for_booking,
     forget_reference_data,
+    gl_booking_problems,
     gl_settings_get,
     period_is_closed,
     transaction_cost,
@@ -161,6 +162,9 @@ def _freeze(*, company: Company, txn: Transaction) -> list[str]:
         build_lines(txn=txn, gl=gl_settings_get(company=company), cost=cost)
     except (FifoError, VoucherBuildError) as exc:
         return [str(exc)]
+    # A type whose GL roles lack a valid account in the firm's chart is held back, with the reason.
+    if held := gl_booking_problems(company=company, txn=txn):
+        return held
     txn.cost_basis = cost
     return []
 

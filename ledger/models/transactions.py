@@ -224,21 +224,56 @@ class JournalLine(models.Model):
         return self.debit - self.credit
 
 
+# The default account of each posting role: Tripletex's standard chart as Norwegian accountants use
+# it for a holding company's shares (the choice and its sources: README, "Default accounts").
+GL_DEFAULTS: dict[str, int] = {
+    "bank": 1920,
+    "securities": 1810,
+    "profit": 8077,
+    "loss": 8177,
+    "dividend": 8071,
+    "repayment": 1810,
+    "interest": 8050,
+    "instrument_loan": 2220,
+    "withholding_tax": 8300,
+    "fund_switch": 1889,
+    "fees": 8179,
+}
+
+
 class GLAccountSettings(models.Model):
-    """Which account each kind of posting goes to, per company (NS 4102 defaults)."""
+    """Which account each kind of posting goes to, per company, and whether a person confirmed it."""
+
+    class RoleState(models.TextChoices):
+        # A role missing from role_states has its default, not yet checked against the chart.
+        CONFIRMED = "confirmed", _("Confirmed")
+        DEFAULT = "default", _("Proposed: the default account")
+        NEAREST = "nearest", _("Proposed: the nearest account in the same group")
+        FLAGGED = "flagged", _("No suitable account in the chart")
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="gl_settings")
-    bank = models.PositiveIntegerField(_("Bank"), default=1920)
-    securities = models.PositiveIntegerField(_("Securities"), default=1810)
-    profit = models.PositiveIntegerField(_("Gain on sale"), default=8070)
-    loss = models.PositiveIntegerField(_("Loss on sale"), default=8160)
-    dividend = models.PositiveIntegerField(_("Dividend"), default=8040)
-    repayment = models.PositiveIntegerField(_("Repayment of capital"), default=1810)
-    interest = models.PositiveIntegerField(_("Interest income"), default=8050)
-    instrument_loan = models.PositiveIntegerField(_("Instrument loan"), default=2220)
-    withholding_tax = models.PositiveIntegerField(_("Withholding tax"), default=8300)
-    fund_switch = models.PositiveIntegerField(_("Fund switch (clearing)"), default=1880)
-    fees = models.PositiveIntegerField(_("Fees"), default=8170)
+    bank = models.PositiveIntegerField(_("Bank"), default=GL_DEFAULTS["bank"])
+    securities = models.PositiveIntegerField(_("Securities"), default=GL_DEFAULTS["securities"])
+    profit = models.PositiveIntegerField(_("Gain on sale"), default=GL_DEFAULTS["profit"])
+    loss = models.PositiveIntegerField(_("Loss on sale"), default=GL_DEFAULTS["loss"])
+    dividend = models.PositiveIntegerField(_("Dividend"), default=GL_DEFAULTS["dividend"])
+    repayment = models.PositiveIntegerField(
+        _("Repayment of capital"), default=GL_DEFAULTS["repayment"]
+    )
+    interest = models.PositiveIntegerField(_("Interest income"), default=GL_DEFAULTS["interest"])
+    instrument_loan = models.PositiveIntegerField(
+        _("Instrument loan"), default=GL_DEFAULTS["instrument_loan"]
+    )
+    withholding_tax = models.PositiveIntegerField(
+        _("Withholding tax"), default=GL_DEFAULTS["withholding_tax"]
+    )
+    fund_switch = models.PositiveIntegerField(
+        _("Fund switch (clearing)"), default=GL_DEFAULTS["fund_switch"]
+    )
+    fees = models.PositiveIntegerField(_("Fees"), default=GL_DEFAULTS["fees"])
+    # {role: RoleState}: proposed from the firm's chart (onboarding, the settings page) until a
+    # person saves the settings page, which confirms every role.
+    role_states = models.JSONField(default=dict, blank=True)
 
     class PostingMode(models.TextChoices):
         LEDGER = "ledger", _("Post vouchers straight to the ledger")
@@ -280,6 +315,10 @@ class GLAccountSettings(models.Model):
     @property
     def send_to_ledger(self) -> bool:
         return self.posting_mode == self.PostingMode.LEDGER
+
+    def role_state(self, role: str) -> str:
+        """The role's RoleState value, '' while its account has not been checked yet."""
+        return str(self.role_states.get(role, ""))
 
 
 class BookingAttempt(models.Model):

@@ -17,6 +17,7 @@ from ledger.models import GLAccountSettings, Transaction
 from ledger.templatetags.money import format_amount
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
 from ledger.transactions.services import journal_line_problems, securities_problems
+from ledger.transactions.vouchers import ChartAccount, gl_account_problem
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -156,15 +157,22 @@ JournalLineFormSet: type[BaseJournalLineFormSet] = forms.formset_factory(  # typ
 
 
 class GLSettingsForm(forms.ModelForm):
-    """The account for each kind of posting, and how vouchers reach Tripletex."""
+    """The account for each kind of posting, and how vouchers reach Tripletex.
+
+    `chart` is the firm's chart of accounts: an account missing from it or inactive there is a
+    field error, so settings are never saved with an account Tripletex would refuse. Without a
+    chart (it could not be read) the form is never valid."""
 
     class Meta:
         model = GLAccountSettings
         fields = [*GLAccountSettings.ROLES, "posting_mode"]
         widgets = {"posting_mode": forms.RadioSelect}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, chart: dict[int, ChartAccount] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.chart = chart or {}
         # The same range as a journal line's account: NS 4102 numbers, sub-accounts up to 5 digits.
         out_of_range = _("Account numbers run from 1000 to 99999.")
         for role in GLAccountSettings.ROLES:
@@ -174,6 +182,23 @@ class GLSettingsForm(forms.ModelForm):
                 max_value=ACCOUNT_NUMBERS.last,
                 error_messages={"min_value": out_of_range, "max_value": out_of_range},
             )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if not self.chart:
+            raise forms.ValidationError(
+                _(
+                    "The firm's chart of accounts could not be read from Tripletex, so the accounts "
+                    "cannot be checked. Nothing was saved; try again later."
+                )
+            )
+        for role in GLAccountSettings.ROLES:
+            number = self.cleaned_data.get(role)
+            if number is not None and (
+                problem := gl_account_problem(number=number, chart=self.chart)
+            ):
+                self.add_error(role, problem)
+        return self.cleaned_data
 
 
 class ImportForm(forms.Form):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Role
 from companies.tenancy import CompanyRequest, company_role_required
-from ledger.models import Transaction
+from ledger.models import GLAccountSettings, Transaction
 from ledger.transactions import services as svc
 from ledger.transactions.csv_import import transactions_import
 from ledger.transactions.forms import (
@@ -31,10 +31,13 @@ from ledger.transactions.forms import (
     SecuritiesForm,
 )
 from ledger.transactions.vouchers import (
+    ChartAccount,
     chart_fetch,
     chart_known,
     gl_settings_check,
+    gl_settings_confirm,
     gl_settings_get,
+    gl_settings_propose,
     voucher_preview,
 )
 from tripletex.errors import TripletexError
@@ -258,26 +261,48 @@ def transactions_import_view(request: CompanyRequest, company_slug: str) -> Http
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
 def gl_settings(request: CompanyRequest, company_slug: str) -> HttpResponse:
-    """Which account each kind of posting uses, checked against the live Tripletex chart."""
-    gl = gl_settings_get(company=request.company)
-    form = GLSettingsForm(request.POST or None, instance=gl)
+    """Which account each kind of posting uses: proposed from the firm's chart until a person
+    confirms them by saving, and never saved with an account the chart lacks."""
+    company = request.company
+    gl = gl_settings_get(company=company)
     if request.method == "POST" and "check" in request.POST:
-        try:
-            chart_fetch(company=request.company, client=tripletex_client_for(request.company))
-        except (ConnectionUnavailable, TripletexError) as exc:
-            messages.error(
-                request, _("Could not read the chart from Tripletex: %(e)s") % {"e": exc}
-            )
+        chart = _chart_read(request)
+        gl_settings_propose(company=company, gl=gl, chart=chart)
         return redirect(request.path)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Account settings saved."))
-        return redirect(request.path)
-    chart = chart_known(company=request.company)
-    problems = gl_settings_check(company=request.company, gl=gl, chart=chart) if chart else {}
-    rows = [(form[role], chart.get(getattr(gl, role)), problems.get(role, "")) for role in gl.ROLES]
+    chart = chart_known(company=company)
+    if request.method == "POST":
+        form = GLSettingsForm(request.POST, instance=gl, chart=chart or _chart_read(request))
+        if form.is_valid():
+            gl_settings_confirm(company=company, gl=form.save(commit=False))
+            messages.success(request, _("Account settings saved."))
+            return redirect(request.path)
+        chart = form.chart
+    else:
+        gl_settings_propose(company=company, gl=gl, chart=chart)
+        form = GLSettingsForm(instance=gl, chart=chart)
+    problems = gl_settings_check(company=company, gl=gl, chart=chart)
+    states = dict(GLAccountSettings.RoleState.choices)
+    rows = [
+        (
+            form[role],
+            chart.get(getattr(gl, role)),
+            problems[role],
+            gl.role_state(role),
+            states.get(gl.role_state(role), _("Not checked yet")),
+        )
+        for role in gl.ROLES
+    ]
     return render(
         request,
         "ledger/transactions/gl_settings.html",
         {"form": form, "rows": rows, "chart": chart},
     )
+
+
+def _chart_read(request: CompanyRequest) -> dict[int, ChartAccount]:
+    """The firm's chart fresh from Tripletex; {} with an error message when it cannot be read."""
+    try:
+        return chart_fetch(company=request.company, client=tripletex_client_for(request.company))
+    except (ConnectionUnavailable, TripletexError) as exc:
+        messages.error(request, _("Could not read the chart from Tripletex: %(e)s") % {"e": exc})
+        return {}

@@ -4,9 +4,15 @@ Posting lines are signed like Tripletex: debit positive, credit negative, gross 
 (the company currency), rows from 1. Securities transactions carry no VAT. Every voucher sums to
 exactly 0.00 in Decimal; a builder that could not balance raises instead of sending.
 
-Accounts are configured by number (GLAccountSettings, NS 4102 defaults) and sent by Tripletex's
-id, which differs per company: the chart is read from the synced LedgerAccount rows when they are
-fresh, else fetched once (GET /ledger/account) and cached for CHART_CACHE_SECONDS.
+Accounts are configured by number (GLAccountSettings) and sent by Tripletex's id, which differs per
+company: the chart is read from the synced LedgerAccount rows when they are fresh, else fetched once
+(GET /ledger/account) and cached for CHART_CACHE_SECONDS.
+
+Each posting role has a researched default (GL_DEFAULTS; the choice and its sources are in the
+README, "Default accounts"). A firm's own chart may lack it, so every role not yet confirmed by a
+person is proposed from that chart: the default if it exists and is active, else the nearest active
+account in the same group (same first three digits, then two) whose name says it does that job,
+else the role is flagged. A transaction type whose roles lack a valid account is held back.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
 from ledger.models import GLAccountSettings, LedgerAccount, Transaction
+from ledger.models.transactions import GL_DEFAULTS
 from tripletex.client import TripletexClient
+from tripletex.errors import TripletexError
 from tripletex.schemas import PostingPayload, VoucherPayload
 
 CHART_CACHE_SECONDS = 15 * 60
@@ -45,17 +54,17 @@ _local: dict[str, tuple[float, Any]] = {}
 LEDGER_ACCOUNTS_FRESH = timedelta(hours=24)
 ZERO = Decimal("0.00")
 
-# NS 4102 names of the default accounts, for previews before the chart has been read.
-NS4102_NAMES = {
+# Names of the default accounts (README, "Default accounts"), for previews before the chart is read.
+DEFAULT_ACCOUNT_NAMES = {
     1810: "Markedsbaserte aksjer og verdipapirfondsandeler",
-    1880: "Andre finansielle instrumenter",
+    1889: "Andre finansielle instrumenter",
     1920: "Bankinnskudd",
     2220: "Langsiktig lån fra kredittinstitusjon",
-    8040: "Utbytte",
-    8050: "Annen renteinntekt",
-    8070: "Gevinst ved realisasjon av aksjer",
-    8160: "Tap ved realisasjon av aksjer",
-    8170: "Annen finanskostnad",
+    8050: "Renteinntekt bankinnskudd",
+    8071: "Aksjeutbytte fra norske selskaper",
+    8077: "Gevinst ved realisasjon av andre aksjer/andeler, innenfor fritaksmetoden",
+    8177: "Tap ved realisasjon av aksjer/andeler, innenfor fritaksmetoden",
+    8179: "Annen finanskostnad",
     8300: "Betalbar skatt",
 }
 
@@ -130,29 +139,229 @@ class VoucherPreview:
 # ---- GL account settings -------------------------------------------------------------------
 
 
+RoleState = GLAccountSettings.RoleState
+
+
+@dataclass(frozen=True)
+class AccountFit:
+    """How a role recognises a sensible stand-in for its default: words its name must contain (any
+    one) and words it must not (an agio account is no gain on shares, a tax-deduction bank account
+    no bank for trades)."""
+
+    words: tuple[str, ...]
+    not_words: tuple[str, ...] = ()
+
+    def fits(self, name: str) -> bool:
+        name = name.lower()
+        return any(w in name for w in self.words) and not any(w in name for w in self.not_words)
+
+
+SHARES = AccountFit(("aksje", "andel", "verdipapir"), ("konsern", "obligasjon", "opsjon"))
+ROLE_FIT: dict[str, AccountFit] = {
+    "bank": AccountFit(("bank",), ("skattetrekk",)),
+    "securities": SHARES,
+    "repayment": SHARES,
+    "profit": AccountFit(("gevinst",), ("valuta", "agio", "konsern", "datter")),
+    "loss": AccountFit(("tap",), ("valuta", "agio", "fordring", "konsern", "datter")),
+    "dividend": AccountFit(("utbytte",), ("avsatt", "konsern", "datter")),
+    "interest": AccountFit(("renteinntekt",), ("konsern", "skatt")),
+    "instrument_loan": AccountFit(("lån", "gjeld", "kreditt"), ("konsern", "ansatte", "eiere")),
+    "withholding_tax": AccountFit(("skatt",), ("utsatt",)),
+    "fund_switch": AccountFit(("finansielle instrumenter",), ("opsjon",)),
+    "fees": AccountFit(("finanskostnad", "gebyr"), ("konsern",)),
+}
+
+# The roles each type of transaction posts to (build_lines); "bank" is the instrument loan instead
+# when the transaction is paid through the loan. Journal entries name their own accounts.
+KIND_ROLES: dict[str, tuple[str, ...]] = {
+    Transaction.Kind.PURCHASE: ("securities", "bank"),
+    Transaction.Kind.SALE: ("bank", "securities", "profit", "loss"),
+    Transaction.Kind.DIVIDEND: ("bank", "dividend", "fees"),
+    Transaction.Kind.INTEREST: ("bank", "interest", "fees"),
+    Transaction.Kind.REPAYMENT: ("bank", "repayment", "fees"),
+    Transaction.Kind.FEE: ("fees", "bank"),
+    Transaction.Kind.WITHHOLDING_TAX: ("withholding_tax", "bank"),
+    Transaction.Kind.FUND_SWITCH: ("fund_switch", "securities", "profit", "loss", "bank"),
+}
+
+
+def roles_for(kind: str, settle_via: str = Transaction.SettleVia.BANK) -> tuple[str, ...]:
+    """The GL roles a transaction of this type (paid this way) posts to; () for a journal entry."""
+    roles = KIND_ROLES.get(kind, ())
+    if settle_via == Transaction.SettleVia.LOAN:
+        return tuple("instrument_loan" if role == "bank" else role for role in roles)
+    return roles
+
+
+@dataclass(frozen=True)
+class RoleProposal:
+    """The account proposed for one role from a chart, and how it was found (a RoleState)."""
+
+    role: str
+    number: int
+    state: str
+    name: str = ""
+
+
+def gl_account_propose(*, role: str, chart: dict[int, ChartAccount]) -> RoleProposal:
+    """The default account if the chart has it active, else the nearest active account of the same
+    three-digit group, then two-digit group, that fits the role; else the default, flagged."""
+    default = GL_DEFAULTS[role]
+    exact = chart.get(default)
+    if exact is not None and not exact.is_inactive:
+        return RoleProposal(role, default, RoleState.DEFAULT, exact.name)
+    fit = ROLE_FIT[role]
+    usable = [a for a in chart.values() if not a.is_inactive and fit.fits(a.name)]
+    for digits in (3, 2):
+        prefix = str(default)[:digits]
+        group = [a for a in usable if str(a.number).startswith(prefix)]
+        if group:
+            # Four-digit accounts before sub-accounts, then the closest number, then the lower.
+            best = min(
+                group,
+                key=lambda a: (len(str(a.number)) != 4, abs(a.number - default), a.number),
+            )
+            return RoleProposal(role, best.number, RoleState.NEAREST, best.name)
+    return RoleProposal(role, default, RoleState.FLAGGED)
+
+
+def gl_settings_propose(
+    *, company: Company, gl: GLAccountSettings, chart: dict[int, ChartAccount]
+) -> list[RoleProposal]:
+    """Propose every role not confirmed by a person from `chart` (saved); returns the proposals."""
+    if not chart:
+        return []
+    proposals = [
+        gl_account_propose(role=role, chart=chart)
+        for role in GLAccountSettings.ROLES
+        if gl.role_state(role) != RoleState.CONFIRMED
+    ]
+    before = ({role: getattr(gl, role) for role in GLAccountSettings.ROLES}, dict(gl.role_states))
+    for proposal in proposals:
+        setattr(gl, proposal.role, proposal.number)
+        gl.role_states[proposal.role] = str(proposal.state)
+    after = ({role: getattr(gl, role) for role in GLAccountSettings.ROLES}, gl.role_states)
+    if after != before:
+        gl.save(update_fields=[*GLAccountSettings.ROLES, "role_states", "updated_at"])
+    return proposals
+
+
+def gl_settings_confirm(*, company: Company, gl: GLAccountSettings) -> GLAccountSettings:
+    """Save settings a person checked on the settings page: every role is confirmed from now on."""
+    gl.role_states = dict.fromkeys(GLAccountSettings.ROLES, str(RoleState.CONFIRMED))
+    gl.save()
+    return gl
+
+
+def gl_settings_propose_from_tripletex(*, company: Company) -> str:
+    """Read the firm's chart from Tripletex and propose every unconfirmed role from it (onboarding);
+    returns "proposed", "flagged" (some role has no fitting account) or "chart-unavailable"."""
+    try:
+        chart = chart_fetch(company=company, client=tripletex_client_for(company))
+    except (ConnectionUnavailable, TripletexError):
+        # The settings page proposes again whenever it knows the chart; nothing is lost.
+        return "chart-unavailable"
+    gl = gl_settings_get(company=company)
+    proposals = gl_settings_propose(company=company, gl=gl, chart=chart)
+    flagged = any(p.state == RoleState.FLAGGED for p in proposals)
+    return "flagged" if flagged else "proposed"
+
+
 def gl_settings_get(*, company: Company) -> GLAccountSettings:
-    """The company's GL account settings, created with the NS 4102 defaults on first use."""
-    settings_row, _created = GLAccountSettings.objects.get_or_create(company=company)
+    """The company's GL account settings; created on first use with the defaults, proposed from
+    the firm's chart when we already know it."""
+    settings_row, created = GLAccountSettings.objects.get_or_create(company=company)
+    if created:
+        gl_settings_propose(company=company, gl=settings_row, chart=chart_known(company=company))
     return settings_row
+
+
+def gl_account_problem(*, number: int, chart: dict[int, ChartAccount]) -> str:
+    """Why `number` cannot be posted to ('' when it exists in the chart and is active)."""
+    account = chart.get(number)
+    if account is None:
+        return _("Account %(number)s does not exist in Tripletex.") % {"number": number}
+    if account.is_inactive:
+        return _("Account %(number)s is inactive in Tripletex.") % {"number": number}
+    return ""
 
 
 def gl_settings_check(
     *, company: Company, gl: GLAccountSettings, chart: dict[int, ChartAccount]
 ) -> dict[str, str]:
-    """Problems per role ('' when fine): the account must exist in the chart and be active."""
+    """Problems per role ('' when fine): the account must exist in the chart and be active; with no
+    chart known, only a role the last proposal flagged is a problem."""
     problems: dict[str, str] = {}
     for role in GLAccountSettings.ROLES:
         number = getattr(gl, role)
-        account = chart.get(number)
-        if account is None:
-            problems[role] = _("Account %(number)s does not exist in Tripletex.") % {
-                "number": number
-            }
-        elif account.is_inactive:
-            problems[role] = _("Account %(number)s is inactive in Tripletex.") % {"number": number}
+        if chart:
+            problems[role] = gl_account_problem(number=number, chart=chart)
+        elif gl.role_state(role) == RoleState.FLAGGED:
+            problems[role] = _(
+                "Account %(number)s is not in the firm's chart and no account of the same group "
+                "fits; choose one."
+            ) % {"number": number}
         else:
             problems[role] = ""
     return problems
+
+
+def role_label(role: str) -> str:
+    """A role's name for people: its settings field's label, in the active language."""
+    return str(getattr(GLAccountSettings._meta.get_field(role), "verbose_name", role))
+
+
+@dataclass(frozen=True)
+class RoleWarning:
+    """A role without a valid account, and the types of transaction held back because of it."""
+
+    role: str
+    label: str
+    number: int
+    problem: str
+    kinds: tuple[str, ...]
+
+
+def gl_settings_warnings(*, company: Company) -> list[RoleWarning]:
+    """Every role that a transaction type uses and that has no valid account, with those types."""
+    gl = gl_settings_get(company=company)
+    problems = gl_settings_check(company=company, gl=gl, chart=chart_known(company=company))
+    labels = dict(Transaction.Kind.choices)
+    warnings = []
+    for role in GLAccountSettings.ROLES:
+        if not problems[role]:
+            continue
+        kinds: tuple[str, ...]
+        if role == "instrument_loan":
+            kinds = (str(_("anything paid through the instrument loan")),)
+        else:
+            kinds = tuple(str(labels[k]) for k, roles in KIND_ROLES.items() if role in roles)
+        warnings.append(
+            RoleWarning(role, role_label(role), getattr(gl, role), problems[role], kinds)
+        )
+    return warnings
+
+
+def gl_booking_problems(*, company: Company, txn: Transaction) -> list[str]:
+    """Why a transaction of this type cannot be booked yet because of its GL accounts ([] when
+    every role it posts to has a valid account, or while we know no chart to tell)."""
+    roles = roles_for(txn.kind, txn.settle_via)
+    if not roles:
+        return []
+    gl = gl_settings_get(company=company)
+    problems = gl_settings_check(company=company, gl=gl, chart=chart_known(company=company))
+    held = []
+    for role in roles:
+        if problems[role]:
+            label = role_label(role)
+            held.append(
+                _(
+                    "Held back: the account for «%(role)s» is not valid (%(problem)s) Choose one "
+                    "under Transactions → Account settings, then book again."
+                )
+                % {"role": label, "problem": problems[role]}
+            )
+    return held
 
 
 # ---- the chart of accounts and other reference data ------------------------------------------
@@ -459,7 +668,7 @@ def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
                     % {"number": line.account_number}
                 )
         else:
-            line.account_name = NS4102_NAMES.get(line.account_number, "")
+            line.account_name = DEFAULT_ACCOUNT_NAMES.get(line.account_number, "")
             if chart:
                 preview.problems.append(
                     _("Account %(number)s does not exist in Tripletex.")

@@ -1,5 +1,5 @@
 """The transaction forms in Chromium, as a finance user uses them: GL account settings (save, refuse
-a bad value, check against the sandbox's chart), CSV import (a bad file imports nothing, a good one
+a bad value or an account the chart lacks, check against the sandbox's chart), CSV import (a bad file imports nothing, a good one
 lists its rows) and a manual journal entry with several lines (unbalanced is explained; balanced
 shows the voucher preview)."""
 
@@ -46,7 +46,7 @@ def test_gl_settings_save_refuse_a_bad_value_and_check_against_tripletex(page, f
     page.wait_for_url("**/transaksjoner/kontoinnstillinger/")
     assert page.locator("[data-testid=gl-row]").count() == len(GLAccountSettings.ROLES)
     assert _gl_input(page, "bank").input_value() == "1920"
-    assert _gl_input(page, "fees").input_value() == "8170"
+    assert _gl_input(page, "fees").input_value() == "8179"
     save_screenshot(page, "gl-settings-defaults")
 
     _gl_input(page, "fees").fill("7770")
@@ -74,21 +74,23 @@ def test_gl_settings_save_refuse_a_bad_value_and_check_against_tripletex(page, f
     gl = _gl(company)
     assert (gl.interest, gl.bank, gl.fees) == (8050, 1920, 7770)
 
-    # An account Tripletex does not have is saved, and the check against the chart flags it.
+    # An account Tripletex does not have is refused with the reason, and nothing is saved.
     page.goto(page.url)
     _gl_input(page, "fees").fill("9999")
     page.click("button:has-text('Lagre')")
-    page.wait_for_selector(".message.success")
+    error = page.locator("[data-testid=gl-row][data-role=fees] .errorlist")
+    error.wait_for()
+    assert error.inner_text() == "Konto 9999 finnes ikke i Tripletex."
+    assert page.locator(".message.success").count() == 0
+    assert _gl(company).fees == 7770
     page.click("button:has-text('Kontroller mot Tripletex')")
-    problem = page.locator("[data-testid=gl-row][data-role=fees] [data-testid=gl-problem]")
-    problem.wait_for()
-    assert problem.inner_text() == "Konto 9999 finnes ikke i Tripletex."
-    assert page.locator("[data-testid=gl-problem]").count() == 1
+    page.wait_for_selector("[data-testid=gl-state][data-state=confirmed]")
+    assert page.locator("[data-testid=gl-problem]").count() == 0
     bank_row = page.locator("[data-testid=gl-row][data-role=bank]")
     assert "Bankinnskudd" in bank_row.inner_text()
-    assert bank_row.locator(".badge.ok").count() == 1
+    assert bank_row.locator(".badge.ok").count() == 2  # confirmed, and OK in the chart
     save_screenshot(page, "gl-settings-checked")
-    assert _gl(company).fees == 9999
+    assert _gl(company).fees == 7770
 
 
 def test_csv_import_refuses_a_bad_file_and_imports_a_good_one(page, fiona, acme):

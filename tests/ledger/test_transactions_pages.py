@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from ledger.booking import tasks as booking_tasks
-from ledger.models import Transaction
+from ledger.models import LedgerAccount, Transaction
+from ledger.models.transactions import GL_DEFAULTS
 from tests.ledger.support import record, reload
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +178,7 @@ def test_status_json_shows_voucher_and_link_and_ignores_other_companies(
             status="booked", voucher_number=12, voucher_year=2026, tripletex_voucher_id=300123
         )
     client.force_login(anders)
-    data = client.get(_url("transactions_status", acme), {"ids": f"{mine.pk},{theirs.pk},x"}).json()
+    data = client.get(_url("transactions_status", acme), {"ids": f"{mine.pk},{theirs.pk}"}).json()
     assert [row["id"] for row in data["rows"]] == [mine.pk]
     row = data["rows"][0]
     assert (row["status"], row["voucher"]) == ("booked", "12/2026")
@@ -213,6 +215,15 @@ def test_import_page_lists_bad_lines_and_imports_nothing(client, fiona, acme):
 
 
 def test_gl_settings_default_to_ns4102_and_can_be_changed(client, fiona, acme, local_cache):
+    # The firm's synced chart: every default, and 7770 Bank- og kortgebyrer.
+    numbers = {*GL_DEFAULTS.values(), 7770}
+    with scope(company=acme):
+        LedgerAccount.objects.bulk_create(
+            LedgerAccount(
+                company=acme, tripletex_id=n, number=n, name=f"Konto {n}", synced_at=timezone.now()
+            )
+            for n in numbers
+        )
     client.force_login(fiona)
     page = client.get(_url("gl_settings", acme))
     assert page.status_code == 200
@@ -220,7 +231,7 @@ def test_gl_settings_default_to_ns4102_and_can_be_changed(client, fiona, acme, l
     assert (form["bank"].value(), form["securities"].value(), form["profit"].value()) == (
         1920,
         1810,
-        8070,
+        8077,
     )
     data = {role: form[role].value() for role in form.fields}
     data["fees"] = 7770

@@ -116,13 +116,13 @@ def test_sale_books_gain_and_loss_against_fifo_cost():
     assert [(line.account_number, line.amount) for line in gain] == [
         (1920, D("1480.00")),
         (1810, D("-1000.00")),
-        (8070, D("-480.00")),
+        (8077, D("-480.00")),
     ]
     loss = build_lines(txn=sale, gl=gl, cost=D("2000.00"))
     assert [(line.account_number, line.amount) for line in loss] == [
         (1920, D("1480.00")),
         (1810, D("-2000.00")),
-        (8160, D("520.00")),
+        (8177, D("520.00")),
     ]
 
 
@@ -223,11 +223,11 @@ def test_fund_switch_goes_through_the_clearing_account_and_books_the_gain():
     )
     lines = build_lines(txn=switch, gl=gl, cost=D("600.00"))
     assert [(line.account_number, line.amount) for line in lines] == [
-        (1880, D("900.00")),
+        (1889, D("900.00")),
         (1810, D("-600.00")),
-        (8070, D("-300.00")),
+        (8077, D("-300.00")),
         (1810, D("905.00")),
-        (1880, D("-900.00")),
+        (1889, D("-900.00")),
         (1920, D("-5.00")),
     ]
 
@@ -235,10 +235,10 @@ def test_fund_switch_goes_through_the_clearing_account_and_books_the_gain():
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("dividend", [(1920, D("95.00")), (8170, D("5.00")), (8040, D("-100.00"))]),
-        ("interest", [(1920, D("95.00")), (8170, D("5.00")), (8050, D("-100.00"))]),
-        ("repayment", [(1920, D("95.00")), (8170, D("5.00")), (1810, D("-100.00"))]),
-        ("fee", [(8170, D("100.00")), (1920, D("-100.00"))]),
+        ("dividend", [(1920, D("95.00")), (8179, D("5.00")), (8071, D("-100.00"))]),
+        ("interest", [(1920, D("95.00")), (8179, D("5.00")), (8050, D("-100.00"))]),
+        ("repayment", [(1920, D("95.00")), (8179, D("5.00")), (1810, D("-100.00"))]),
+        ("fee", [(8179, D("100.00")), (1920, D("-100.00"))]),
         ("withholding_tax", [(8300, D("100.00")), (1920, D("-100.00"))]),
     ],
 )

@@ -171,8 +171,10 @@ def test_date_range_must_be_given(tripletex_sandbox_shared, sandbox_http):
 def test_holding_company_has_securities_and_dividends(tripletex_sandbox_shared):
     postings = tripletex_sandbox_shared.store.all_postings(demo.HOLDING.company_id)
     numbers = {n for n, _, _ in postings}
-    assert {1800, 1810, 1920, 8040, 8960, 2050} <= numbers
-    assert numbers & {8070, 8071, 8160, 8161}
+    assert {1800, 1810, 1920, 8071, 8960, 2050} <= numbers
+    # Realised results on shares are in the 807x/817x groups, never on the currency accounts.
+    assert numbers & {8077, 8177, 8178}
+    assert not numbers & {8060, 8160}
 
 
 def test_chart_has_norwegian_names_and_key_accounts(tripletex_sandbox_shared):
@@ -181,10 +183,15 @@ def test_chart_has_norwegian_names_and_key_accounts(tripletex_sandbox_shared):
     }
     assert 140 <= len(accounts) <= 200
     required = {1800, 1810, 1880, 1920, 2000, 2050, 2400, 2600, 2700, 2710, 2740, 2800, 2920}
-    required |= {3000, 4300, 5000, 6300, 8040, 8070, 8071, 8160, 8161, 8300, 8800, 8960}
+    required |= {3000, 4300, 5000, 6300, 8040, 8071, 8077, 8160, 8177, 8300, 8800, 8960}
     assert required <= set(accounts)
     assert accounts[1920]["name"] == "Bankinnskudd"
-    assert accounts[8040]["name"] == "Utbytte"
+    # Tripletex's own account help (README, "Default accounts"): these are not share accounts.
+    assert accounts[8040]["name"] == "Renteinntekt tilbakebetalt skatt skattefri"
+    assert accounts[8060]["name"] == "Valutagevinst (agio)"
+    assert accounts[8160]["name"] == "Valutatap (disagio)"
+    assert accounts[8077]["name"].startswith("Gevinst ved realisasjon")
+    assert accounts[8177]["name"].startswith("Tap ved realisasjon")
 
 
 def test_bench_companies_are_generated_fast_and_cached(tmp_path):

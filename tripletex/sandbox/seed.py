@@ -6,6 +6,10 @@ integers in øre. A company's ledger covers its previous fiscal year and the cur
 the first year with a closing voucher that moves the result to equity (8960 against 2050) and is
 drawn from a `random.Random` seeded with the company key, so the same key and date always give
 the same ledger.
+
+The accounts our GL roles use carry the names of Tripletex's standard chart as researched for the
+README's "Default accounts" (8160 is Valutatap, 8040 a tax-refund interest account): a demo must
+never make a wrong default look right by naming an account after it.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ CHART = """
 1830|Markedsbaserte obligasjoner|0
 1850|Andre markedsbaserte finansielle instrumenter|0
 1870|Andre obligasjoner|0
-1880|Andre finansielle instrumenter|0
+1880|Ikke markedsbaserte opsjoner, norske|0
+1889|Andre finansielle instrumenter|0
 1900|Kontanter|0
 1920|Bankinnskudd|0
 1930|Bankinnskudd, sparekonto|0
@@ -171,19 +176,20 @@ CHART = """
 7790|Annen kostnad, fradragsberettiget|0
 7830|Tap på fordringer|0
 8000|Inntekt på investering i datterselskap|0
-8040|Utbytte|0
-8050|Annen renteinntekt|0
+8040|Renteinntekt tilbakebetalt skatt skattefri|0
+8050|Renteinntekt bankinnskudd|0
 8060|Valutagevinst (agio)|0
-8070|Gevinst ved realisasjon av aksjer|0
-8071|Gevinst ved realisasjon av aksjer, fritaksmetoden|0
+8071|Aksjeutbytte fra norske selskaper|0
+8077|Gevinst ved realisasjon av andre aksjer/andeler, innenfor fritaksmetoden|0
 8080|Verdiøkning av markedsbaserte finansielle omløpsmidler|0
 8090|Annen finansinntekt|0
 8100|Verdireduksjon av markedsbaserte finansielle omløpsmidler|0
 8130|Rentekostnad til foretak i samme konsern|0
 8150|Annen rentekostnad|0
-8160|Tap ved realisasjon av aksjer|0
-8161|Tap ved realisasjon av aksjer, fritaksmetoden|0
-8170|Annen finanskostnad|0
+8160|Valutatap (disagio)|0
+8177|Tap ved realisasjon av aksjer/andeler, innenfor fritaksmetoden|0
+8178|Tap ved realisasjon av aksjer/andeler, utenfor fritaksmetoden|0
+8179|Annen finanskostnad|0
 8300|Betalbar skatt|0
 8320|Endring utsatt skatt|0
 8800|Årsresultat|0
@@ -197,7 +203,7 @@ _BENCH_NUMBERS = (
     "1250 1280 1500 1570 1700 1800 1810 1900 1920 1950 2000 2020 2050 2080 2210 2220 2380"
     " 2400 2500 2600 2610 2700 2701 2702 2710 2711 2712 2740 2770 2800 2930 2940 2960 2990"
     " 3000 3030 3100 3200 3900 4300 4500 5000 5020 5400 6300 6340 6420 6700 6705 6800"
-    " 6900 7100 7320 7500 7770 8040 8050 8070 8071 8150 8160 8161 8300 8960"
+    " 6900 7100 7320 7500 7770 8040 8050 8071 8077 8150 8160 8177 8178 8179 8300 8960"
 )
 BENCH_ACCOUNTS = frozenset(int(n) for n in _BENCH_NUMBERS.split())
 
@@ -413,9 +419,9 @@ def _holding_month(ledger: _Ledger, year: int, month: int, small: bool) -> None:
         dividend = rng.randint(5, 30) * 100_000_00
         ledger.add(
             date(year, 5, 20),
-            "Utbytte fra datterselskap",
+            "Aksjeutbytte",
             "Innbetaling",
-            [(1920, dividend, None, None, None), (8040, -dividend, None, None, None)],
+            [(1920, dividend, None, None, None), (8071, -dividend, None, None, None)],
         )
     if month in (3, 9) or (not small and month in (6, 11)):
         _securities_trade(ledger, year, month)
@@ -444,8 +450,9 @@ def _securities_trade(ledger: _Ledger, year: int, month: int) -> None:
         return
     proceeds = cost + rng.randint(-15, 25) * 1_000_00 + rng.randint(0, 99)
     result = proceeds - cost
-    gain_account = 8071 if rng.random() < 0.7 else 8070
-    loss_account = 8161 if gain_account == 8071 else 8160
+    # Norwegian shares are inside the exemption method (8077/8177); some losses are outside it.
+    loss_account = 8177 if rng.random() < 0.7 else 8178
+    gain_account = 8077
     lines: list[Line] = [(1920, proceeds, None, None, None), (1810, -cost, None, None, None)]
     if result > 0:
         lines.append((gain_account, -result, None, None, None))
