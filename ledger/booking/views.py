@@ -22,6 +22,7 @@ from companies.tenancy import CompanyRequest, company_role_required
 from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
 from ledger.booking.reconcile import booking_check
 from ledger.booking.reversal import booking_reverse
+from ledger.params import ParamError, id_list_param
 from ledger.transactions import services as svc
 from ledger.transactions.forms import ReverseForm
 from ledger.transactions.views import transaction_or_404, transaction_url, transactions_url
@@ -82,8 +83,12 @@ def _report_queue(request: CompanyRequest, counts: dict[str, int]) -> None:
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
 def transactions_status(request: CompanyRequest, company_slug: str) -> JsonResponse:
-    """Live status (JSON) of the transactions named in ?ids=1,2,3."""
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
+    """Live status (JSON) of the transactions named in ?ids=1,2,3; 400 with a message for
+    anything but a list of ids."""
+    try:
+        ids = id_list_param(request.GET, "ids")
+    except ParamError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     rows = svc.transactions_status(company=request.company, ids=ids)
     return JsonResponse({"rows": [row.as_json() for row in rows]})
 

@@ -7,10 +7,13 @@ page `side`) lives in the query string, so a view can be bookmarked and shared.
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -28,24 +31,31 @@ from ledger.figures.selectors import (
     period_resolve,
     pnl_for_period,
 )
+from ledger.params import ParamError, int_param
 from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
 
 RAW_SIGNS = "tripletex"
 ALL_GROUPS = "alle"
+# Tripletex pages postings with an offset (`from`); far beyond any account-month's postings.
+MAX_PAGE = 10_000
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _period(request: CompanyRequest) -> Period:
+def _period(request: CompanyRequest, *, strict: bool = False) -> Period:
+    """The period of ?ar=&mnd=. A page says what was wrong with a bad value and shows the default
+    instead; an export (strict) raises ParamError, since a file cannot carry the message."""
+    choice: dict[str, int | None] = {}
+    for name, key, (low, high) in (("ar", "year", (1900, 2100)), ("mnd", "month", (1, 12))):
+        try:
+            choice[key] = int_param(request.GET, name, minimum=low, maximum=high)
+        except ParamError as exc:
+            if strict:
+                raise
+            messages.warning(request, str(exc))
+            choice[key] = None
     return period_resolve(
         company=request.company,
-        year=_int_or_none(request.GET.get("ar")),
-        month=_int_or_none(request.GET.get("mnd")),
+        year=choice["year"],
+        month=choice["month"],
         is_raw=request.GET.get("fortegn") == RAW_SIGNS,
     )
 
@@ -148,7 +158,11 @@ def postings(
     """The postings behind one account-month, read live from Tripletex, page by page."""
     if not (1 <= month <= 12 and 1900 <= year <= 2100):
         raise Http404("No such month.")
-    page = max(1, _int_or_none(request.GET.get("side")) or 1)
+    try:
+        page = int_param(request.GET, "side", minimum=1, maximum=MAX_PAGE) or 1
+    except ParamError as exc:
+        messages.warning(request, str(exc))
+        page = 1
     result = postings_for_account_month(
         company=request.company,
         account_number=account,
@@ -184,9 +198,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 
 
+def _bad_params_answer_400(
+    view: Callable[[CompanyRequest, str], HttpResponse],
+) -> Callable[[CompanyRequest, str], HttpResponse]:
+    """An export asked for with a bad ?ar= or ?mnd= answers 400 with the reason, as text."""
+
+    @functools.wraps(view)
+    def wrapped(request: CompanyRequest, company_slug: str) -> HttpResponse:
+        try:
+            return view(request, company_slug)
+        except ParamError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+    return wrapped
+
+
 def _pnl_table(request: CompanyRequest) -> tuple[exports.Table, str]:
     company = request.company
-    period = _period(request)
+    period = _period(request, strict=True)
     report = pnl_for_period(company=company, period=period)
     table = exports.pnl_table(report, figures_status_for(company=company))
     name = f"resultat-{company.org_number}-{period.fiscal_year.year}-{period.through:%m}"
@@ -195,7 +224,7 @@ def _pnl_table(request: CompanyRequest) -> tuple[exports.Table, str]:
 
 def _balance_table(request: CompanyRequest) -> tuple[exports.Table, str]:
     company = request.company
-    period = _period(request)
+    period = _period(request, strict=True)
     sheet = balance_sheet_at(company=company, period=period)
     table = exports.balance_table(sheet, figures_status_for(company=company))
     return table, f"balanse-{company.org_number}-{period.through:%Y-%m}"
@@ -203,6 +232,7 @@ def _balance_table(request: CompanyRequest) -> tuple[exports.Table, str]:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
+@_bad_params_answer_400
 def pnl_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The P&L as an Excel workbook."""
     table, name = _pnl_table(request)
@@ -211,6 +241,7 @@ def pnl_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
+@_bad_params_answer_400
 def pnl_csv(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The P&L as CSV (semicolons, decimal comma)."""
     table, name = _pnl_table(request)
@@ -219,6 +250,7 @@ def pnl_csv(request: CompanyRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
+@_bad_params_answer_400
 def balance_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The balance sheet as an Excel workbook."""
     table, name = _balance_table(request)
@@ -227,6 +259,7 @@ def balance_xlsx(request: CompanyRequest, company_slug: str) -> HttpResponse:
 
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
+@_bad_params_answer_400
 def balance_csv(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The balance sheet as CSV (semicolons, decimal comma)."""
     table, name = _balance_table(request)

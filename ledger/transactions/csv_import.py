@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -112,6 +113,8 @@ DECIMAL_FIELDS = ("quantity", "price", "amount", "fees", "amount_currency", "to_
 LINE_DECIMALS = ("debit", "credit")
 DATE_FIELDS = ("trade_date", "settlement_date")
 MAX_ROWS = 10_000
+# An account number as typed: ASCII digits.
+ACCOUNT_NUMBER_TEXT = re.compile(r"[0-9]+")
 
 
 class ValueProblem(ValueError):
@@ -177,7 +180,38 @@ def _decode(content: bytes) -> str:
 def _reader(text: str) -> _csv.Reader:
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = max((";", "\t", ","), key=first.count)
-    return csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="" as the csv docs ask: the reader itself then ends lines at \r\n, \n or a lone \r
+    # (old Mac files), and a line break inside a quoted field stays part of the field. strict: a
+    # quote that is never closed is an error, where the lenient reader would quietly make the rest
+    # of the file one field.
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _rows(reader: _csv.Reader, result: ImportResult) -> Iterator[list[str]]:
+    """The reader's rows; a row the csv module refuses ends the file with a reported error, at
+    the line where that row starts.
+
+    It refuses a field longer than csv.field_size_limit() (131,072 characters by default, more
+    than any column of a transaction holds) and, being strict, broken quoting."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                message = _("A field is longer than %(limit)s characters.") % {
+                    "limit": f"{csv.field_size_limit():,}".replace(",", "\u00a0")
+                }
+            else:
+                message = _(
+                    "This line cannot be read as CSV: a quote is not closed, or text follows "
+                    "a closing quote."
+                )
+            result.errors.append((start, message))
+            return
+        yield row
 
 
 def _row_values(header: list[str | None], cells: list[str]) -> dict[str, str]:
@@ -209,8 +243,11 @@ def _convert(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         data[name] = values.get(name, "").upper()
     data["currency"] = (values.get("currency") or "NOK").upper()
     account = values.get("account_number", "")
-    data["account_number"] = int(account) if account.isdigit() else None
-    if account and not account.isdigit():
+    # ASCII digits only: "²".isdigit() is True, but int("²") raises. A number longer than any
+    # account stays None, which journal_line_problems reports as a missing account.
+    is_number = ACCOUNT_NUMBER_TEXT.fullmatch(account) is not None
+    data["account_number"] = int(account) if is_number and len(account) <= 9 else None
+    if account and not is_number:
         problems.append(_("The account must be a number such as 1920."))
     for name in ("department_number", "project_number", "vat_code"):
         data[name] = values.get(name, "")
@@ -239,23 +276,40 @@ class _Entry:
     lines: list[dict[str, Any]] | None = None
 
 
-def _parse(text: str, result: ImportResult) -> list[_Entry]:
-    reader = _reader(text)
+def _header(rows: Iterator[list[str]], result: ImportResult) -> list[str | None] | None:
+    """The field of each column, from the first row; None (with the error) when unusable."""
     try:
-        header_cells = next(reader)
+        header_cells = next(rows)
     except StopIteration:
-        result.errors.append((1, _("The file is empty.")))
-        return []
+        if not result.errors:
+            result.errors.append((1, _("The file is empty.")))
+        return None
     header = [COLUMNS.get(h.strip().lower().lstrip("\ufeff")) for h in header_cells]
     unknown = [h for h, name in zip(header_cells, header, strict=True) if h.strip() and not name]
     if unknown:
         result.errors.append((1, _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}))
     if "kind" not in header or "trade_date" not in header:
         result.errors.append((1, _("The header needs at least the columns type and trade_date.")))
+        return None
+    return header
+
+
+def _parse(text: str, result: ImportResult) -> list[_Entry]:
+    if "\x00" in text:
+        # A spreadsheet file or UTF-16 text, not CSV; PostgreSQL would refuse the NUL anyway.
+        line = len((text[: text.index("\x00")] + "x").splitlines())
+        result.errors.append(
+            (line, _("The file holds NUL characters: save it as CSV (UTF-8) and try again."))
+        )
+        return []
+    reader = _reader(text)
+    rows = _rows(reader, result)
+    header = _header(rows, result)
+    if header is None:
         return []
     entries: list[_Entry] = []
     journals: dict[tuple[str, date | None], _Entry] = {}
-    for cells in reader:
+    for cells in rows:
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue

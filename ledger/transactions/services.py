@@ -15,9 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
-from django.db.models import Count, Field, Q, QuerySet
+from django.db.models import Count, Field, Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
@@ -84,12 +87,10 @@ def _is_text(name: str) -> bool:
     return field.get_internal_type() in ("CharField", "TextField")
 
 
-def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]]) -> None:
-    JournalLine.objects.filter(transaction=txn).delete()
-    JournalLine.objects.bulk_create(
+def _journal_lines(company: Company, lines: list[dict[str, Any]]) -> list[JournalLine]:
+    return [
         JournalLine(
             company=company,
-            transaction=txn,
             row=i,
             **{
                 k: (line.get(k) if line.get(k) is not None else _line_default(k))
@@ -97,7 +98,57 @@ def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]])
             },
         )
         for i, line in enumerate(lines, start=1)
-    )
+    ]
+
+
+def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]]) -> None:
+    JournalLine.objects.filter(transaction=txn).delete()
+    rows = _journal_lines(company, lines)
+    for row in rows:
+        row.transaction = txn
+    JournalLine.objects.bulk_create(rows)
+
+
+def _column_problems(instance: Model, names: Iterable[str]) -> list[str]:
+    """What the database would refuse in these columns of an unsaved row, as messages.
+
+    Checked before saving: PostgreSQL refuses a text longer than its max_length, a number with
+    more digits than its column, an integer out of range or a NUL character with a DataError (a
+    500), and SQLite stores an over-long text silently. The model fields' own validators say what
+    is wrong (Django's messages, translated); the NUL check is the one forms.CharField makes."""
+    wanted = set(names)
+    exclude = [f.name for f in instance._meta.concrete_fields if f.name not in wanted]
+    try:
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        found = exc.message_dict
+    else:
+        found = {}
+    for name in sorted(wanted):
+        value = getattr(instance, name, None)
+        if isinstance(value, str) and "\x00" in value:
+            found.setdefault(name, []).append(str(ProhibitNullCharactersValidator.message))
+    problems = []
+    for name, messages in found.items():
+        field = instance._meta.get_field(name)
+        label = capfirst(str(getattr(field, "verbose_name", name)))
+        problems += [f"{label}: {message}" for message in messages]
+    return problems
+
+
+def _size_check(
+    company: Company, txn: Transaction, data: dict[str, Any], lines: list[dict[str, Any]] | None
+) -> None:
+    """Raise TransactionInvalid when a value does not fit its column (see _column_problems)."""
+    problems = _column_problems(txn, [name for name in SECURITIES_FIELDS if name in data])
+    if txn.kind == Transaction.Kind.JOURNAL:
+        for row in _journal_lines(company, lines or []):
+            problems += [
+                _("Journal line %(row)s: %(problem)s") % {"row": row.row, "problem": problem}
+                for problem in _column_problems(row, LINE_FIELDS)
+            ]
+    if problems:
+        raise TransactionInvalid(problems)
 
 
 def _line_default(name: str) -> Any:
@@ -136,6 +187,7 @@ def transaction_create(
     """Record a transaction as ready to book. Raises TransactionInvalid (nothing saved)."""
     txn = Transaction(company=company, created_by=by if by and by.pk else None, source=source)
     _apply(txn, data)
+    _size_check(company, txn, data, lines)
     _check(company, txn, lines)
     txn.status = Status.READY
     txn.save()
@@ -164,6 +216,7 @@ def transaction_update(
             ]
         )
     _apply(locked, data)
+    _size_check(company, locked, data, lines)
     _check(company, locked, lines)
     if locked.status == Status.REVERSED:
         # A new booking round: a new key, and nothing of the reversed voucher carries over.
