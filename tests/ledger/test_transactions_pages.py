@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from ledger.booking import tasks as booking_tasks
-from ledger.models import Transaction
+from ledger.models import LedgerAccount, Transaction
+from ledger.models.transactions import GL_DEFAULTS
 from tests.ledger.support import record, reload
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +215,15 @@ def test_import_page_lists_bad_lines_and_imports_nothing(client, fiona, acme):
 
 
 def test_gl_settings_default_to_ns4102_and_can_be_changed(client, fiona, acme, local_cache):
+    # The firm's synced chart: every default, and 7770 Bank- og kortgebyrer.
+    numbers = {*GL_DEFAULTS.values(), 7770}
+    with scope(company=acme):
+        LedgerAccount.objects.bulk_create(
+            LedgerAccount(
+                company=acme, tripletex_id=n, number=n, name=f"Konto {n}", synced_at=timezone.now()
+            )
+            for n in numbers
+        )
     client.force_login(fiona)
     page = client.get(_url("gl_settings", acme))
     assert page.status_code == 200
@@ -220,7 +231,7 @@ def test_gl_settings_default_to_ns4102_and_can_be_changed(client, fiona, acme, l
     assert (form["bank"].value(), form["securities"].value(), form["profit"].value()) == (
         1920,
         1810,
-        8070,
+        8077,
     )
     data = {role: form[role].value() for role in form.fields}
     data["fees"] = 7770
