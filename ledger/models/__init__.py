@@ -10,6 +10,7 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
+from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
     BookingAttempt,
@@ -29,8 +30,11 @@ __all__ = [
     "Transaction",
     "AccountingPeriod",
     "Department",
+    "FiscalYearSync",
     "LedgerAccount",
     "MonthSync",
+    "Posting",
+    "PostingMonth",
     "Project",
     "SyncRun",
     "SyncSchedule",

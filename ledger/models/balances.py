@@ -212,6 +212,9 @@ class SyncRun(models.Model):
     progress_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     request_ids = models.JSONField(default=list, blank=True)
+    # How the run pulled each fiscal year it pulled whole: [{"year": "2025", "strategy":
+    # "postings" | "months", "postings": 412, "reason": "..."}] (FiscalYearSync keeps the last).
+    strategies = models.JSONField(default=list, blank=True)
 
     objects = CompanyScopedManager()
 
@@ -230,6 +233,23 @@ class SyncRun(models.Model):
         return (
             f"{self.company_id} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.status}"
         )
+
+    @property
+    def strategy_notes(self) -> list[str]:
+        """One line per fiscal year the run pulled whole: how, and why when not from postings."""
+        notes = []
+        for item in self.strategies:
+            if item.get("strategy") == "postings":
+                text = _("%(year)s: from %(count)s postings") % {
+                    "year": item.get("year", ""),
+                    "count": item.get("postings", 0),
+                }
+            else:
+                text = _("%(year)s: monthly balances") % {"year": item.get("year", "")}
+            if item.get("reason"):
+                text = f"{text} ({item['reason']})"
+            notes.append(str(text))
+        return notes
 
 
 class SyncSchedule(models.Model):

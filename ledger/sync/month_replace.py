@@ -10,6 +10,7 @@ in the month are dropped, so a missing row always means "all zero".
 """
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -18,9 +19,11 @@ from django.db.models import F
 from companies.models import Company
 from ledger.accounts import is_result_account
 from ledger.models import AccountBalance, MonthSync, SyncRun
+from tripletex.schemas import BalanceRow
 
 # Rows per INSERT of a bulk upsert.
 BATCH = 2000
+ZERO = Decimal("0")
 
 MonthValues = list[tuple[int, Decimal, Decimal, Decimal]]
 
@@ -153,6 +156,22 @@ def balances_month_replace(
                 progress_at=synced_at,
             )
     return len(values), dropped
+
+
+def balance_rows_values(rows: Iterable[BalanceRow]) -> MonthValues:
+    """A `/balanceSheet` answer as month values: summed per account number, all-zero rows left
+    out (a missing row means "all zero")."""
+    per_account: dict[int, list[Decimal]] = {}
+    for row in rows:
+        sums = per_account.setdefault(int(row.account_number), [ZERO, ZERO, ZERO])
+        sums[0] += row.balance_in
+        sums[1] += row.balance_change
+        sums[2] += row.balance_out
+    return [
+        (number, b_in, b_change, b_out)
+        for number, (b_in, b_change, b_out) in per_account.items()
+        if b_in or b_change or b_out
+    ]
 
 
 def month_counts(values: MonthValues) -> dict[str, int]:

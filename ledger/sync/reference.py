@@ -16,6 +16,21 @@ from ledger.periods import FiscalYear, months_in
 from ledger.sync.month_replace import BATCH
 from tripletex.client import TripletexClient
 
+# The postings strategy refreshes the chart, departments and projects once they are this old (and
+# whenever a posting names one it does not know).
+REFERENCE_MAX_AGE = datetime.timedelta(hours=24)
+
+
+def reference_data_due(company: Company) -> bool:
+    """True when the company's chart was never pulled or was pulled REFERENCE_MAX_AGE ago."""
+    latest = (
+        LedgerAccount.objects.filter(company=company)
+        .order_by("-synced_at")
+        .values_list("synced_at", flat=True)
+        .first()
+    )
+    return latest is None or latest <= timezone.now() - REFERENCE_MAX_AGE
+
 
 def reference_data_pull(company: Company, client: TripletexClient) -> None:
     """Upsert the chart of accounts, departments and projects (4 calls with the periods)."""

@@ -29,7 +29,7 @@ vendor-specific SQL), `schedules` (when runs are due; the dispatcher below asks 
 import datetime
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -59,8 +59,9 @@ from ledger.sync.alerts import (
     transient_text,
     with_request_id,
 )
-from ledger.sync.month_replace import balances_month_replace
-from ledger.sync.reference import periods_pull, reference_data_pull
+from ledger.sync.month_replace import balance_rows_values, balances_month_replace
+from ledger.sync.postings import postings_apply, postings_plan
+from ledger.sync.reference import periods_pull, reference_data_due, reference_data_pull
 from ledger.sync.schedules import (
     sync_schedule_advance,
     sync_schedule_due_kind,
@@ -76,7 +77,9 @@ from tripletex.schemas import BalanceRow
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal("0")
+# How a run pulls the years it needs (balances_sync's `strategy`).
+AUTO = "auto"
+MONTHS = "months"
 # A queued run older than this, or a running one whose progress stopped this long ago, lost its
 # worker (killed, redeployed): it is marked failed so the company can sync again.
 STALE_QUEUED = datetime.timedelta(hours=2)
@@ -216,9 +219,12 @@ def balances_sync(
     force: bool = False,
     today: datetime.date | None = None,
     client: TripletexClient | None = None,
+    strategy: str = AUTO,
 ) -> SyncRun:
     """Pull the company's figures for `run`; returns the finished run (raises SyncRetryLater).
 
+    `strategy` AUTO pulls each fiscal year from its postings where that is cheaper (see
+    `ledger.sync.postings`), MONTHS one /balanceSheet per month for every year, as before.
     A run another delivery is running, or one already finished, is returned as it is."""
     with scope(company=company):
         if not _claim(run):
@@ -231,7 +237,13 @@ def balances_sync(
         meter = _Meter.start(run, client)
         try:
             window = _pull(
-                company, run, meter, year=year, force=force, today=today or today_local()
+                company,
+                run,
+                meter,
+                year=year,
+                force=force,
+                today=today or today_local(),
+                strategy=strategy,
             )
         except TripletexAuthError as exc:
             reason = _(
@@ -317,20 +329,29 @@ def _pull(
     year: int | None,
     force: bool,
     today: datetime.date,
+    strategy: str,
 ) -> datetime.date:
-    """Pull the run's months and tie them out; returns the first month of the window it covered."""
+    """Pull the run's months and tie them out; returns the first month of the window it covered.
+
+    MONTHS (and a run of one chosen month) pulls the chart, departments and projects on every
+    run but the intraday refresh; AUTO only when they are a day old (or a posting names one we do
+    not know, `ledger.sync.postings`)."""
     client = meter.client
-    if run.kind != SyncRun.Kind.CURRENT:
+    auto = strategy == AUTO and run.kind != SyncRun.Kind.MONTH
+    reference_pulled = False
+    if run.kind != SyncRun.Kind.CURRENT and (not auto or reference_data_due(company)):
         reference_data_pull(company, client)
+        reference_pulled = True
+    pull = partial(_postings_pull, reference_pulled=reference_pulled) if auto else _months_pull
     fiscal_years = _fiscal_years(company, year=year, today=today)
-    pulled = _months_pull(company, run, meter, fiscal_years, today=today, force=force, before=0)
+    pulled = pull(company, run, meter, fiscal_years, today=today, force=force, before=0)
     if year is None and run.kind != SyncRun.Kind.MONTH:
         # The months just stored may show the firm's fiscal year starts in another month (its
         # first sync): then its window starts elsewhere, and the months it adds are pulled now.
         again = _fiscal_years(company, year=year, today=today)
         if again != fiscal_years:
             fiscal_years = again
-            _months_pull(company, run, meter, fiscal_years, today=today, force=force, before=pulled)
+            pull(company, run, meter, fiscal_years, today=today, force=force, before=pulled)
     _tieout_apply(company, fiscal_years)
     return fiscal_years[0].start
 
@@ -373,6 +394,54 @@ def _months_pull(
     return before + len(plan)
 
 
+def _postings_pull(
+    company: Company,
+    run: SyncRun,
+    meter: _Meter,
+    fiscal_years: list[FiscalYear],
+    *,
+    today: datetime.date,
+    force: bool,
+    before: int,
+    reference_pulled: bool,
+) -> int:
+    """Pull what `fiscal_years` need under the postings strategy (`before` months pulled
+    already); returns how many months the run has written."""
+    client = meter.client
+    closed = periods_pull(company, client, fiscal_years)
+    # The re-check compares each year with one yearly /balanceSheet instead of pulling every
+    # closed month again: plan as an ordinary run, and let postings_plan add the years that differ.
+    plan = _months_plan(
+        company, run, fiscal_years, closed, today=today, force=force, recheck_forces=False
+    )
+    start_known = MonthSync.objects.filter(company=company, balance_rows__gt=0).exists()
+    work = postings_plan(
+        company=company,
+        client=client,
+        fiscal_years=fiscal_years,
+        planned=[item.month for item in plan],
+        closed=closed,
+        today=today,
+        force=force,
+        recheck=run.kind == SyncRun.Kind.RECHECK,
+    )
+    run.refresh_from_db(fields=["months_done", "rows_written", "progress_at"])
+    run.months_total = run.months_done + len(work.months)
+    run.months_skipped = max(0, _months_in(fiscal_years, today) - before - len(work.months))
+    run.save(update_fields=["months_total", "months_skipped"])
+    postings_apply(
+        company=company,
+        run=run,
+        client=client,
+        work=work,
+        calls=meter.calls,
+        start_month=fiscal_years[-1].start.month,
+        start_known=start_known,
+        reference_pulled=reference_pulled,
+    )
+    return before + len(work.months)
+
+
 def _months_in(fiscal_years: list[FiscalYear], today: datetime.date) -> int:
     return sum(1 for fy in fiscal_years for m in fy.months if m <= month_start(today))
 
@@ -385,8 +454,10 @@ def _months_plan(
     *,
     today: datetime.date,
     force: bool,
+    recheck_forces: bool = True,
 ) -> list[MonthPlan]:
-    """The months this run pulls, oldest first."""
+    """The months this run pulls, oldest first (a re-check pulls every month unless
+    `recheck_forces` is off)."""
     current = month_start(today)
     if run.kind == SyncRun.Kind.MONTH and run.only_month:
         return [MonthPlan(run.only_month, closed.get(run.only_month, False))]
@@ -397,7 +468,7 @@ def _months_plan(
             "month", "period_closed", "is_complete", "synced_at"
         )
     }
-    force = force or run.kind == SyncRun.Kind.RECHECK
+    force = force or (recheck_forces and run.kind == SyncRun.Kind.RECHECK)
     plan = []
     for month in months:
         is_closed = closed.get(month, False)
@@ -424,18 +495,7 @@ def _month_replace(
 ) -> None:
     """Replace one month's balances, its MonthSync and the run's progress in one transaction."""
     now = timezone.now()
-    per_account: dict[int, list[Decimal]] = {}
-    for row in rows:
-        number = int(row.account_number)
-        sums = per_account.setdefault(number, [ZERO, ZERO, ZERO])
-        sums[0] += row.balance_in
-        sums[1] += row.balance_change
-        sums[2] += row.balance_out
-    values = [
-        (number, b_in, b_change, b_out)
-        for number, (b_in, b_change, b_out) in per_account.items()
-        if b_in or b_change or b_out
-    ]
+    values = balance_rows_values(rows)
     balances_month_replace(
         company=company,
         month=item.month,

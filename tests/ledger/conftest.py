@@ -3,7 +3,11 @@
 * `holding`: Acme connected (own key, marked connected) to a fresh sandbox's holding company.
 * `sandbox_acme`: Acme with the holding company's key for booking, with no settle wait.
 * `pnl_company`: Acme with the hand-computed P&L months of tests/ledger/figures_data.py.
+* `july_sandbox`: a sandbox seeded up to tests/ledger/test_fiscal_year_july.py's TODAY, whose
+  July–June firm that module and the postings strategy's tests sync.
 """
+
+from collections.abc import Iterator
 
 import pytest
 from django_scopes import scope
@@ -12,8 +16,9 @@ from companies.credentials import connection_set_own_key
 from companies.models import Company
 from tests.ledger.figures_data import PNL_CHANGES, PNL_NAMES, seed_changes
 from tests.ledger.support import connect
+from tests.sandbox.support import point_app_at
 from tripletex.client import TripletexClient
-from tripletex.sandbox import demo
+from tripletex.sandbox import SandboxServer, Store, demo
 
 
 @pytest.fixture
@@ -44,3 +49,17 @@ def pnl_company(acme) -> Company:
     with scope(company=acme):
         seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)
     return acme
+
+
+@pytest.fixture
+def july_sandbox(tmp_path, settings, monkeypatch) -> Iterator[SandboxServer]:
+    """A sandbox seeded up to the July firm's TODAY, with the app pointed at it."""
+    from tests.ledger.test_fiscal_year_july import TODAY
+
+    db = tmp_path / "july.sqlite3"
+    Store(db, today=TODAY).close()
+    server = SandboxServer(db, host="127.0.0.1", port=0).start()
+    server.store.today_override = TODAY
+    point_app_at(server, settings, monkeypatch)
+    yield server
+    server.stop()

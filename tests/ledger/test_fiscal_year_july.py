@@ -19,25 +19,12 @@ from ledger.sync.selectors import figures_status, sync_month_choices, window_sta
 from ledger.sync.services import balances_sync, sync_request
 from ledger.sync.tieout import tieout_check
 from tests.ledger.support import connect
-from tests.sandbox.support import point_app_at
-from tripletex.sandbox import SandboxServer, Store, demo
+from tripletex.sandbox import demo
 
 TODAY = datetime.date(2026, 3, 16)
 CURRENT = FiscalYear(datetime.date(2025, 7, 1))
 PREVIOUS = FiscalYear(datetime.date(2024, 7, 1))
 SYNCED = months_in(PREVIOUS.start, month_next(TODAY))  # July 2024 – March 2026
-
-
-@pytest.fixture
-def july_sandbox(tmp_path, settings, monkeypatch):
-    """A sandbox seeded up to TODAY, with the app pointed at it."""
-    db = tmp_path / "july.sqlite3"
-    Store(db, today=TODAY).close()
-    server = SandboxServer(db, host="127.0.0.1", port=0).start()
-    server.store.today_override = TODAY
-    point_app_at(server, settings, monkeypatch)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from ledger.periods import month_next
 from ledger.sync import tasks as sync_tasks
 from ledger.sync.selectors import figures_status, last_runs_by_company
 from ledger.sync.services import (
+    MONTHS,
     SyncRetryLater,
     balances_sync,
     balances_sync_give_up,
@@ -46,6 +47,8 @@ from tripletex.sandbox import demo
 from tripletex.session import MemorySessionCache
 
 CLOSED_AND_STORED_MSG = "closed months that are already stored are not pulled again"
+# Tests that count the monthly strategy's calls or stop it between months pass strategy=MONTHS;
+# the postings strategy's own counts are in tests/ledger/test_sync_postings.py.
 # accounts, departments, projects, accounting periods
 REFERENCE_CALLS = 4
 
@@ -178,7 +181,7 @@ def book(server, lines, *, day=None, company=demo.HOLDING):
 
 
 def test_first_sync_stores_the_sandbox_balances(holding, tripletex_sandbox):
-    run = run_sync(holding)
+    run = run_sync(holding, strategy=MONTHS)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     months = months_until_now()
@@ -234,8 +237,8 @@ def test_resync_after_booking_reflects_the_voucher(holding, tripletex_sandbox):
 
 
 def test_closed_months_are_not_pulled_again(holding, tripletex_sandbox):
-    first = run_sync(holding)
-    second = run_sync(holding)
+    first = run_sync(holding, strategy=MONTHS)
+    second = run_sync(holding, strategy=MONTHS)
 
     open_months = [
         p
@@ -276,8 +279,8 @@ def test_reopened_month_is_pulled_again_and_its_new_voucher_shows(holding, tripl
 
 
 def test_weekly_recheck_pulls_closed_months_too(holding, tripletex_sandbox):
-    run_sync(holding)
-    run = run_sync(holding, kind=SyncRun.Kind.RECHECK)
+    run_sync(holding, strategy=MONTHS)
+    run = run_sync(holding, kind=SyncRun.Kind.RECHECK, strategy=MONTHS)
     assert run.months_done == len(months_until_now())
 
 
@@ -299,7 +302,7 @@ def test_tieout_catches_an_unbalanced_month(holding, tripletex_sandbox):
     bad = (timezone.localdate().replace(day=1) - datetime.timedelta(days=100)).replace(day=1)
     tripletex_sandbox.faults.unbalance_month = f"{bad:%Y-%m}"
 
-    run = run_sync(holding)
+    run = run_sync(holding, strategy=MONTHS)
 
     assert run.status == SyncRun.Status.INCOMPLETE
     with scopes_disabled():
@@ -315,7 +318,7 @@ def test_tieout_catches_an_unbalanced_month(holding, tripletex_sandbox):
 
     # Once Tripletex's figures add up again, a re-check clears the warning.
     tripletex_sandbox.faults.unbalance_month = None
-    run = run_sync(holding, kind=SyncRun.Kind.RECHECK)
+    run = run_sync(holding, kind=SyncRun.Kind.RECHECK, strategy=MONTHS)
     assert run.status == SyncRun.Status.SUCCEEDED
     with scope(company=holding):
         assert not figures_status(company=holding).is_incomplete
@@ -386,7 +389,7 @@ def test_5xx_that_persists_fails_with_the_request_id_and_keeps_pulled_months(
 
     client.balance_sheet = failing_after_three
     with pytest.raises(SyncRetryLater) as caught:
-        run_sync(holding, client=client)
+        run_sync(holding, client=client, strategy=MONTHS)
     run = balances_sync_give_up(run=caught.value.run, error=caught.value.error)
 
     assert run.status == SyncRun.Status.FAILED
@@ -410,12 +413,14 @@ def test_retry_resumes_without_pulling_months_again(holding, tripletex_sandbox):
 
     client.balance_sheet = flaky
     with pytest.raises(SyncRetryLater) as caught:
-        run_sync(holding, client=client)
+        run_sync(holding, client=client, strategy=MONTHS)
     run = caught.value.run
     assert run.status == SyncRun.Status.QUEUED
     assert "try again" in run.error
     with scope(company=holding):
-        run = balances_sync(company=holding, run=run, client=fast_client(tripletex_sandbox))
+        run = balances_sync(
+            company=holding, run=run, client=fast_client(tripletex_sandbox), strategy=MONTHS
+        )
     assert run.status == SyncRun.Status.SUCCEEDED
     assert run.months_done == len(months_until_now())
     assert stored_balances(holding) == expected_balances(
@@ -436,7 +441,7 @@ def test_session_expiry_mid_run_renews_and_completes(holding, tripletex_sandbox)
         return original(**kwargs)
 
     client.balance_sheet = expire_on_third
-    run = run_sync(holding, client=client)
+    run = run_sync(holding, client=client, strategy=MONTHS)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert client.stats.retries >= 1
@@ -465,7 +470,7 @@ class WorkerKilled(BaseException):
 
 
 def test_worker_killed_mid_run_leaves_every_month_all_old_or_all_new(holding, tripletex_sandbox):
-    run_sync(holding)
+    run_sync(holding, strategy=MONTHS)
     old_marker = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
     with scopes_disabled():
         AccountBalance.objects.filter(company=holding).update(synced_at=old_marker)
@@ -482,7 +487,7 @@ def test_worker_killed_mid_run_leaves_every_month_all_old_or_all_new(holding, tr
 
     client.balance_sheet = killed_on_sixth
     with pytest.raises(WorkerKilled):
-        run_sync(holding, kind=SyncRun.Kind.RECHECK, client=client)
+        run_sync(holding, kind=SyncRun.Kind.RECHECK, client=client, strategy=MONTHS)
 
     with scopes_disabled():
         rows = list(
@@ -527,8 +532,8 @@ def test_office_key_with_two_clients_shares_one_rate_limit(acme, bergen, triplet
     tripletex_sandbox.faults.rate_limit = 40
     tripletex_sandbox.faults.rate_window = 4.0
 
-    first = run_sync(acme)
-    second = run_sync(bergen)
+    first = run_sync(acme, strategy=MONTHS)
+    second = run_sync(bergen, strategy=MONTHS)
 
     assert first.status == second.status == SyncRun.Status.SUCCEEDED
     assert first.tripletex_calls + second.tripletex_calls > 40
@@ -551,8 +556,8 @@ def test_last_runs_by_company_answers_in_two_queries(acme, bergen, django_assert
 
 
 def test_intraday_refresh_pulls_only_open_months_without_reference_data(holding, tripletex_sandbox):
-    run_sync(holding)
-    run = run_sync(holding, kind=SyncRun.Kind.CURRENT)
+    run_sync(holding, strategy=MONTHS)
+    run = run_sync(holding, kind=SyncRun.Kind.CURRENT, strategy=MONTHS)
     open_months = [
         p
         for p in tripletex_sandbox.store.periods(demo.HOLDING.company_id)
@@ -656,7 +661,7 @@ def test_a_run_over_its_soft_time_limit_fails_saying_so_and_keeps_pulled_months(
         return original(**kwargs)
 
     client.balance_sheet = slow_after_two
-    run = run_sync(holding, client=client)
+    run = run_sync(holding, client=client, strategy=MONTHS)
 
     assert run.status == SyncRun.Status.FAILED
     assert "minutes" in run.error

@@ -146,6 +146,55 @@ def test_unbalance_month_breaks_the_tie_out(tripletex_sandbox_shared, sandbox_ht
     assert pull(f"{year}-01-01", f"{year + 1}-01-01") == 0
 
 
+def test_hide_salary_postings_hides_them_from_postings_not_from_the_balance_sheet(
+    tripletex_sandbox_shared, sandbox_http
+):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server, demo.OPERATING_TOKEN)
+    year = server.store.today().year - 1
+    span = {"dateFrom": f"{year}-01-01", "dateTo": f"{year + 1}-01-01"}
+
+    def salary_postings():
+        resp = http.get(
+            f"{server.base_url}/ledger/posting",
+            params={**span, "count": 100_000, "fields": "amount,account(number)"},
+        )
+        return [p for p in resp.json()["values"] if p["account"]["number"] == 5000]
+
+    def salary_change():
+        resp = http.get(
+            f"{server.base_url}/balanceSheet",
+            params={**span, "fields": "account(number),balanceChange"},
+        )
+        rows = resp.json(parse_float=Decimal)["values"]
+        return sum(r["balanceChange"] for r in rows if r["account"]["number"] == 5000)
+
+    assert salary_postings()
+    change = salary_change()
+    assert change > 0
+    server.faults.hide_salary_postings = True
+    assert salary_postings() == []
+    assert salary_change() == change
+
+
+def test_postings_sorted_by_date_then_id_page_without_gaps(tripletex_sandbox_shared, sandbox_http):
+    server = tripletex_sandbox_shared
+    http = sandbox_http(server)
+    year = server.store.today().year - 1
+    params = {"dateFrom": f"{year}-01-01", "dateTo": f"{year + 1}-01-01", "fields": "id,date"}
+    url = f"{server.base_url}/ledger/posting"
+    everything = http.get(url, params={**params, "count": 100_000}).json()["values"]
+    paged, start = [], 0
+    while True:
+        page = http.get(url, params={**params, "sorting": "date,id", "from": start, "count": 7})
+        values = page.json()["values"]
+        paged += values
+        if len(values) < 7:
+            break
+        start += len(values)
+    assert paged == sorted(everything, key=lambda p: (p["date"], p["id"]))
+
+
 def test_faults_update_rejects_unknown_knobs():
     faults = Faults()
     with pytest.raises(ValueError, match="unknown fault knob"):

@@ -20,7 +20,7 @@ from tests.tripletex.fakes import (
     make_client,
     query,
 )
-from tripletex.client import RetryPolicy
+from tripletex.client import POSTING_PAGE_MAX, POSTING_SYNC_FIELDS, RetryPolicy
 from tripletex.errors import (
     TripletexAuthError,
     TripletexConflict,
@@ -320,6 +320,24 @@ def test_postings_page_sends_filters_and_parses(tripletex_api: FakeTripletex):
     q = query(tripletex_api.api_calls()[0])
     assert (q["dateFrom"], q["dateTo"], q["accountId"]) == ("2025-03-01", "2025-04-01", "11")
     assert (q["from"], q["count"]) == ("100", "50")
+
+
+def test_posting_pages_ask_for_big_date_ordered_pages_of_the_sync_fields(
+    tripletex_api: FakeTripletex, monkeypatch
+):
+    assert POSTING_PAGE_MAX == 10_000
+    monkeypatch.setattr("tripletex.client.POSTING_PAGE_MAX", 3)
+    full = [{"id": n, "date": "2025-01-02", "amount": 1} for n in range(3)]
+    tripletex_api.add("GET", "/ledger/posting", json_body={"values": full})
+    tripletex_api.add("GET", "/ledger/posting", json_body={"values": full[:1]})
+
+    pages = list(make_client().posting_pages(date_from=date(2025, 1, 1), date_to=date(2026, 1, 1)))
+
+    assert [len(p.values) for p in pages] == [3, 1]
+    calls = [query(c) for c in tripletex_api.api_calls()]
+    assert [(q["from"], q["count"]) for q in calls] == [("0", "3"), ("3", "3")]
+    assert {q["sorting"] for q in calls} == {"date,id"}
+    assert {q["fields"] for q in calls} == {POSTING_SYNC_FIELDS}
 
 
 def test_decimal_parsing_is_exact(tripletex_api: FakeTripletex):

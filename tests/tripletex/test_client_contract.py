@@ -60,6 +60,7 @@ def _exercise_every_method() -> None:
     office_client.balance_sheet(**span, include_accounts_without_movements=True)
     office_client.postings_page(**span, account_id=7, from_=10, count=10)
     office_client.postings(**span)
+    list(office_client.posting_pages(**span))
     office_client.voucher_create(
         VoucherPayload(
             date=date(2025, 3, 31),

@@ -290,10 +290,18 @@ def _postings(server: Server, ctx: Context) -> tuple[int, Any]:
         value = ctx.q_int(param)
         if value is not None:
             filters[column] = value
-    sorting = ctx.q_str("sorting")
-    if sorting and sorting != "id":
+    # The `hide_salary_postings` knob: a key without access to salary sees no posting of a
+    # salary voucher here (README §8.3), while /balanceSheet still counts them.
+    hidden = seed.VOUCHER_TYPES["Lønnsbilag"] if server.faults.hide_salary_postings else None
+    sorting = (ctx.q_str("sorting") or "").replace(" ", "")
+    if sorting and sorting not in ("id", "date,id"):
         _, items = server.store.postings(
-            ctx.company_id, date_from, date_to, filters=filters, limit=1_000_000
+            ctx.company_id,
+            date_from,
+            date_to,
+            filters=filters,
+            limit=1_000_000,
+            hidden_voucher_type=hidden,
         )
         return 200, server.listing(ctx, items, "posting")
     start, count = ctx.paging()
@@ -304,6 +312,8 @@ def _postings(server: Server, ctx: Context) -> tuple[int, Any]:
         filters=filters,
         offset=start,
         limit=count,
+        by_date=sorting == "date,id",
+        hidden_voucher_type=hidden,
     )
     return 200, server.listing(ctx, items, "posting", total=total, paged=True)
 

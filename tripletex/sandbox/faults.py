@@ -54,6 +54,10 @@ class Faults:
     # `fail_session_create_reset` s (unless omit_reset_on_429). E.g. (429, 500): two refusals.
     fail_session_create: tuple[int, ...] = ()
     fail_session_create_reset: int = 1
+    # A key that may not see salary: /ledger/posting leaves out every posting of a salary voucher
+    # ("Lønnsbilag"), while /balanceSheet still counts them (README §8.3, §3 "Authorisation
+    # filtering": 200 with rows missing, not an error).
+    hide_salary_postings: bool = False
     unbalance_month: str | None = None
     unbalance_company_id: int | None = None
     unbalance_account_number: int = 1920

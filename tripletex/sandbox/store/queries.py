@@ -458,10 +458,17 @@ class Queries(Seeding):
         filters: dict[str, Any] | None = None,
         offset: int = 0,
         limit: int = 1000,
+        by_date: bool = False,
+        hidden_voucher_type: int | None = None,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """(total, page of posting entities) of posted vouchers in [from, to), by id."""
+        """(total, page of posting entities) of posted vouchers in [from, to), by id (or by date,
+        then id); postings of vouchers of `hidden_voucher_type` are left out, as Tripletex leaves
+        out what the key may not see."""
         where = ["company_id=?", "is_posted=1", "date_ord>=?", "date_ord<?"]
         args: list[Any] = [company_id, date_from.toordinal(), date_to.toordinal()]
+        if hidden_voucher_type is not None:
+            where.append("voucher_id NOT IN (SELECT id FROM vouchers WHERE voucher_type_id=?)")
+            args.append(hidden_voucher_type)
         for column, value in (filters or {}).items():
             if column == "number_from":
                 where.append(
@@ -478,12 +485,13 @@ class Queries(Seeding):
                 where.append(f"{column}=?")
                 args.append(value)
         clause = " AND ".join(where)
+        order = "date_ord, id" if by_date else "id"
         with self._lock:
             total = self.db.execute(
                 f"SELECT COUNT(*) FROM postings WHERE {clause}", args
             ).fetchone()[0]
             rows = self.db.execute(
-                f"SELECT * FROM postings WHERE {clause} ORDER BY id LIMIT ? OFFSET ?",
+                f"SELECT * FROM postings WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
         return total, [posting_entity(r) for r in rows]
