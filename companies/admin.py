@@ -6,12 +6,14 @@ only "•••• last 4, set on DATE by USER". The admin history (LogEntry) re
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.defaultfilters import date as date_filter
@@ -30,11 +32,13 @@ from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.audit import audit_record
 from companies.credentials import connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
+from companies.invitations import InvitationError, invitation_resend, invitation_revoke
 from companies.mfa import mfa_enrolled, mfa_reset
 from companies.models import (
     AuditEvent,
     Company,
     EncryptedKeyMixin,
+    Invitation,
     Membership,
     OfficeKey,
     Role,
@@ -42,7 +46,7 @@ from companies.models import (
     User,
 )
 from companies.onboarding.saving import connection_key_store, office_key_verified
-from companies.services import MemberError, member_reinvite
+from companies.services import MemberError, member_invite, member_remove, member_role_change
 
 # django-otp's device admins show each authenticator's secret (and its QR code) to staff; devices
 # are managed only by their owners here, and staff reset them with "Reset two-step login".
@@ -69,10 +73,51 @@ def _actor(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
+def _keeps_an_admin(company_id: int, membership: Membership, role: str | None) -> bool:
+    """False when giving `membership` this role (None: removing it) leaves no administrator."""
+    if membership.pk is None or role == Role.ADMIN:
+        return True
+    before = Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    others = Membership.objects.filter(company_id=company_id, role=Role.ADMIN)
+    return before != Role.ADMIN or others.exclude(pk=membership.pk).exists()
+
+
+class MembershipInlineFormSet(BaseInlineFormSet):
+    """The company's members: roles change and members go, and the company keeps an administrator."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [f for f in self.forms if f.instance.pk and getattr(f, "cleaned_data", None)]
+        had_admin = any(f.initial.get("role") == Role.ADMIN for f in rows)
+        keeps = any(
+            f.cleaned_data.get("role") == Role.ADMIN and not f.cleaned_data.get("DELETE")
+            for f in rows
+        )
+        if had_admin and not keeps:
+            raise ValidationError(gettext("The company must keep at least one administrator."))
+
+
 class MembershipInline(admin.TabularInline):
+    """People join a firm only by accepting an invitation (Invitations), never added here."""
+
     model = Membership
+    formset = MembershipInlineFormSet
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = ["user"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _member_changes(request: HttpRequest, changes: list[Any]) -> None:
+    """Run member_role_change / member_remove calls; a refusal (a race the form could not see)
+    becomes an error message."""
+    for change in changes:
+        try:
+            change()
+        except MemberError as exc:
+            messages.error(request, str(exc))
 
 
 @admin.register(Company)
@@ -178,29 +223,17 @@ class CompanyAdmin(admin.ModelAdmin):
         if formset.model is not Membership:
             super().save_formset(request, form, formset, change)
             return
-        company = form.instance
-        instances = formset.save(commit=False)
-        for membership in formset.deleted_objects:
-            audit_record(
-                company=company,
-                actor=_actor(request),
-                action="membership.removed",
-                detail=membership.user.email,
-            )
-            membership.delete()
-        for membership in instances:
-            previous = (
-                Membership.objects.filter(pk=membership.pk).first() if membership.pk else None
-            )
-            membership.save()
-            if previous is None or previous.role != membership.role:
-                audit_record(
-                    company=company,
-                    actor=_actor(request),
-                    action="membership.added" if previous is None else "membership.role_changed",
-                    detail=f"{membership.user.email}: {Role(membership.role).label}",
-                )
-        formset.save_m2m()
+        # Through the services: the admin rows are locked and every change is audited.
+        company, by = form.instance, _actor(request)
+        formset.save(commit=False)
+        changes = [
+            partial(member_remove, company=company, membership=m, by=by)
+            for m in formset.deleted_objects
+        ] + [
+            partial(member_role_change, company=company, membership=m, role=m.role, by=by)
+            for m, _fields in formset.changed_objects
+        ]
+        _member_changes(request, changes)
 
 
 @admin.register(OfficeKey)
@@ -331,7 +364,7 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    actions = ["send_invitations", "reset_two_step"]
+    actions = ["reset_two_step"]
 
     @admin.display(description=_("Two-step login"), boolean=True)
     def two_step(self, user: User) -> bool:
@@ -348,22 +381,6 @@ class UserAdmin(DjangoUserAdmin):
             % {"n": len(users)},
         )
 
-    @admin.action(description=_("Send a new invitation e-mail (users without a password)"))
-    def send_invitations(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        sent = 0
-        for user in queryset.prefetch_related("memberships__company"):
-            membership = user.memberships.first()
-            if membership is None:
-                continue
-            try:
-                member_reinvite(
-                    company=membership.company, membership=membership, by=_actor(request)
-                )
-            except MemberError:
-                continue  # has a password already
-            sent += 1
-        self.message_user(request, gettext("%(n)s invitation(s) sent.") % {"n": sent})
-
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         changed = [name for name in form.changed_data if "password" not in name]
@@ -375,35 +392,149 @@ class UserAdmin(DjangoUserAdmin):
         )
 
 
+class MembershipAdminForm(ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        role = data.get("role")
+        if role and not _keeps_an_admin(self.instance.company_id, self.instance, role):
+            raise ValidationError(gettext("The company must keep at least one administrator."))
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Roles change and members go through the services (locked, audited, an administrator kept);
+    nobody is added here: people join by accepting an invitation."""
+
+    form = MembershipAdminForm
     list_display = ["user", "company", "role"]
     list_filter = ["role"]
     search_fields = ["user__email", "company__name", "company__org_number"]
-    autocomplete_fields = ["user", "company"]
+    readonly_fields = ["user", "company"]
+    fields = ["user", "company", "role"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and not _keeps_an_admin(obj.company_id, obj, None):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(
         self, request: HttpRequest, obj: Membership, form: ModelForm, change: bool
     ) -> None:
-        previous = Membership.objects.filter(pk=obj.pk).first() if obj.pk else None
-        super().save_model(request, obj, form, change)
-        if previous is None or previous.role != obj.role or previous.company_id != obj.company_id:
-            audit_record(
-                company=obj.company,
-                actor=_actor(request),
-                action="membership.added" if previous is None else "membership.role_changed",
-                detail=f"{obj.user.email}: {Role(obj.role).label}",
-            )
+        change_role = partial(
+            member_role_change,
+            company=obj.company,
+            membership=obj,
+            role=obj.role,
+            by=_actor(request),
+        )
+        _member_changes(request, [change_role])
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        audit_record(
-            company=obj.company,
-            actor=_actor(request),
-            action="membership.removed",
-            detail=obj.user.email,
-        )
-        super().delete_model(request, obj)
+        remove = partial(member_remove, company=obj.company, membership=obj, by=_actor(request))
+        _member_changes(request, [remove])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for membership in queryset.select_related("company", "user"):
             self.delete_model(request, membership)
+
+
+class InvitationAdminForm(ModelForm):
+    """Staff invite someone to a firm; the same refusals as on the firm's Users page."""
+
+    class Meta:
+        model = Invitation
+        fields = ["company", "email", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        company, email = data.get("company"), (data.get("email") or "").strip().lower()
+        if company is not None and email:
+            if Membership.objects.filter(company=company, user__email__iexact=email).exists():
+                raise ValidationError(
+                    gettext("%(email)s is already a user of this company.") % {"email": email}
+                )
+            if Invitation.objects.filter(
+                company=company, email=email, status=Invitation.Status.PENDING
+            ).exists():
+                raise ValidationError(
+                    gettext("%(email)s is invited already; send the invitation again.")
+                    % {"email": email}
+                )
+        return data
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations to firms: staff invite, send again or withdraw; the link is never shown."""
+
+    form = InvitationAdminForm
+    list_display = ["email", "company", "role", "status", "sent_at", "expired"]
+    list_filter = ["status", "role"]
+    search_fields = ["email", "company__name", "company__org_number"]
+    autocomplete_fields = ["company"]
+    actions = ["resend_invitations", "revoke_invitations"]
+
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
+        if obj is None:
+            return ["company", "email", "role"]
+        return [
+            "company",
+            "email",
+            "role",
+            "status",
+            "invited_by",
+            "sent_at",
+            "expired",
+            "answered_at",
+            "accepted_by",
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    @admin.display(description=_("Link expired"), boolean=True)
+    def expired(self, invitation: Invitation) -> bool:
+        return invitation.is_expired
+
+    def save_model(
+        self, request: HttpRequest, obj: Invitation, form: ModelForm, change: bool
+    ) -> None:
+        if change:
+            return
+        created = member_invite(
+            company=obj.company, email=obj.email, role=obj.role, by=_actor(request)
+        )
+        obj.pk, obj.status, obj.sent_at = created.pk, created.status, created.sent_at
+
+    def _each_pending(
+        self, request: HttpRequest, queryset: QuerySet[Invitation], change: Any
+    ) -> int:
+        done = 0
+        for invitation in queryset.select_related("company"):
+            try:
+                change(company=invitation.company, invitation=invitation, by=_actor(request))
+            except InvitationError:
+                continue  # answered or withdrawn already
+            done += 1
+        return done
+
+    @admin.action(description=_("Send again (a new link; the old one stops working)"))
+    def resend_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        n = self._each_pending(request, queryset, invitation_resend)
+        self.message_user(request, gettext("%(n)s invitation(s) sent.") % {"n": n})
+
+    @admin.action(description=_("Withdraw (the link stops working)"))
+    def revoke_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        n = self._each_pending(request, queryset, invitation_revoke)
+        self.message_user(request, gettext("%(n)s invitation(s) withdrawn.") % {"n": n})

@@ -76,7 +76,7 @@ def company_onboard(request: HttpRequest, model_admin: ModelAdmin) -> HttpRespon
             messages.success(
                 request,
                 _("%(name)s is onboarded and connected to Tripletex; %(n)s invitation(s) sent.")
-                % {"name": result.company.name, "n": len(result.invited)},
+                % {"name": result.company.name, "n": len(result.invitations)},
             )
             for warning in result.connection.coverage_problems:
                 messages.warning(request, warning)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", views.company_home, name="company_home"),
     path("brukere/", views.members, name="members"),
     path("brukere/<int:pk>/", views.member_change, name="member_change"),
+    path("invitasjoner/<int:pk>/", views.invitation_change, name="invitation_change"),
     path("brukere/tofaktor/", views.company_mfa_policy, name="mfa_policy"),
 ]

@@ -1,7 +1,9 @@
 """The tenant (Company), the people (User) and who may do what in which company (Membership)."""
 
+from datetime import datetime, timedelta
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -252,3 +254,58 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.action} {self.company_label}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a company with a role. Access starts only when the person accepts it
+    from the link in the e-mail: a new person chooses a password there, someone who already has an
+    account logs in and accepts. The link carries a random token; only its SHA-256 is stored, and
+    sending the invitation again replaces it (the old link stops working)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        REVOKED = "revoked", _("Withdrawn")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The last time the link was sent; it expires PASSWORD_RESET_TIMEOUT seconds later.
+    sent_at = models.DateTimeField(_("sent at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "email"],
+                condition=models.Q(status="pending"),
+                name="companies_one_pending_invitation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} – {self.company.name} ({self.get_status_display()})"
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the link sent last stops working (PASSWORD_RESET_TIMEOUT after sending)."""
+        return self.sent_at + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from companies.models import Company, Membership, TripletexConnection, User
+from companies.models import Company, Invitation, Membership, TripletexConnection, User
 from tripletex.schemas import ClientCompany
 
 
@@ -30,6 +30,14 @@ def members_of(*, company: Company) -> QuerySet[Membership]:
     has_mfa = Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
     rows = Membership.objects.filter(company=company).select_related("user")
     return rows.annotate(has_mfa=has_mfa).order_by("user__email")
+
+
+def invitations_pending(*, company: Company) -> QuerySet[Invitation]:
+    """The company's invitations waiting for an answer (expired ones too), by e-mail: only what
+    the firm typed itself (address, role) and when it was sent."""
+    return Invitation.objects.filter(company=company, status=Invitation.Status.PENDING).order_by(
+        "email"
+    )
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,14 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from companies.audit import audit_record
-from companies.invitations import invitation_send
-from companies.models import Company, Heartbeat, Membership, Role, User
+from companies.invitations import invitation_create
+from companies.models import Company, Heartbeat, Invitation, Membership, Role, User
 
 
 @transaction.atomic
@@ -31,7 +30,7 @@ def membership_set(*, company: Company, user: User, role: Role | str) -> Members
 
 @dataclass(frozen=True)
 class NewMember:
-    """One person to add to a firm: an e-mail and a role (a line of the onboarding form's list)."""
+    """One person to invite to a firm: an e-mail and a role (a line of the onboarding form's list)."""
 
     email: str
     role: str
@@ -39,32 +38,13 @@ class NewMember:
 
 def members_add(
     *, company: Company, members: Sequence[NewMember], by: User | None
-) -> tuple[list[User], list[User]]:
-    """Give each e-mail its role; new e-mails get an account and an invitation (after commit).
-
-    Returns (invited, added): the accounts made now, and the people who already had one."""
-    invited: list[User] = []
-    added: list[User] = []
-    for member in members:
-        email = member.email.strip().lower()
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = User.objects.create_user(email=email, password=None)
-            invited.append(user)
-        else:
-            added.append(user)
-        previous = Membership.objects.filter(company=company, user=user).first()
-        membership_set(company=company, user=user, role=Role(member.role))
-        if previous is None or previous.role != member.role:
-            audit_record(
-                company=company,
-                actor=by,
-                action="membership.added" if previous is None else "membership.role_changed",
-                detail=f"{email}: {Role(member.role).label}",
-            )
-    for user in invited:
-        transaction.on_commit(partial(invitation_send, user=user, company=company, by=by))
-    return invited, added
+) -> list[Invitation]:
+    """Invite each e-mail with its role (the e-mails go out after commit); nobody gets access
+    before accepting, whether or not the address already has an account."""
+    return [
+        invitation_create(company=company, email=member.email, role=member.role, by=by)
+        for member in members
+    ]
 
 
 def heartbeat_record(*, name: str) -> None:
@@ -102,21 +82,28 @@ def _lock_for_change(company: Company, membership: Membership) -> tuple[Membersh
 
 
 @transaction.atomic
-def member_invite(*, company: Company, email: str, role: Role | str, by: User | None) -> bool:
-    """Add a person by e-mail; True when a new account was made and invited (after commit).
-
-    Someone who already has an account (in another firm) is added without a new invitation: they
-    log in as before. Someone already a member is refused (change their role in the list)."""
+def member_invite(*, company: Company, email: str, role: Role | str, by: User | None) -> Invitation:
+    """Invite a person by e-mail: the same answer and the same work for every address that is not
+    already a member or invited (the firm sees those two in its own list anyway)."""
     email = email.strip().lower()
     if Membership.objects.filter(company=company, user__email__iexact=email).exists():
         raise MemberError(
             _("%(email)s is already a user of this company; change the role in the list instead.")
             % {"email": email}
         )
-    invited, _added = members_add(
-        company=company, members=[NewMember(email=email, role=str(Role(role)))], by=by
+    pending = Invitation.objects.filter(
+        company=company, email=email, status=Invitation.Status.PENDING
     )
-    return bool(invited)
+    already = MemberError(
+        _("%(email)s is invited already; send the invitation again from the list.")
+        % {"email": email}
+    )
+    if pending.exists():
+        raise already
+    try:
+        return invitation_create(company=company, email=email, role=role, by=by)
+    except IntegrityError:  # the same address invited at the same moment
+        raise already from None
 
 
 @transaction.atomic
@@ -151,16 +138,3 @@ def member_remove(*, company: Company, membership: Membership, by: User | None) 
         raise MemberError(_("You cannot remove yourself; ask another administrator."))
     audit_record(company=company, actor=by, action="membership.removed", detail=locked.user.email)
     locked.delete()
-
-
-def member_reinvite(*, company: Company, membership: Membership, by: User | None) -> None:
-    """Send a new invitation to a member who has not set a password yet."""
-    if membership.company_id != company.pk:
-        raise MemberError(_("No such user in this company."))
-    if membership.user.has_usable_password():
-        raise MemberError(
-            _("%(email)s has already set a password and can log in.")
-            % {"email": membership.user.email}
-        )
-    invitation_send(user=membership.user, company=company, by=by)
-    audit_record(company=company, actor=by, action="user.invited", detail=membership.user.email)

@@ -6,11 +6,8 @@ from companies import account_views, mfa_views, views
 
 urlpatterns = [
     path("bytt-selskap/", views.company_switch, name="company_switch"),
-    path(
-        "konto/invitasjon/<uidb64>/<token>/",
-        account_views.InvitationAcceptView.as_view(),
-        name="invitation_accept",
-    ),
+    path("konto/invitasjon/", account_views.invitation_respond, name="invitation_accept"),
+    path("konto/invitasjon/<str:token>/", account_views.invitation_open, name="invitation_open"),
     path("konto/tofaktor/", mfa_views.mfa_settings_view, name="mfa_settings"),
     path("konto/tofaktor/kode/", mfa_views.mfa_verify_view, name="mfa_verify"),
     path("konto/tofaktor/ny/", mfa_views.mfa_enrol_view, name="mfa_enrol"),

@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from companies.forms import MemberInviteForm
+from companies.invitations import InvitationError, invitation_resend, invitation_revoke
 from companies.mfa import company_mfa_policy_set
-from companies.models import Membership, Role
-from companies.selectors import companies_for_user, members_of
+from companies.models import Invitation, Membership, Role
+from companies.selectors import companies_for_user, invitations_pending, members_of
 from companies.services import (
     MemberError,
     member_invite,
-    member_reinvite,
     member_remove,
     member_role_change,
 )
@@ -42,26 +42,26 @@ def company_home(request: CompanyRequest, company_slug: str) -> HttpResponse:
 @company_role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def members(request: CompanyRequest, company_slug: str) -> HttpResponse:
-    """The company's users and their roles; administrators invite people here."""
+    """The company's users and their roles, and the invitations not answered yet; administrators
+    invite people here (the same answer for every address: companies/invitations.py)."""
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
         try:
-            invited = member_invite(
-                company=request.company, email=email, role=role, by=request.user
-            )
+            member_invite(company=request.company, email=email, role=role, by=request.user)
         except MemberError as exc:
             form.add_error("email", str(exc))
         else:
-            if invited:
-                text = _("Invitation sent to %(email)s.")
-            else:
-                text = _("%(email)s already has an account and can now open this company.")
-            messages.success(request, text % {"email": email.lower()})
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": email.lower()})
             return redirect(request.path)
     rows = members_of(company=request.company)
     status = 400 if request.method == "POST" else 200
-    context = {"members": rows, "form": form, "roles": Role.choices}
+    context = {
+        "members": rows,
+        "invitations": invitations_pending(company=request.company),
+        "form": form,
+        "roles": Role.choices,
+    }
     return render(request, "companies/members.html", context, status=status)
 
 
@@ -75,7 +75,7 @@ def _membership(request: CompanyRequest, pk: int) -> Membership:
 @company_role_required(Role.ADMIN)
 @require_POST
 def member_change(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
-    """Change a member's role, remove the member, or send a new invitation."""
+    """Change a member's role or remove the member."""
     membership = _membership(request, pk)
     email = membership.user.email
     action = request.POST.get("action", "")
@@ -94,13 +94,36 @@ def member_change(request: CompanyRequest, company_slug: str, pk: int) -> HttpRe
         elif action == "remove":
             member_remove(company=request.company, membership=membership, by=request.user)
             messages.success(request, _("%(email)s no longer has access.") % {"email": email})
-        elif action == "reinvite":
-            member_reinvite(company=request.company, membership=membership, by=request.user)
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
         else:
             raise MemberError(_("Unknown action."))
     except MemberError as exc:
         messages.error(request, str(exc))
+    return redirect("companies:members", company_slug=request.company.slug)
+
+
+@company_role_required(Role.ADMIN)
+@require_POST
+def invitation_change(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
+    """Send a pending invitation again (a new link) or withdraw it (its link stops working)."""
+    invitation = Invitation.objects.filter(
+        company=request.company, pk=pk, status=Invitation.Status.PENDING
+    ).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    action = request.POST.get("action", "")
+    try:
+        if action == "resend":
+            invitation_resend(company=request.company, invitation=invitation, by=request.user)
+            text = _("Invitation sent to %(email)s again.")
+        elif action == "revoke":
+            invitation_revoke(company=request.company, invitation=invitation, by=request.user)
+            text = _("The invitation to %(email)s is withdrawn; its link no longer works.")
+        else:
+            raise InvitationError(_("Unknown action."))
+    except InvitationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, text % {"email": invitation.email})
     return redirect("companies:members", company_slug=request.company.slug)
 
 

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from companies.invitations import invitation_create
 from companies.models import ROLE_RANK, Company, Role
 from companies.services import membership_set
 from ledger.models import AccountBalance, LedgerAccount
@@ -154,6 +155,12 @@ def _membership(company: Company, marker: str) -> Model:
     )
 
 
+def _invitation(company: Company, marker: str) -> Model:
+    return invitation_create(
+        company=company, email=f"{marker}@example.no", role=Role.ACCOUNTANT, by=None
+    )
+
+
 def _account(company: Company, marker: str) -> Model:
     # Account numbers repeat across companies; each row here gets a number no other company has.
     with scopes_disabled():
@@ -178,6 +185,7 @@ def _account(company: Company, marker: str) -> Model:
 FILLERS: dict[tuple[str, str], Value | Row] = {
     ("transaksjoner", "pk"): Row(_transaction),
     ("brukere", "pk"): Row(_membership),
+    ("invitasjoner", "pk"): Row(_invitation),
     ("posteringer", "account"): Row(_account, key=attrgetter("number"), answers_404=False),
     ("posteringer", "year"): Value(MONTH.year),
     ("posteringer", "month"): Value(MONTH.month),

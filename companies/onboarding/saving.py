@@ -25,7 +25,7 @@ from companies.credentials import (
     connection_set_own_key,
     office_key_set,
 )
-from companies.models import Company, OfficeKey, TripletexConnection, User
+from companies.models import Company, Invitation, OfficeKey, TripletexConnection, User
 from companies.onboarding.verification import (
     Coverage,
     OnboardingError,
@@ -54,8 +54,8 @@ class OnboardResult:
 
     company: Company
     connection: TripletexConnection
-    invited: list[User] = field(default_factory=list)
-    added: list[User] = field(default_factory=list)
+    # Everyone listed is invited; nobody is a member before accepting (companies/invitations.py).
+    invitations: list[Invitation] = field(default_factory=list)
 
 
 def connection_verified(*, company: Company, warnings: Sequence[str]) -> None:
@@ -151,7 +151,7 @@ def _firm_save(
         office_name=office_name,
         by=by,
     )
-    invited, added = members_add(company=company, members=members, by=by)
+    invitations = members_add(company=company, members=members, by=by)
     audit_record(
         company=company,
         actor=by,
@@ -160,7 +160,7 @@ def _firm_save(
         % {"kind": TripletexConnection.KeyType(key_type).label, "n": len(members)},
     )
     connection = TripletexConnection.objects.get(company=company)
-    return OnboardResult(company=company, connection=connection, invited=invited, added=added)
+    return OnboardResult(company=company, connection=connection, invitations=invitations)
 
 
 @transaction.atomic

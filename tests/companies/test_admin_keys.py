@@ -141,28 +141,51 @@ def test_removing_the_connection_from_the_company_page(client, staff, readonly_h
     assert AuditEvent.objects.filter(company=readonly_holding, action="key.removed").exists()
 
 
-def test_membership_changes_are_audited(client, staff, acme, alice):
+def _memberships(company, roles):
+    """The company page's inline rows: {membership: role} as posted."""
+    data = {
+        "memberships-TOTAL_FORMS": str(len(roles)),
+        "memberships-INITIAL_FORMS": str(len(roles)),
+    }
+    for n, (membership, role) in enumerate(roles.items()):
+        data[f"memberships-{n}-id"] = str(membership.pk)
+        data[f"memberships-{n}-company"] = str(company.pk)
+        data[f"memberships-{n}-role"] = role
+    return data
+
+
+def test_membership_changes_are_audited(client, staff, acme, alice, fiona):
     client.force_login(staff)
-    membership = Membership.objects.get(user=alice, company=acme)
-    data = change_data(
-        acme,
-        **{
-            "memberships-TOTAL_FORMS": "1",
-            "memberships-INITIAL_FORMS": "1",
-            "memberships-0-id": str(membership.pk),
-            "memberships-0-company": str(acme.pk),
-            "memberships-0-user": str(alice.pk),
-            "memberships-0-role": "accountant",
-        },
-    )
+    alice_m = Membership.objects.get(user=alice, company=acme)
+    fiona_m = Membership.objects.get(user=fiona, company=acme)
+    data = change_data(acme, **_memberships(acme, {alice_m: "admin", fiona_m: "accountant"}))
 
     response = client.post(f"/admin/companies/company/{acme.pk}/change/", data)
 
     assert response.status_code == 302
-    assert Membership.objects.get(pk=membership.pk).role == "accountant"
+    assert Membership.objects.get(pk=fiona_m.pk).role == "accountant"
     event = AuditEvent.objects.get(company=acme, action="membership.role_changed")
     assert event.actor == staff
-    assert alice.email in event.detail
+    assert fiona.email in event.detail
+
+
+def test_the_company_page_keeps_an_administrator(client, staff, acme, alice, fiona):
+    client.force_login(staff)
+    alice_m = Membership.objects.get(user=alice, company=acme)
+    fiona_m = Membership.objects.get(user=fiona, company=acme)
+    demote = _memberships(acme, {alice_m: "finance", fiona_m: "finance"})
+    remove = {
+        **_memberships(acme, {alice_m: "admin", fiona_m: "finance"}),
+        "memberships-0-DELETE": "on",
+    }
+
+    for rows in (demote, remove):
+        response = client.post(
+            f"/admin/companies/company/{acme.pk}/change/", change_data(acme, **rows)
+        )
+        assert response.status_code == 200
+        assert "minst én administrator" in response.content.decode()
+    assert Membership.objects.get(pk=alice_m.pk).role == "admin"
 
 
 def test_audit_log_is_read_only(client, staff, readonly_holding):

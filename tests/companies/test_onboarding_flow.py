@@ -7,7 +7,15 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
-from companies.models import AuditEvent, Company, Membership, OfficeKey, TripletexConnection, User
+from companies.models import (
+    AuditEvent,
+    Company,
+    Invitation,
+    Membership,
+    OfficeKey,
+    TripletexConnection,
+    User,
+)
 from tests.conftest import make_user
 from tripletex.client import RetryPolicy
 from tripletex.sandbox import demo
@@ -75,18 +83,18 @@ def test_own_key_onboards_connected_firm_and_invites_new_user(
     assert demo.HOLDING_TOKEN not in connection.token_encrypted
     assert connection.verified_at is not None
     assert connection.token_set_by == staff
-    kari = User.objects.get(email="kari@fjellvik.no")
-    assert not kari.has_usable_password()
-    assert Membership.objects.get(company=company, user=kari).role == "finance"
+    assert not User.objects.filter(email="kari@fjellvik.no").exists()  # made when she accepts
+    invitation = Invitation.objects.get(company=company)
+    assert (invitation.email, invitation.role) == ("kari@fjellvik.no", "finance")
     assert [m.to for m in mail.outbox] == [["kari@fjellvik.no"]]
     assert "/konto/invitasjon/" in mail.outbox[0].body
     actions = set(AuditEvent.objects.filter(company=company).values_list("action", flat=True))
-    assert {"company.onboarded", "key.set", "membership.added"} <= actions
+    assert {"company.onboarded", "key.set", "invitation.sent"} <= actions
     assert AuditEvent.objects.get(company=company, action="company.onboarded").actor == staff
     assert LogEntry.objects.filter(object_id=str(company.pk)).exists()
 
 
-def test_existing_user_is_added_without_invitation(
+def test_existing_user_is_invited_too(
     tripletex_sandbox, staff_client, alice, django_capture_on_commit_callbacks
 ):
     data = form_data(**{"users-0-email": "ALICE@acme.no", "users-0-role": "admin"})
@@ -95,8 +103,9 @@ def test_existing_user_is_added_without_invitation(
 
     assert response.status_code == 302
     company = Company.objects.get(org_number="921500033")
-    assert Membership.objects.get(company=company, user=alice).role == "admin"
-    assert mail.outbox == []
+    assert not Membership.objects.filter(company=company, user=alice).exists()
+    assert Invitation.objects.get(company=company).email == "alice@acme.no"
+    assert [m.to for m in mail.outbox] == [["alice@acme.no"]]
 
 
 def test_new_office_key_auto_matches_client(tripletex_sandbox, staff_client):

@@ -106,7 +106,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Tripletex: {connection.get_status_display()} ({connection.key_type}).")
         for problem in connection.coverage_problems:
             self.stdout.write(self.style.WARNING(f"Warning: {problem}"))
-        for user in result.invited:
-            self.stdout.write(f"Invited {user.email}.")
-        for user in result.added:
-            self.stdout.write(f"Added existing user {user.email}.")
+        for invitation in result.invitations:
+            self.stdout.write(f"Invited {invitation.email}.")
