@@ -17,6 +17,7 @@ from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -334,9 +335,48 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Two queues by kind of work, each with its own workers, so a booking or an accountant's "Sync now"
+# never waits behind the nightly sync of every firm: `interactive` (bookings, Sync now, the short
+# beat chores) and `batch` (the nightly and intraday syncs, the nightly reconcile). Tasks are routed
+# by their stable names; the sync task serves both a click and the night, so its caller picks the
+# queue when it enqueues (ledger/queue.py). CELERY_QUEUE names the interactive queue (the default
+# for anything unrouted); CELERY_BATCH_QUEUE the batch queue, by default "<CELERY_QUEUE>-batch"
+# when only CELERY_QUEUE is set, so each test run and benchmark gets its own pair of queues.
+CELERY_QUEUE = env.str("CELERY_QUEUE", default="interactive")
+CELERY_BATCH_QUEUE = env.str(
+    "CELERY_BATCH_QUEUE",
+    default=f"{CELERY_QUEUE}-batch" if "CELERY_QUEUE" in os.environ else "batch",
+)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE
+# Declared, so a worker started without -Q (make run) consumes both.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_QUEUE, CELERY_BATCH_QUEUE)
+]
+_INTERACTIVE = {"queue": CELERY_QUEUE}
+_BATCH = {"queue": CELERY_BATCH_QUEUE}
+CELERY_TASK_ROUTES = {
+    "ledger.booking_tasks.transaction_book_task": _INTERACTIVE,
+    "ledger.booking_tasks.transactions_book_batch_task": _INTERACTIVE,
+    "ledger.booking_tasks.bookings_resolve_stuck_task": _INTERACTIVE,
+    "ledger.booking_tasks.bookings_refresh_approved_task": _INTERACTIVE,
+    "ledger.booking_tasks.bookings_reconcile_task": _BATCH,
+    # Scheduled runs; "Sync now" sends the same task to the interactive queue (ledger/queue.py).
+    "ledger.sync_tasks.balances_sync_task": _BATCH,
+    # The dispatcher and the re-check marker only write a few rows: they must not wait behind
+    # the runs they plan.
+    "ledger.sync_tasks.sync_due_dispatch_task": _INTERACTIVE,
+    "ledger.sync_tasks.sync_recheck_mark_due_task": _INTERACTIVE,
+    "companies.tasks.heartbeat_task": _INTERACTIVE,
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Each queue's workers record that they are alive (GET /healthz reports both).
     "heartbeat": {"task": "companies.tasks.heartbeat_task", "schedule": 60.0},
+    "heartbeat-batch": {
+        "task": "companies.tasks.heartbeat_task",
+        "schedule": 60.0,
+        "args": ["worker-batch"],
+        "options": {"queue": CELERY_BATCH_QUEUE},
+    },
     # Rows stuck in "booking" (a worker died mid-post) are looked up and finished.
     "bookings-resolve-stuck": {
         "task": "ledger.booking_tasks.bookings_resolve_stuck_task",

@@ -50,6 +50,15 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def batch_queue_of(queue: str) -> str:
+    """The batch queue that goes with the interactive queue `queue`: the configured one for the
+    test process's own queue, else `<queue>-batch` (dynamik/settings.py derives it the same way
+    when a child process is given only CELERY_QUEUE)."""
+    if queue == settings.CELERY_QUEUE:
+        return settings.CELERY_BATCH_QUEUE
+    return f"{queue}-batch"
+
+
 def worker_command(
     queue: str,
     *,
@@ -58,8 +67,11 @@ def worker_command(
     loglevel: str,
     hostname: str | None = None,
     extra: tuple[str, ...] = (),
+    consume: tuple[str, ...] | None = None,
 ) -> list[str]:
-    """The command line of a `celery worker` for the app consuming only `queue` (tests, benches)."""
+    """The command line of a `celery worker` for the app whose interactive queue is `queue`: it
+    consumes that queue and its batch queue, or only the queues named in `consume`."""
+    queues = consume if consume is not None else (queue, batch_queue_of(queue))
     return [
         sys.executable,
         "-m",
@@ -68,7 +80,7 @@ def worker_command(
         "dynamik",
         "worker",
         "-Q",
-        queue,
+        ",".join(queues),
         "--pool",
         pool,
         "--concurrency",
@@ -85,20 +97,44 @@ def worker_command(
 
 @contextlib.contextmanager
 def celery_worker(
-    *, broker_url: str, queue: str | None = None, concurrency: int = 1, beat: bool = False
+    *,
+    broker_url: str,
+    queue: str | None = None,
+    concurrency: int = 1,
+    beat: bool = False,
+    consume: tuple[str, ...] | None = None,
+    pool: str = "prefork",
+    name: str = "",
 ) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process consuming `queue`; terminated (then killed) on exit."""
+    """A real `celery worker` process whose interactive queue is `queue` (its batch queue goes with
+    it, `batch_queue_of`); it consumes both, or only `consume`. Terminated (then killed) on exit.
+
+    The worker's own settings name the same queues, so what it routes (the booking sweep it sends
+    when it connects, the syncs its beat dispatches) lands on queues it consumes. `proc.queue` is
+    the interactive queue, `proc.batch_queue` the batch queue."""
     queue = queue or f"test-{uuid.uuid4().hex[:10]}"
-    args = worker_command(queue, pool="prefork", concurrency=concurrency, loglevel="INFO")
+    batch_queue = batch_queue_of(queue)
+    hostname = f"{queue}{'-' + name if name else ''}@%h"
+    args = worker_command(
+        queue,
+        pool=pool,
+        concurrency=concurrency,
+        loglevel="INFO",
+        consume=consume,
+        hostname=hostname,
+    )
     if beat:
         args += ["--beat", "--schedule", str(Path(settings.VAR_DIR) / f"beat-{queue}")]
-    log = Path(settings.VAR_DIR) / f"worker-{queue}.log"
-    env = child_env(CELERY_BROKER_URL=broker_url, CELERY_QUEUE=queue)
+    log = Path(settings.VAR_DIR) / f"worker-{queue}{'-' + name if name else ''}.log"
+    env = child_env(
+        CELERY_BROKER_URL=broker_url, CELERY_QUEUE=queue, CELERY_BATCH_QUEUE=batch_queue
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     proc.queue = queue  # type: ignore[attr-defined]
+    proc.batch_queue = batch_queue  # type: ignore[attr-defined]
     proc.log_path = log  # type: ignore[attr-defined]
     try:
         yield proc

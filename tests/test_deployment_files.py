@@ -1,7 +1,11 @@
 """No Docker engine runs here, so the compose file's structure is checked instead; and the lock
 (requirements*.txt) is checked against pyproject.toml and the Dockerfile."""
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -40,7 +44,7 @@ def test_databases_have_health_checks_and_the_app_waits_for_them():
     services = compose()["services"]
     for name in ("postgres", "redis"):
         assert "healthcheck" in services[name]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "worker-batch", "beat"):
         assert (
             services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         )
@@ -51,7 +55,7 @@ def test_long_running_services_are_restarted_when_they_die():
     # A dead worker books nothing (rows stay queued): Docker starts web, worker and beat again,
     # and the databases they need; the one-off migrate must not loop.
     services = compose()["services"]
-    for name in ("web", "worker", "beat", "postgres", "redis"):
+    for name in ("web", "worker", "worker-batch", "beat", "postgres", "redis"):
         assert services[name].get("restart") in {"unless-stopped", "always"}, name
     assert services["migrate"]["restart"] == "no"
 
@@ -65,6 +69,63 @@ def test_make_run_restarts_the_worker_and_beat():
         assert command[:2] == ["scripts/keep-running", ".venv/bin/celery"], name
         assert name in command, name
     assert (ROOT / "scripts" / "keep-running").stat().st_mode & 0o111
+
+
+def production_queues() -> dict:
+    """The queue settings a production process gets (no CELERY_QUEUE in its environment)."""
+    script = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "routes = {name: route['queue'] for name, route in s.CELERY_TASK_ROUTES.items()}\n"
+        "beat = {e['task']: e.get('options', {}).get('queue') for e in"
+        " s.CELERY_BEAT_SCHEDULE.values()}\n"
+        "print(json.dumps({'interactive': s.CELERY_QUEUE, 'batch': s.CELERY_BATCH_QUEUE,"
+        " 'default': s.CELERY_TASK_DEFAULT_QUEUE, 'routes': routes, 'beat': beat,"
+        " 'declared': [q.name for q in s.CELERY_TASK_QUEUES]}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_QUEUE", "CELERY_BATCH_QUEUE"}}
+    env.update(DJANGO_SETTINGS_MODULE="dynamik.settings", DEBUG="true")
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def consumed_queues(command: list[str]) -> set[str]:
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_compose_runs_a_worker_per_queue_and_every_routed_task_has_one():
+    queues = production_queues()
+    assert (queues["interactive"], queues["batch"]) == ("interactive", "batch")
+    assert queues["default"] == "interactive"
+    services = compose()["services"]
+    assert consumed_queues(services["worker"]["command"]) == {"interactive"}
+    assert consumed_queues(services["worker-batch"]["command"]) == {"batch"}
+    assert services["worker-batch"]["command"][:4] == ["celery", "-A", "dynamik", "worker"]
+    consumed = set().union(
+        *(consumed_queues(s["command"]) for s in services.values() if "-Q" in s.get("command", []))
+    )
+    routed = set(queues["routes"].values()) | {q for q in queues["beat"].values() if q}
+    assert routed <= consumed
+    # Bookings and the dispatcher on the interactive queue, the syncs' default on the batch one.
+    routes = queues["routes"]
+    assert routes["ledger.booking_tasks.transaction_book_task"] == "interactive"
+    assert routes["ledger.booking_tasks.transactions_book_batch_task"] == "interactive"
+    assert routes["ledger.sync_tasks.sync_due_dispatch_task"] == "interactive"
+    assert routes["ledger.sync_tasks.balances_sync_task"] == "batch"
+    # Every task the beat schedule sends is routed (or sent to a named queue).
+    assert all(task in routes or queue for task, queue in queues["beat"].items())
+
+
+def test_make_run_has_one_worker_consuming_every_queue():
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile.dev").read_text().splitlines() if line
+    )
+    # No -Q: a worker consumes every queue in CELERY_TASK_QUEUES, both of them.
+    assert "-Q" not in procfile["worker"].split()
+    assert set(production_queues()["declared"]) == {"interactive", "batch"}
 
 
 def test_secrets_come_from_the_environment_and_are_documented():

@@ -176,8 +176,14 @@ def sync_request(
     kind: str = SyncRun.Kind.FULL,
     only_month: datetime.date | None = None,
     enqueue: bool = True,
+    countdown: float | None = None,
 ) -> tuple[SyncRun, bool]:
-    """Queue a sync run; returns (run, created). An active run of the company is returned instead."""
+    """Queue a sync run; returns (run, created). An active run of the company is returned instead.
+
+    The run goes to the queue of its trigger (ledger/queue.py): "Sync now" to the interactive
+    queue, the schedule's to the batch queue, `countdown` seconds from now. When "Sync now" finds
+    the company's nightly run still waiting in the batch queue, that run is sent to the
+    interactive queue too: whichever delivery claims it first runs it, the other finds it taken."""
     sync_runs_expire_stale(company=company)
     if only_month is not None:
         only_month, kind = month_start(only_month), SyncRun.Kind.MONTH
@@ -201,10 +207,22 @@ def sync_request(
                 kind=kind,
                 only_month=only_month,
                 enqueue=enqueue,
+                countdown=countdown,
             )
+        to = queue.sync_queue(trigger)
+        waiting = active.status == SyncRun.Status.QUEUED
+        if (
+            enqueue
+            and waiting
+            and to == queue.sync_queue(SyncRun.Trigger.MANUAL) != queue.sync_queue(active.trigger)
+        ):
+            transaction.on_commit(lambda: queue.enqueue(queue.SYNC_RUN, queue=to, run_id=active.pk))
         return active, False
     if enqueue:
-        transaction.on_commit(lambda: queue.enqueue(queue.SYNC_RUN, run_id=run.pk))
+        to = queue.sync_queue(trigger)
+        transaction.on_commit(
+            lambda: queue.enqueue(queue.SYNC_RUN, queue=to, countdown=countdown, run_id=run.pk)
+        )
     return run, True
 
 
