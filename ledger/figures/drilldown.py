@@ -1,8 +1,11 @@
-"""Drill-down: the postings behind one account-month, read live from Tripletex's /ledger/posting.
+"""Drill-down: the postings behind one account-month, read from the postings the sync stored.
 
-Pages are cached briefly (an accountant clicks back and forth) per company, account, month, page
-and page size. Vouchers that our product booked are marked as ours by their Tripletex voucher id.
-Tripletex failures become a plain-language message; no traceback reaches the page.
+The page calls Tripletex only when asked to: it shows the postings as of the moment they were
+pulled (PostingMonth), and "Refresh" pulls that month's postings again
+(`ledger.sync.postings.postings_month_refresh`), which is also how a month of a firm synced by
+monthly balances gets its postings. Vouchers that our product booked are marked as ours by their
+Tripletex voucher id. Tripletex failures of a refresh become a plain-language message; no
+traceback reaches the page.
 """
 
 from __future__ import annotations
@@ -13,28 +16,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Sum
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from companies.credentials import ConnectionUnavailable, tripletex_client_for
+from companies.credentials import ConnectionUnavailable
 from companies.models import Company
 from ledger.figures.selectors import money
-from ledger.models import AccountBalance, LedgerAccount, Transaction
+from ledger.models import AccountBalance, LedgerAccount, Posting, PostingMonth, Transaction
 from ledger.periods import month_next
+from ledger.sync.postings import postings_month_refresh
 from tripletex.errors import (
     TripletexAuthError,
     TripletexError,
     TripletexForbidden,
     TripletexUnavailable,
 )
-from tripletex.schemas import Posting
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-CACHE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ class PostingRow:
 
 @dataclass
 class PostingsPage:
-    """A page of postings of one account-month, or the reason there is none."""
+    """A page of the stored postings of one account-month, or the reason there is none.
+
+    `as_of` is when the month's postings were pulled; None when they are not stored (yet)."""
 
     account_number: int
     account_name: str
@@ -73,6 +76,7 @@ class PostingsPage:
     has_next: bool = False
     error: str = ""
     synced_change: Decimal | None = None
+    as_of: datetime.datetime | None = None
 
     @property
     def page_total(self) -> Decimal:
@@ -81,6 +85,10 @@ class PostingsPage:
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+    @property
+    def is_stored(self) -> bool:
+        return self.as_of is not None
 
 
 def voucher_url(*, company: Company, voucher_id: int) -> str:
@@ -95,19 +103,20 @@ def voucher_url(*, company: Company, voucher_id: int) -> str:
 def postings_for_account_month(
     *, company: Company, account_number: int, month: datetime.date, page: int = 1
 ) -> PostingsPage:
-    """A page of the account's postings in [month, next month) from Tripletex, marked ours or not."""
+    """A page of the account's stored postings in [month, next month), marked ours or not."""
     page = max(1, page)
     account = LedgerAccount.objects.filter(company=company, number=account_number).first()
     synced = AccountBalance.objects.filter(
         company=company, account_number=account_number, month=month
     ).aggregate(change=Sum("balance_change"))["change"]
-    synced = None if synced is None else money(synced)
+    stored = PostingMonth.objects.filter(company=company, month=month).first()
     result = PostingsPage(
         account_number=account_number,
         account_name=account.name if account else "",
         month=month,
         page=page,
-        synced_change=synced,
+        synced_change=None if synced is None else money(synced),
+        as_of=stored.synced_at if stored else None,
     )
     if account is None:
         result.error = _(
@@ -115,60 +124,52 @@ def postings_for_account_month(
             "again."
         ) % {"number": account_number}
         return result
-    try:
-        postings, is_last = _postings_page(company, account.tripletex_id, month, page)
-    except ConnectionUnavailable as exc:
-        result.error = str(exc)
-        return result
-    except TripletexError as exc:
-        logger.warning(
-            "drill-down failed for company %s account %s: %s (request id %s)",
-            company.pk,
-            account_number,
-            type(exc).__name__,
-            exc.request_id,
-        )
-        result.error = _error_message(exc)
-        return result
+    start = (page - 1) * PAGE_SIZE
+    # One row more than a page tells whether a next page exists, so the last page is never empty.
+    postings = list(
+        Posting.objects.filter(
+            company=company,
+            account_number=account_number,
+            date__gte=month,
+            date__lt=month_next(month),
+        ).order_by("date", "tripletex_id")[start : start + PAGE_SIZE + 1]
+    )
     ours = _our_voucher_ids(company, {p.voucher_id for p in postings if p.voucher_id})
     result.rows = [
         PostingRow(
             date=p.date,
             voucher_id=p.voucher_id,
             voucher_number=p.voucher_number,
-            voucher_year=p.voucher_year,
+            voucher_year=p.date.year,
             description=p.description,
-            amount=p.amount if p.amount is not None else Decimal(0),
+            amount=p.amount,
             voucher_url=voucher_url(company=company, voucher_id=p.voucher_id)
             if p.voucher_id
             else "",
             is_ours=p.voucher_id in ours,
         )
-        for p in postings
+        for p in postings[:PAGE_SIZE]
     ]
-    result.has_next = not is_last
+    result.has_next = len(postings) > PAGE_SIZE
     return result
 
 
-def _postings_page(
-    company: Company, account_id: int, month: datetime.date, page: int
-) -> tuple[list[Posting], bool]:
-    key = f"figures:postings:{company.pk}:{account_id}:{month:%Y-%m}:{page}:{PAGE_SIZE}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    client = tripletex_client_for(company)
-    # One row more than a page tells whether a next page exists, so the last page is never empty.
-    answer = client.postings_page(
-        date_from=month,
-        date_to=month_next(month),
-        account_id=account_id,
-        from_=(page - 1) * PAGE_SIZE,
-        count=PAGE_SIZE + 1,
-    )
-    value = (list(answer.values[:PAGE_SIZE]), len(answer.values) <= PAGE_SIZE)
-    cache.set(key, value, CACHE_SECONDS)
-    return value
+def postings_refresh(*, company: Company, month: datetime.date) -> str:
+    """Pull the month's postings from Tripletex again; returns "" or the reason it failed."""
+    try:
+        postings_month_refresh(company=company, month=month)
+    except ConnectionUnavailable as exc:
+        return str(exc)
+    except TripletexError as exc:
+        logger.warning(
+            "drill-down refresh failed for company %s month %s: %s (request id %s)",
+            company.pk,
+            f"{month:%Y-%m}",
+            type(exc).__name__,
+            exc.request_id,
+        )
+        return _error_message(exc)
+    return ""
 
 
 def _error_message(exc: TripletexError) -> str:

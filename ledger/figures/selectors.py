@@ -16,6 +16,7 @@ Fiscal year. The pages show one fiscal year of the firm, found by the rule in `l
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -39,7 +40,14 @@ from ledger.figures.layout import (
     display_sign,
     pnl_members,
 )
-from ledger.models import AccountBalance, LedgerAccount
+from ledger.models import (
+    AccountBalance,
+    Department,
+    LedgerAccount,
+    Posting,
+    PostingMonth,
+    Project,
+)
 from ledger.periods import (
     FiscalYear,
     add_months,
@@ -185,6 +193,47 @@ class Pnl:
     lines: list[PnlLine]
     chart: list[ChartMonth]
     account_count: int
+    dimensions: Dimensions | None = None
+    # With a filter: the months shown (this year and last) whose postings are not stored.
+    unstored_months: list[datetime.date] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """A P&L filter on stored postings: one department, one project, or both (Tripletex ids)."""
+
+    department_id: int | None = None
+    project_id: int | None = None
+    label: str = ""
+
+    def lookups(self) -> dict[str, int]:
+        """Posting lookups that keep the filter's postings."""
+        lookups = {"department_id": self.department_id, "project_id": self.project_id}
+        return {name: value for name, value in lookups.items() if value is not None}
+
+
+def pnl_dimension_choices(*, company: Company) -> tuple[list[Department], list[Project]]:
+    """The departments and projects a P&L can be filtered by."""
+    return (
+        list(Department.objects.filter(company=company)),
+        list(Project.objects.filter(company=company)),
+    )
+
+
+def pnl_dimensions_resolve(
+    *, company: Company, department: int | None, project: int | None
+) -> Dimensions | None:
+    """The filter for a department and/or project (our ids); None when neither is the company's."""
+    chosen_department = Department.objects.filter(company=company, pk=department).first()
+    chosen_project = Project.objects.filter(company=company, pk=project).first()
+    if chosen_department is None and chosen_project is None:
+        return None
+    names = [str(d) for d in (chosen_department, chosen_project) if d is not None]
+    return Dimensions(
+        department_id=chosen_department.tripletex_id if chosen_department else None,
+        project_id=chosen_project.tripletex_id if chosen_project else None,
+        label=" · ".join(names),
+    )
 
 
 def money(value: Decimal | None) -> Decimal:
@@ -197,8 +246,16 @@ def _account_names(*, company: Company, accounts: AccountRange) -> dict[int, str
     return dict(rows.values_list("number", "name"))
 
 
-def pnl_for_period(*, company: Company, period: Period) -> Pnl:
-    """The P&L of the period grouped per NS 4102, with YTD, last year and variance (4 queries)."""
+def pnl_for_period(
+    *, company: Company, period: Period, dimensions: Dimensions | None = None
+) -> Pnl:
+    """The P&L of the period grouped per NS 4102, with YTD, last year and variance (4 queries).
+
+    With `dimensions` the amounts are the stored postings of that department and/or project
+    (the sync stores every posting of the years it pulls from postings), at no Tripletex call:
+    the same sums `/balanceSheet?departmentId=…` gives, month by month."""
+    if dimensions is not None:
+        return _pnl_of_postings(company, period, dimensions)
     months = period.months
     n_months = len(months)
     index = {m: i for i, m in enumerate(months)}
@@ -236,6 +293,47 @@ def pnl_for_period(*, company: Company, period: Period) -> Pnl:
     lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
     chart = _pnl_chart(company, period, group_months)
     return Pnl(company, period, lines, chart, sum(len(numbers) for numbers in members.values()))
+
+
+def _pnl_of_postings(company: Company, period: Period, dimensions: Dimensions) -> Pnl:
+    """The P&L from the stored postings of a department and/or project (3 queries)."""
+    months, ly_months = period.months, period.last_year_months
+    index = {m: i for i, m in enumerate(months)}
+    this_year: dict[int, list[Decimal]] = {}
+    last_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    ly_result: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
+    rows = Posting.objects.filter(
+        company=company,
+        **RESULT.lookups(),
+        **dimensions.lookups(),
+        date__gte=ly_months[0],
+        date__lt=add_months(months[-1], 1),
+    ).values_list("account_number", "date", "amount")
+    for number, day, amount in rows:
+        month = month_start(day)
+        if month in index:
+            values = this_year.setdefault(number, [ZERO] * len(months))
+            values[index[month]] += amount
+        elif ly_months[0] <= month <= ly_months[-1]:
+            last_year[number] += amount
+            if number in NET_RESULT:
+                ly_result[month] -= amount
+    names = _account_names(company=company, accounts=RESULT)
+    members = pnl_members(set(this_year) | set(last_year))
+    group_months = {
+        key: _column_sums([this_year[n] for n in numbers if n in this_year], len(months))
+        for key, numbers in members.items()
+    }
+    lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
+    chart = _pnl_chart(company, period, group_months, ly_result=ly_result)
+    stored = set(
+        PostingMonth.objects.filter(company=company, month__in=[*ly_months, *months]).values_list(
+            "month", flat=True
+        )
+    )
+    unstored = [m for m in [*ly_months, *months] if m not in stored]
+    count = sum(len(numbers) for numbers in members.values())
+    return Pnl(company, period, lines, chart, count, dimensions, unstored)
 
 
 def _column_sums(rows: list[list[Decimal]], width: int) -> list[Decimal]:
@@ -290,7 +388,11 @@ def _pnl_lines(
 
 
 def _pnl_chart(
-    company: Company, period: Period, group_months: dict[str, list[Decimal]]
+    company: Company,
+    period: Period,
+    group_months: dict[str, list[Decimal]],
+    *,
+    ly_result: dict[datetime.date, Decimal] | None = None,
 ) -> list[ChartMonth]:
     """Income, costs and result per month (profit positive), and last year's result per month.
 
@@ -308,18 +410,21 @@ def _pnl_chart(
         [group_months[s.key] for s in in_result if s.nature == COST and s.key in group_months],
         n_months,
     )
-    ly_rows = (
-        AccountBalance.objects.filter(
-            company=company,
-            **NET_RESULT.lookups(),
-            month__gte=period.last_year_months[0],
-            month__lte=period.last_year_months[-1],
+    if ly_result is not None:
+        ly = dict(ly_result)
+    else:
+        ly_rows = (
+            AccountBalance.objects.filter(
+                company=company,
+                **NET_RESULT.lookups(),
+                month__gte=period.last_year_months[0],
+                month__lte=period.last_year_months[-1],
+            )
+            .values("month")
+            .annotate(total=Sum("balance_change"))
+            .values_list("month", "total")
         )
-        .values("month")
-        .annotate(total=Sum("balance_change"))
-        .values_list("month", "total")
-    )
-    ly = {month: -money(total) for month, total in ly_rows}
+        ly = {month: -money(total) for month, total in ly_rows}
     return [
         ChartMonth(
             m, -income[i], costs[i], -(income[i] + costs[i]), ly.get(add_months(m, -12), ZERO)

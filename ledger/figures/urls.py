@@ -16,4 +16,9 @@ urlpatterns = [
         views_figures.postings,
         name="postings",
     ),
+    path(
+        "posteringer/<int:account>/<int:year>/<int:month>/oppdater/",
+        views_figures.postings_refresh,
+        name="postings_refresh",
+    ),
 ]

@@ -1,7 +1,8 @@
 """Figures pages: the overview of my companies, P&L, balance sheet, drill-down and exports.
 
 Every choice (fiscal year `ar`, month `mnd`, signs `fortegn`, open groups `apne`, sort `sort`,
-page `side`) lives in the query string, so a view can be bookmarked and shared.
+page `side`, the P&L's department `avd` and project `prosj`) lives in the query string, so a view
+can be bookmarked and shared.
 """
 
 from __future__ import annotations
@@ -14,28 +15,35 @@ from dataclasses import replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from companies.models import Role
 from companies.tenancy import AuthenticatedRequest, CompanyRequest, company_role_required
-from ledger.figures import charts, exports
+from ledger.figures import charts, drilldown, exports
 from ledger.figures.drilldown import postings_for_account_month
 from ledger.figures.layout import GROUP_KEYS
 from ledger.figures.overview import OVERVIEW_SORTS, companies_figures_overview
 from ledger.figures.selectors import (
+    Dimensions,
     Period,
     balance_sheet_at,
     figures_status_for,
     period_resolve,
+    pnl_dimension_choices,
+    pnl_dimensions_resolve,
     pnl_for_period,
 )
-from ledger.params import ParamError, int_param
+from ledger.params import MAX_ID, ParamError, int_param
 from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
 
 RAW_SIGNS = "tripletex"
 ALL_GROUPS = "alle"
+# The P&L's filter: our Department and Project ids (avdeling, prosjekt).
+DIMENSION_PARAMS = ("avd", "prosj")
 # Tripletex pages postings with an offset (`from`); far beyond any account-month's postings.
 MAX_PAGE = 10_000
 
@@ -60,6 +68,24 @@ def _period(request: CompanyRequest, *, strict: bool = False) -> Period:
     )
 
 
+def _dimensions(request: CompanyRequest, *, strict: bool = False) -> Dimensions | None:
+    """The P&L filter of ?avd=&prosj= (our department and project ids), as _period reads ?ar=."""
+    chosen: dict[str, int | None] = {}
+    for name in DIMENSION_PARAMS:
+        try:
+            chosen[name] = int_param(request.GET, name, minimum=1, maximum=MAX_ID)
+        except ParamError as exc:
+            if strict:
+                raise
+            messages.warning(request, str(exc))
+            chosen[name] = None
+    if not any(chosen.values()):
+        return None
+    return pnl_dimensions_resolve(
+        company=request.company, department=chosen["avd"], project=chosen["prosj"]
+    )
+
+
 def _query(period: Period, **extra: str) -> str:
     params = {"ar": str(period.fiscal_year.year), "mnd": str(period.through.month)}
     if period.is_raw:
@@ -75,32 +101,38 @@ def _open_groups(request: CompanyRequest) -> tuple[set[str], bool]:
     return {key for key in raw.split(",") if key in GROUP_KEYS}, False
 
 
-def _toggle_links(period: Period, open_groups: set[str]) -> dict[str, str]:
+def _toggle_links(period: Period, open_groups: set[str], keep: dict[str, str]) -> dict[str, str]:
     """For each group, the query string that opens it (or closes it when open)."""
     links = {}
     for key in GROUP_KEYS:
         toggled = open_groups ^ {key}
-        links[key] = _query(period, apne=",".join(k for k in GROUP_KEYS if k in toggled))
+        opened = ",".join(k for k in GROUP_KEYS if k in toggled)
+        links[key] = _query(period, apne=opened, **keep)
     return links
 
 
-def _page_context(request: CompanyRequest, period: Period) -> dict[str, object]:
+def _page_context(
+    request: CompanyRequest, period: Period, *, keep: dict[str, str] | None = None
+) -> dict[str, object]:
+    """What every figures page shows; `keep` are query parameters its links carry along."""
     company = request.company
+    keep = keep or {}
     open_groups, all_open = _open_groups(request)
+    apne = request.GET.get("apne", "")
     return {
         "company": company,
         "period": period,
         "status": figures_status_for(company=company),
-        "query": _query(period),
+        "query": _query(period, **keep),
         "open_groups": open_groups,
         "all_open": all_open,
-        "open_param": request.GET.get("apne", ""),
-        "toggle": _toggle_links(period, open_groups),
-        "open_all_query": _query(period, apne=ALL_GROUPS),
-        "close_all_query": _query(period),
+        "open_param": apne,
+        "toggle": _toggle_links(period, open_groups, keep),
+        "open_all_query": _query(period, apne=ALL_GROUPS, **keep),
+        "close_all_query": _query(period, **keep),
         "signs_query": {
-            "display": _query(replace(period, is_raw=False), apne=request.GET.get("apne", "")),
-            "raw": _query(replace(period, is_raw=True), apne=request.GET.get("apne", "")),
+            "display": _query(replace(period, is_raw=False), apne=apne, **keep),
+            "raw": _query(replace(period, is_raw=True), apne=apne, **keep),
         },
         # Relative to /c/<slug>/resultat/ and /balanse/: thousands of links, so keep them short.
         "drill_base": "../posteringer/",
@@ -127,11 +159,17 @@ def overview(request: AuthenticatedRequest) -> HttpResponse:
 def pnl(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Resultatregnskap by month with YTD, last year and variance, charts and drill-down links."""
     period = _period(request)
-    report = pnl_for_period(company=request.company, period=period)
-    context = _page_context(request, period)
+    dimensions = _dimensions(request)
+    report = pnl_for_period(company=request.company, period=period, dimensions=dimensions)
+    keep = {name: request.GET.get(name, "") for name in DIMENSION_PARAMS} if dimensions else {}
+    context = _page_context(request, period, keep=keep)
+    departments, projects = pnl_dimension_choices(company=request.company)
     context.update(
         {
             "pnl": report,
+            "departments": departments,
+            "projects": projects,
+            "chosen": keep,
             "chart_months": charts.pnl_months_svg(report.chart),
             "chart_trend": charts.result_trend_svg(report.chart),
         }
@@ -155,7 +193,7 @@ def balance(request: CompanyRequest, company_slug: str) -> HttpResponse:
 def postings(
     request: CompanyRequest, company_slug: str, account: int, year: int, month: int
 ) -> HttpResponse:
-    """The postings behind one account-month, read live from Tripletex, page by page."""
+    """The postings behind one account-month as the sync stored them, page by page."""
     if not (1 <= month <= 12 and 1900 <= year <= 2100):
         raise Http404("No such month.")
     try:
@@ -183,6 +221,32 @@ def postings(
             "from_param": back,
         },
     )
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_POST
+def postings_refresh(
+    request: CompanyRequest, company_slug: str, account: int, year: int, month: int
+) -> HttpResponse:
+    """Refresh: pull the month's postings from Tripletex again, then show the account's."""
+    if not (1 <= month <= 12 and 1900 <= year <= 2100):
+        raise Http404("No such month.")
+    error = drilldown.postings_refresh(company=request.company, month=datetime.date(year, month, 1))
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("The month's postings have been pulled from Tripletex."))
+    target = reverse(
+        "ledger:postings",
+        kwargs={
+            "company_slug": request.company.slug,
+            "account": account,
+            "year": year,
+            "month": month,
+        },
+    )
+    back = request.POST.get("fra", "")
+    return redirect(f"{target}?{urlencode({'fra': back})}" if back else target)
 
 
 def _download(content: bytes | str, filename: str, content_type: str) -> HttpResponse:
@@ -216,7 +280,8 @@ def _bad_params_answer_400(
 def _pnl_table(request: CompanyRequest) -> tuple[exports.Table, str]:
     company = request.company
     period = _period(request, strict=True)
-    report = pnl_for_period(company=company, period=period)
+    dimensions = _dimensions(request, strict=True)
+    report = pnl_for_period(company=company, period=period, dimensions=dimensions)
     table = exports.pnl_table(report, figures_status_for(company=company))
     name = f"resultat-{company.org_number}-{period.fiscal_year.year}-{period.through:%m}"
     return table, name

@@ -53,6 +53,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from companies.credentials import tripletex_client_for
 from companies.models import Company
 from ledger.accounts import is_result_account
 from ledger.models import (
@@ -168,7 +169,9 @@ class PostingsRead:
 
     def covers(self, start: datetime.date, end: datetime.date) -> bool:
         """True when every posting dated in [start, end) has been read."""
-        return self.complete_until is not None and start >= self.start and end <= self.complete_until
+        return (
+            self.complete_until is not None and start >= self.start and end <= self.complete_until
+        )
 
     def between(self, start: datetime.date, end: datetime.date) -> list[Posting]:
         return [p for p in self.rows if p.date is not None and start <= p.date < end]
@@ -301,7 +304,9 @@ def _stored(company: Company, month: datetime.date) -> bool:
 def _year_balance(
     client: TripletexClient, start: datetime.date, end: datetime.date
 ) -> list[BalanceRow]:
-    return client.balance_sheet(date_from=start, date_to=end, include_accounts_without_movements=True)
+    return client.balance_sheet(
+        date_from=start, date_to=end, include_accounts_without_movements=True
+    )
 
 
 def _year_holds(company: Company, months: list[datetime.date], rows: list[BalanceRow]) -> bool:
@@ -309,9 +314,7 @@ def _year_holds(company: Company, months: list[datetime.date], rows: list[Balanc
     if MonthSync.objects.filter(company=company, month__in=months).count() != len(months):
         return False
     stored = AccountBalance.objects.filter(company=company, month__in=months)
-    opening = dict(
-        stored.filter(month=months[0]).values_list("account_number", "balance_in")
-    )
+    opening = dict(stored.filter(month=months[0]).values_list("account_number", "balance_in"))
     moved = dict(
         stored.values("account_number")
         .annotate(total=Sum("balance_change"))
@@ -384,20 +387,27 @@ def postings_apply(
 
 def _references_check(ctx: _Context, rows: list[Posting]) -> None:
     """Refresh the chart, departments and projects when a posting names one we do not know."""
-    if ctx.reference_pulled:
-        return
-    company = ctx.company
-    accounts = {p.account_id for p in rows if p.account_id is not None}
-    departments = {p.department_id for p in rows if p.department_id is not None}
-    projects = {p.project_id for p in rows if p.project_id is not None}
-    known = (
-        set(LedgerAccount.objects.filter(company=company).values_list("tripletex_id", flat=True)),
-        set(Department.objects.filter(company=company).values_list("tripletex_id", flat=True)),
-        set(Project.objects.filter(company=company).values_list("tripletex_id", flat=True)),
-    )
-    if accounts - known[0] or departments - known[1] or projects - known[2]:
-        reference_data_pull(company, ctx.client)
+    if not ctx.reference_pulled and references_unknown(ctx.company, rows):
+        reference_data_pull(ctx.company, ctx.client)
         ctx.reference_pulled = True
+
+
+def references_unknown(company: Company, rows: Iterable[Posting]) -> bool:
+    """True when a posting names an account, department or project the company does not have."""
+    accounts, departments, projects = set(), set(), set()
+    for p in rows:
+        accounts.add(p.account_id)
+        departments.add(p.department_id)
+        projects.add(p.project_id)
+    known = (
+        LedgerAccount.objects.filter(company=company).values_list("tripletex_id", flat=True),
+        Department.objects.filter(company=company).values_list("tripletex_id", flat=True),
+        Project.objects.filter(company=company).values_list("tripletex_id", flat=True),
+    )
+    return any(
+        bool(named - {None} - set(ids))
+        for named, ids in zip((accounts, departments, projects), known, strict=True)
+    )
 
 
 def _whole_apply(
@@ -416,18 +426,14 @@ def _whole_apply(
         balances = _year_balance(ctx.client, fy.start, year.end)
     opening = openings(balances)
     if deviating or (
-        not ctx.start_known
-        and fy.start.month == 1
-        and any(is_result_account(n) for n in opening)
+        not ctx.start_known and fy.start.month == 1 and any(is_result_account(n) for n in opening)
     ):
         _decide(ctx, fy, FiscalYearSync.Strategy.MONTHS, len(rows), _fiscal_year_reason())
         _months_write(ctx, year.write, postings=(fy.start, year.end, rows))
         return True
     differences = control_differences(rows, balances)
     if differences:
-        _decide(
-            ctx, fy, FiscalYearSync.Strategy.MONTHS, len(rows), _control_reason(differences)
-        )
+        _decide(ctx, fy, FiscalYearSync.Strategy.MONTHS, len(rows), _control_reason(differences))
         _months_write(ctx, year.write, postings=(fy.start, year.end, rows))
         return deviating
     derived = months_derive(
@@ -580,3 +586,26 @@ def _control_reason(differences: list[tuple[int, Decimal, Decimal]]) -> str:
         "the postings do not add up to Tripletex's totals for the year (%(accounts)s); the key "
         "may not see every voucher (e.g. salary), so the year was pulled by months"
     ) % {"accounts": named}
+
+
+# ---- one month on request (the drill-down's refresh) --------------------------------------------
+
+
+def postings_month_refresh(
+    *, company: Company, month: datetime.date, client: TripletexClient | None = None
+) -> int:
+    """Pull one month's postings again and store them in place of the old (one call per 10,000
+    postings, plus the chart when they name an account we do not know); returns how many.
+    Raises ConnectionUnavailable or TripletexError."""
+    client = client or tripletex_client_for(company)
+    end = month_next(month)
+    rows = [p for page in client.posting_pages(date_from=month, date_to=end) for p in page.values]
+    if references_unknown(company, rows):
+        reference_data_pull(company, client)
+    now = timezone.now()
+    with transaction.atomic():
+        postings_replace(
+            company=company, date_from=month, date_to=end, postings=rows, synced_at=now
+        )
+        _posting_months_mark(company, month, end, now)
+    return len(rows)

@@ -62,14 +62,18 @@ def test_accountant_reads_figures(page, firm):
     assert "apne=opex" in page.url
     save_screenshot(page, "figures-pnl")
 
-    # Drill down to the postings of an account-month (live from the sandbox).
+    # Drill down to the postings of an account-month. This firm's figures were seeded without
+    # its postings, so the page says so; Refresh pulls the month from the sandbox.
     link = page.locator('tr[data-account="6705"] td a').first
     link.click()
     page.wait_for_url("**/posteringer/**")
+    assert page.locator('[data-testid="postings-not-stored"]').is_visible()
+    page.click('[data-testid="postings-refresh"]')
+    page.locator('[data-testid="postings-as-of"]').wait_for()
     assert page.locator("tr.posting-row").count() > 0
     assert page.locator('[data-testid="voucher-link"]').count() > 0
     save_screenshot(page, "figures-postings")
-    page.go_back()
+    page.goto(f"/c/{company.slug}/resultat/?apne=opex")
 
     # Switch to last year with the period form: the choice lands in the URL.
     last_year = company.today.year - 1

@@ -7,10 +7,19 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import requests
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from ledger.models import AccountBalance, FiscalYearSync, LedgerAccount, Posting, SyncRun
+from ledger.models import (
+    AccountBalance,
+    Department,
+    FiscalYearSync,
+    LedgerAccount,
+    Posting,
+    Project,
+    SyncRun,
+)
 from ledger.periods import FiscalYear, month_next, months_in
 from ledger.sync import postings as postings_module
 from ledger.sync.month_replace import balance_rows_values
@@ -27,6 +36,7 @@ from tests.ledger.test_sync import (
     run_sync,
     stored_balances,
 )
+from tests.sandbox.support import create_session_token
 from tripletex.sandbox import demo
 
 # session aside: chart, departments, projects, periods
@@ -324,3 +334,80 @@ def test_worker_killed_mid_run_leaves_each_year_all_old_or_all_new(holding, trip
                 )
                 flags = {synced != old for synced in rows.values_list("synced_at", flat=True)}
                 assert flags == {expect_new}, (model.__name__, fy.label)
+
+
+def _dimension_balance_sheet(server, token, start, end, **dimension) -> dict[int, Decimal]:
+    """{account: balanceChange} of the sandbox's /balanceSheet filtered by one dimension."""
+    session = create_session_token(server, token)
+    response = requests.get(
+        f"{server.base_url}/balanceSheet",
+        params={
+            "dateFrom": start.isoformat(),
+            "dateTo": end.isoformat(),
+            "fields": "account(number),balanceChange",
+            **dimension,
+        },
+        auth=("0", session),
+        timeout=10,
+    )
+    response.raise_for_status()
+    totals: dict[int, Decimal] = {}
+    for row in response.json(parse_float=Decimal)["values"]:
+        number = row["account"]["number"]
+        if number >= 3000 and row["balanceChange"]:
+            totals[number] = totals.get(number, Decimal(0)) + row["balanceChange"]
+    return totals
+
+
+def test_department_and_project_filters_give_the_balance_sheets_totals_of_that_dimension(
+    client, alice, acme, tripletex_sandbox
+):
+    firm = connect(acme, token=demo.OPERATING_TOKEN)
+    run = run_sync(firm)
+    assert [s["strategy"] for s in run.strategies] == ["postings", "postings"]
+    client.force_login(alice)
+    with scopes_disabled():
+        departments = list(Department.objects.filter(company=firm))
+        projects = list(Project.objects.filter(company=firm))
+    assert departments
+    assert projects
+    checked = 0
+    for param, api_param, chosen in [("avd", "departmentId", d) for d in departments] + [
+        ("prosj", "projectId", p) for p in projects
+    ]:
+        response = client.get(
+            f"/c/{firm.slug}/resultat/", {param: chosen.pk, "fortegn": "tripletex"}
+        )
+        assert response.status_code == 200
+        pnl, period = response.context["pnl"], response.context["period"]
+        assert pnl.dimensions is not None
+        assert pnl.unstored_months == []
+        shown = {
+            a.number: a.cells for line in pnl.lines if not line.is_total for a in line.accounts
+        }
+        ytd = {n: c.ytd for n, c in shown.items() if c.ytd}
+        last_year = {n: c.last_year for n, c in shown.items() if c.last_year}
+        dimension = {api_param: chosen.tripletex_id}
+        end = month_next(period.through)
+        assert ytd == _dimension_balance_sheet(
+            tripletex_sandbox, demo.OPERATING_TOKEN, period.fiscal_year.start, end, **dimension
+        )
+        assert last_year == _dimension_balance_sheet(
+            tripletex_sandbox,
+            demo.OPERATING_TOKEN,
+            period.last_year_months[0],
+            month_next(period.last_year_months[-1]),
+            **dimension,
+        )
+        month = period.months[2]
+        in_month = {n: c.months[2] for n, c in shown.items() if c.months[2]}
+        assert in_month == _dimension_balance_sheet(
+            tripletex_sandbox, demo.OPERATING_TOKEN, month, month_next(month), **dimension
+        )
+        checked += bool(ytd)
+    assert checked >= 2, "some department or project must have postings on result accounts"
+    unfiltered = client.get(f"/c/{firm.slug}/resultat/")
+    html = unfiltered.content.decode()
+    assert 'data-testid="select-department"' in html
+    assert 'data-testid="select-project"' in html
+    assert unfiltered.context["pnl"].dimensions is None
