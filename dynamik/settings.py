@@ -270,6 +270,16 @@ TRIPLETEX_READ_TIMEOUT = env.float("TRIPLETEX_READ_TIMEOUT", default=30.0)
 # takes it over.
 BOOKING_SETTLE_SECONDS = env.float("BOOKING_SETTLE_SECONDS", default=120.0)
 BOOKING_STUCK_SECONDS = env.float("BOOKING_STUCK_SECONDS", default=600.0)
+# The night's plan (ledger/sync/night.py) paces each Tripletex key's syncs to this limit: calls per
+# window per employee token, of which it leaves a fifth to bookings and "Sync now". Tripletex
+# publishes no numbers (its API reads them out in X-Rate-Limit-* headers); the one sample recorded
+# against a real test company was a limit of 100, the window's length unknown, so we assume the
+# cautious reading, a minute (README "The night's plan").
+TRIPLETEX_KEY_LIMIT = env.int("TRIPLETEX_KEY_LIMIT", default=100)
+TRIPLETEX_KEY_WINDOW_SECONDS = env.float("TRIPLETEX_KEY_WINDOW_SECONDS", default=60.0)
+# How often beat runs the sync dispatcher; it also sends each nightly run due before its next
+# round with a countdown to the planned second (at most 10 minutes ahead).
+SYNC_DISPATCH_SECONDS = env.float("SYNC_DISPATCH_SECONDS", default=300.0)
 
 # Celery: Redis when REDIS_URL/CELERY_BROKER_URL is set, else kombu's filesystem transport under var/
 # (a real broker for a real worker and beat, not eager mode).
@@ -396,7 +406,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # intraday refresh of the current month are queued by this dispatcher when due.
     "ledger-sync-due": {
         "task": "ledger.sync_tasks.sync_due_dispatch_task",
-        "schedule": env.float("SYNC_DISPATCH_SECONDS", default=300.0),
+        "schedule": SYNC_DISPATCH_SECONDS,
     },
     # Weekly: the next nightly sync of every company re-pulls its closed months (reopened periods).
     "ledger-sync-recheck-weekly": {

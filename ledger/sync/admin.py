@@ -1,13 +1,20 @@
-"""Staff admin for sync schedules (editable) and the log of sync runs (read-only)."""
+"""Staff admin for sync schedules (editable), the log of sync runs (read-only) and the night's
+plan (a page of the sync runs admin: when each Tripletex key's firms sync tonight)."""
 
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.tenancy import UnscopedModelAdmin
 from ledger.models import SyncRun, SyncSchedule
+from ledger.sync.night import night_plan_get, night_plan_previous
 from ledger.sync.schedules import sync_schedule_reschedule
 
 
@@ -72,3 +79,25 @@ class SyncRunAdmin(ReadOnlyAdminMixin, UnscopedModelAdmin):
     search_fields = ["company__name", "company__org_number", "error"]
     list_select_related = ["company"]
     date_hierarchy = "created_at"
+    change_list_template = "admin/ledger/syncrun/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        plan = self.admin_site.admin_view(self.night_plan_view)
+        return [
+            path("night-plan/", plan, name="ledger_syncrun_night_plan"),
+            *super().get_urls(),
+        ]
+
+    def night_plan_view(self, request: HttpRequest) -> HttpResponse:
+        """Tonight's plan per Tripletex key (or how it would look now), and last night's outcome."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Tonight's sync plan"),
+            "plan": night_plan_get(now=now),
+            "previous": night_plan_previous(now=now),
+        }
+        return TemplateResponse(request, "admin/ledger/syncrun/night_plan.html", context)

@@ -20,6 +20,11 @@ from ledger.models import MonthSync, SyncRun, SyncSchedule
 
 NIGHT_START_MINUTES = 30  # 00:30 Oslo time
 NIGHT_SPREAD_MINUTES = 300  # … until 05:30
+# Every firm's nightly sync should be done by 06:00, before the offices open and the intraday
+# refresh starts (07:00 by default). The night's plan (ledger/sync/night.py) is made at 00:20:
+# after the weekly re-check marker (Sunday 00:00), so it knows which runs re-check closed months.
+NIGHT_DEADLINE_MINUTES = 6 * 60
+NIGHT_PLAN_MINUTES = 20
 # Connections the dispatcher syncs: a broken key waits for an administrator.
 REACHABLE = (TripletexConnection.Status.CONNECTED, TripletexConnection.Status.NOT_VERIFIED)
 
@@ -40,6 +45,15 @@ def next_at(time_of_day: datetime.time, now: datetime.datetime) -> datetime.date
             datetime.datetime.combine(local.date() + datetime.timedelta(days=1), time_of_day)
         )
     return candidate
+
+
+def night_deadline(now: datetime.datetime) -> datetime.datetime:
+    """Today's morning deadline (06:00 Oslo time); it may lie before `now`."""
+    local = timezone.localtime(now)
+    minutes = NIGHT_DEADLINE_MINUTES
+    return timezone.make_aware(
+        datetime.datetime.combine(local.date(), datetime.time(minutes // 60, minutes % 60))
+    )
 
 
 def next_refresh(schedule: SyncSchedule, now: datetime.datetime) -> datetime.datetime | None:
@@ -102,22 +116,30 @@ def sync_schedules_create_missing() -> None:
         sync_schedule_get(company=company)
 
 
-def sync_schedules_due(*, now: datetime.datetime) -> QuerySet[SyncSchedule]:
-    """Enabled schedules of reachable companies with a nightly sync or a refresh due by `now`."""
+def sync_schedules_due(
+    *, now: datetime.datetime, ahead: datetime.timedelta = datetime.timedelta(0)
+) -> QuerySet[SyncSchedule]:
+    """Enabled schedules of reachable companies with a refresh due by `now` or a nightly sync due
+    by `now + ahead` (the dispatcher sends those with a countdown to their planned time)."""
     return (
         SyncSchedule.objects.filter(is_enabled=True, company__tripletex__status__in=REACHABLE)
-        .filter(Q(next_nightly_at__lte=now) | Q(next_refresh_at__lte=now))
+        .filter(Q(next_nightly_at__lte=now + ahead) | Q(next_refresh_at__lte=now))
         .select_related("company")
         .order_by("next_nightly_at")
     )
 
 
-def sync_schedule_due_kind(schedule: SyncSchedule, now: datetime.datetime) -> str | None:
-    """The kind of run the schedule asks for at `now` (a SyncRun.Kind), or None when none is due.
+def sync_schedule_due_kind(
+    schedule: SyncSchedule,
+    now: datetime.datetime,
+    ahead: datetime.timedelta = datetime.timedelta(0),
+) -> str | None:
+    """The kind of run the schedule asks for at `now` (a SyncRun.Kind), or None when none is due;
+    a nightly sync counts as due `ahead` of its time.
 
     The nightly sync wins over a refresh due at the same time; it re-checks closed months when the
     weekly re-check marked it."""
-    if schedule.next_nightly_at is not None and schedule.next_nightly_at <= now:
+    if schedule.next_nightly_at is not None and schedule.next_nightly_at <= now + ahead:
         return SyncRun.Kind.RECHECK if schedule.recheck_due else SyncRun.Kind.FULL
     if schedule.next_refresh_at is not None and schedule.next_refresh_at <= now:
         return SyncRun.Kind.CURRENT
@@ -129,9 +151,11 @@ def sync_schedule_advance(
 ) -> None:
     """Move the schedule's due times past `now` after the dispatcher requested a run of `kind`.
 
-    The re-check is done only when the run was really created (not when one was already active)."""
+    The re-check is done only when the run was really created (not when one was already active).
+    A nightly run sent before the night's deadline counts for the whole night: the plan may start
+    a firm before its own nightly time, which must not bring it round again the same night."""
     if kind != SyncRun.Kind.CURRENT:
-        schedule.next_nightly_at = next_at(schedule.nightly_at, now)
+        schedule.next_nightly_at = next_at(schedule.nightly_at, max(now, night_deadline(now)))
         if created and schedule.recheck_due:
             schedule.recheck_due, schedule.last_recheck_at = False, now
     schedule.next_refresh_at = next_refresh(schedule, now)

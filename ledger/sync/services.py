@@ -60,6 +60,7 @@ from ledger.sync.alerts import (
     with_request_id,
 )
 from ledger.sync.month_replace import balance_rows_values, balances_month_replace
+from ledger.sync.night import night_plan_ensure
 from ledger.sync.postings import postings_apply, postings_plan
 from ledger.sync.reference import periods_pull, reference_data_due, reference_data_pull
 from ledger.sync.schedules import (
@@ -599,25 +600,40 @@ def _run_failed(
 
 
 def sync_due_dispatch() -> dict[str, int]:
-    """Queue the nightly syncs and intraday refreshes that are due; returns counts per kind."""
+    """Queue the nightly syncs and intraday refreshes that are due; returns counts per kind.
+
+    From 00:20 the first round makes the night's plan (ledger/sync/night.py), which sets each
+    firm's start per Tripletex key. Each round sends the nightly runs due before the next round
+    with a countdown to their planned second; schedules it creates are due from the next round."""
     now = timezone.now()
+    ahead = datetime.timedelta(seconds=min(settings.SYNC_DISPATCH_SECONDS, 600.0))
     counts = {"nightly": 0, "refresh": 0, "busy": 0, "idle": 0}
     counts["expired"] = sync_runs_expire_stale()
+    counts["planned"] = 1 if night_plan_ensure(now=now) is not None else 0
     with scopes_disabled():
+        due = list(sync_schedules_due(now=now, ahead=ahead))
         sync_schedules_create_missing()
-        for schedule in sync_schedules_due(now=now):
-            counts[_dispatch_one(schedule, now)] += 1
+        for schedule in due:
+            counts[_dispatch_one(schedule, now, ahead)] += 1
     counts.pop("idle", None)
     return counts
 
 
-def _dispatch_one(schedule: SyncSchedule, now: datetime.datetime) -> str:
-    kind = sync_schedule_due_kind(schedule, now)
+def _dispatch_one(schedule: SyncSchedule, now: datetime.datetime, ahead: datetime.timedelta) -> str:
+    kind = sync_schedule_due_kind(schedule, now, ahead)
     if kind is None:
         return "idle"
     company = schedule.company
+    wait = None
+    if kind != SyncRun.Kind.CURRENT and schedule.next_nightly_at is not None:
+        wait = (schedule.next_nightly_at - now).total_seconds()
     with scope(company=company):
-        _run, created = sync_request(company=company, trigger=SyncRun.Trigger.SCHEDULE, kind=kind)
+        _run, created = sync_request(
+            company=company,
+            trigger=SyncRun.Trigger.SCHEDULE,
+            kind=kind,
+            countdown=wait if wait and wait > 0 else None,
+        )
         sync_schedule_advance(schedule, now=now, kind=kind, created=created)
     if not created:
         return "busy"
