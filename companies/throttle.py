@@ -92,7 +92,9 @@ def _key(kind: str, value: str) -> str:
     return f"login-fail:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def _is_trusted_proxy(address: str) -> bool:
+def is_trusted_proxy(address: str) -> bool:
+    """True when `address` (a REMOTE_ADDR) is one of TRUSTED_PROXIES: only then are the
+    X-Forwarded-* headers of its request believed (here and in dynamik.middleware)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -104,7 +106,7 @@ def client_address(request: HttpRequest) -> str:
     """The client's IP address: from X-Forwarded-For only when a trusted proxy sent the request."""
     remote = str(request.META.get("REMOTE_ADDR", ""))
     count = settings.TRUSTED_PROXY_COUNT
-    if count < 1 or not _is_trusted_proxy(remote):
+    if count < 1 or not is_trusted_proxy(remote):
         return remote
     header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     hops = [hop.strip() for hop in header.split(",") if hop.strip()]

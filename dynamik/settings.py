@@ -100,14 +100,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) is believed only from TRUSTED_PROXIES.
+    "dynamik.middleware.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "dynamik.middleware.SecurityHeadersMiddleware",
+    "dynamik.middleware.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dynamik.middleware.SessionIdleMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "companies.mfa.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -184,6 +188,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A session ends after this long without a request, a working day by default (sliding:
+# dynamik.middleware.SessionIdleMiddleware); a staff session also ends when the browser closes.
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=8 * 3600)
+if SESSION_IDLE_SECONDS < 60:
+    raise ImproperlyConfigured("SESSION_IDLE_SECONDS must be at least 60.")
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 # The login throttle of every door (companies/throttle.py, README "Security"): failures for one
 # e-mail from one address, and from one address whatever the e-mail, before a pause of
 # LOGIN_THROTTLE_SECONDS after the last failure.
@@ -243,7 +253,16 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind the TLS proxy, its X-Forwarded-Proto says whether the client used HTTPS. Django believes
+# that header from anyone, so TrustedProxyHeadersMiddleware drops it from any other sender, and
+# the proxy must be named in TRUSTED_PROXIES.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    if not TRUSTED_PROXIES:
+        raise ImproperlyConfigured(
+            "BEHIND_TLS_PROXY=true needs TRUSTED_PROXIES, the proxy's address: X-Forwarded-Proto "
+            "is believed only from it."
+        )
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

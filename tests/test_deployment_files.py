@@ -234,3 +234,45 @@ def test_make_install_reinstalls_when_the_lock_changes():
     assert re.search(r"^\$\(STAMP\): \$\(LOCK\)$", makefile, re.M)
     assert "--require-hashes -r requirements-dev.txt" in makefile
     assert re.search(r"^lock:", makefile, re.M)
+
+
+def test_only_the_tls_proxy_is_published():
+    # The app's port is reachable on the compose networks only: a client that could reach
+    # gunicorn directly could send its own X-Forwarded-* headers.
+    services = compose()["services"]
+    published = {
+        name: service["ports"]
+        for name, service in services.items()
+        if service.get("ports") and "profiles" not in service
+    }
+    assert set(published) == {"proxy"}, published
+    assert {"80:80", "443:443"} <= set(services["proxy"]["ports"])
+    assert services["web"].get("expose") == ["8000"]
+
+
+def test_the_app_trusts_exactly_the_proxys_address_on_its_own_network():
+    import ipaddress
+
+    config = compose()
+    services = config["services"]
+    env = services["web"]["environment"]
+    proxy_address = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    subnet = config["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert env["BEHIND_TLS_PROXY"] == "true"
+    assert env["TRUSTED_PROXIES"] == proxy_address
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    assert "edge" in services["web"]["networks"]
+    # Nothing else on the proxy's network could send as a trusted proxy.
+    on_edge = {name for name, s in services.items() if "edge" in (s.get("networks") or [])}
+    assert on_edge == {"web", "proxy"}
+
+
+def test_the_proxy_terminates_tls_and_forwards_to_the_app():
+    services = compose()["services"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy web:8000" in caddyfile
+    assert "{$SITE_ADDRESS" in caddyfile
+    assert services["web"]["environment"]["SITE_URL"].startswith("${SITE_URL:-https://")

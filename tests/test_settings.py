@@ -28,6 +28,9 @@ CONFIG_NAMES = (
     "REDIS_URL",
     "CELERY_",
     "DYNAMIK_VAR_DIR",
+    "BEHIND_TLS_PROXY",
+    "TRUSTED_PROX",
+    "SESSION_",
 )
 
 
@@ -90,3 +93,31 @@ def test_development_generates_its_own_secrets(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "dev-secrets.json").is_file()
+
+
+def _setting(name: str, **overrides: str | None) -> str:
+    script = f"from django.conf import settings; print(settings.{name})"
+    result = run_django(["shell", "-c", script], **overrides)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_behind_a_tls_proxy_the_proxy_must_be_named():
+    # Django believes X-Forwarded-Proto from anyone; the app believes it only from TRUSTED_PROXIES.
+    result = run_django(["check"], BEHIND_TLS_PROXY="true")
+    assert result.returncode != 0
+    assert "BEHIND_TLS_PROXY=true needs TRUSTED_PROXIES" in result.stderr
+    named = run_django(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        BEHIND_TLS_PROXY="true",
+        TRUSTED_PROXIES="172.30.0.2",
+    )
+    assert named.returncode == 0, named.stdout + named.stderr
+
+
+def test_a_session_lasts_a_working_day_unless_configured():
+    assert _setting("SESSION_COOKIE_AGE") == str(8 * 3600)
+    assert _setting("SESSION_COOKIE_AGE", SESSION_IDLE_SECONDS="3600") == "3600"
+    result = run_django(["check"], SESSION_IDLE_SECONDS="10")
+    assert result.returncode != 0
+    assert "SESSION_IDLE_SECONDS must be at least 60" in result.stderr
