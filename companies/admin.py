@@ -1,4 +1,5 @@
-"""Staff admin: onboarding, companies and their keys, office keys, users, memberships, audit log.
+"""Staff admin: onboarding, companies and their keys, office keys, users, memberships,
+invitations, connection requests from the public page, audit log.
 
 Keys are write-only here: forms have password inputs that never render a value, and pages show
 only "•••• last 4, set on DATE by USER". The admin history (LogEntry) records field names only.
@@ -20,7 +21,8 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -39,6 +41,7 @@ from companies.models import (
     Company,
     EncryptedKeyMixin,
     Invitation,
+    KeyRequest,
     Membership,
     OfficeKey,
     Role,
@@ -538,3 +541,101 @@ class InvitationAdmin(admin.ModelAdmin):
     def revoke_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         n = self._each_pending(request, queryset, invitation_revoke)
         self.message_user(request, gettext("%(n)s invitation(s) withdrawn.") % {"n": n})
+
+
+@admin.register(KeyRequest)
+class KeyRequestAdmin(admin.ModelAdmin):
+    """The queue of connection requests from the public page: staff read them and approve or
+    reject (companies/admin_views.key_request_decide). Read-only otherwise; the key is never
+    shown, only whether one is still stored."""
+
+    list_display = ["created_at", "org_numbers", "contact_email", "key_type", "status"]
+    list_filter = ["status", "key_type"]
+    search_fields = ["contact_email", "contact_name", "office_name", "firms"]
+    date_hierarchy = "created_at"
+    fields: ClassVar[tuple[str, ...]] = (
+        "status",
+        "created_at",
+        "contact_name",
+        "contact_email",
+        "key_type",
+        "office_name",
+        "accounting_system",
+        "firm_table",
+        "member_list",
+        "note",
+        "key_state",
+        "reason",
+        "decided_by",
+        "decided_at",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/companies/keyrequest/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        approve = self.admin_site.admin_view(self.approve_view)
+        reject = self.admin_site.admin_view(self.reject_view)
+        return [
+            path("<path:object_id>/approve/", approve, name="companies_keyrequest_approve"),
+            path("<path:object_id>/reject/", reject, name="companies_keyrequest_reject"),
+            *super().get_urls(),
+        ]
+
+    def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return admin_views.key_request_decide(request, self, object_id, "approve")
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return admin_views.key_request_decide(request, self, object_id, "reject")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decided with the buttons on the page, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Organisation numbers"))
+    def org_numbers(self, key_request: KeyRequest) -> str:
+        return key_request.org_numbers_display
+
+    @admin.display(description=_("Firms (as Tripletex confirmed them)"))
+    def firm_table(self, key_request: KeyRequest) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    firm.get("org_number", ""),
+                    firm.get("name", ""),
+                    firm.get("client_company_id") or "–",
+                    gettext("Already here: gets the new key") if firm.get("existing") else "",
+                    "; ".join(firm.get("warnings") or []),
+                )
+                for firm in key_request.firms
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("Organisation number"),
+            gettext("Name"),
+            gettext("Tripletex client id"),
+            gettext("In Dynamik"),
+            gettext("Warnings"),
+        )
+        return format_html('<table data-testid="key-request-firms">{}{}</table>', head, rows)
+
+    @admin.display(description=_("Users to invite"))
+    def member_list(self, key_request: KeyRequest) -> str:
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{} ({})",
+            ((m.get("email", ""), Role(m.get("role")).label) for m in key_request.members),
+        )
+
+    @admin.display(description=_("Key"))
+    def key_state(self, key_request: KeyRequest) -> str:
+        if key_request.token_encrypted:
+            return gettext("Verified with Tripletex and stored encrypted (never shown).")
+        return gettext("Deleted (the request is decided).")

@@ -1,6 +1,7 @@
-"""Staff admin pages beyond the default change forms: onboarding a firm, adding office clients.
+"""Staff admin pages beyond the default change forms: onboarding a firm, adding office clients,
+deciding a connection request.
 
-Both are wrapped by `admin_site.admin_view` in companies/admin.py (staff only; others are sent to
+All are wrapped by `admin_site.admin_view` in companies/admin.py (staff only; others are sent to
 the admin login) and check the model permission themselves.
 """
 
@@ -17,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from companies.forms import MemberFormSet, OfficeClientsForm, OnboardingForm
-from companies.models import Company, OfficeKey, TripletexConnection, User
+from companies.intake.services import KeyRequestError, key_request_approve, key_request_reject
+from companies.models import Company, KeyRequest, OfficeKey, TripletexConnection, User
 from companies.onboarding.saving import firm_onboard, office_clients_add
 from companies.onboarding.verification import (
     APPLICATION_NAME,
@@ -140,3 +142,38 @@ def office_key_clients(
         "companies_opts": Company._meta,
     }
     return TemplateResponse(request, "admin/companies/officekey/clients.html", context)
+
+
+def key_request_decide(
+    request: HttpRequest, model_admin: ModelAdmin, object_id: str, decision: str
+) -> HttpResponse:
+    """Approve a connection request (the firms are onboarded and the people invited) or reject
+    it with a reason; either way the requester is e-mailed and the request's key deleted."""
+    key_request = get_object_or_404(KeyRequest, pk=object_id)
+    if request.method != "POST":
+        return redirect("admin:companies_keyrequest_change", key_request.pk)
+    if not (
+        request.user.has_perm("companies.change_keyrequest")
+        and request.user.has_perm("companies.add_company")
+    ):
+        raise PermissionDenied
+    by = request.user if isinstance(request.user, User) else None
+    try:
+        if decision == "approve":
+            companies = key_request_approve(key_request=key_request, by=by)
+            model_admin.log_change(request, key_request, [{"changed": {"fields": ["status"]}}])
+            messages.success(
+                request,
+                _("Approved: %(firms)s connected; the users are invited.")
+                % {"firms": ", ".join(c.name for c in companies)},
+            )
+        else:
+            key_request_reject(
+                key_request=key_request, reason=request.POST.get("reason", ""), by=by
+            )
+            messages.success(request, _("Rejected; the requester is told why."))
+    except OnboardingError as exc:
+        messages.error(request, " ".join([exc.message, *exc.problems]))
+    except KeyRequestError as exc:
+        messages.error(request, str(exc))
+    return redirect("admin:companies_keyrequest_change", key_request.pk)

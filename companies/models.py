@@ -276,13 +276,23 @@ class Invitation(models.Model):
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
     )
     # The last time the link was sent; it expires PASSWORD_RESET_TIMEOUT seconds later.
     sent_at = models.DateTimeField(_("sent at"))
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     accepted_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -309,3 +319,61 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return timezone.now() >= self.expires_at
+
+
+class KeyRequest(models.Model):
+    """A firm's (or its accounting office's) request to be connected, sent from the public page
+    instead of e-mailing a key (companies/intake/). The key was verified against Tripletex before
+    the request was stored; it is kept only encrypted (companies/crypto.py), shown to nobody, and
+    deleted once staff approve (it then lives in the firm's connection) or reject the request."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for staff")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    contact_name = models.CharField(_("contact person"), max_length=200)
+    contact_email = models.EmailField(_("contact e-mail"))
+    office_name = models.CharField(_("accounting office"), max_length=200, blank=True)
+    accounting_system = models.CharField(
+        _("accounting system"),
+        max_length=20,
+        choices=Company.AccountingSystem.choices,
+        default=Company.AccountingSystem.TRIPLETEX,
+    )
+    key_type = models.CharField(
+        _("key type"), max_length=10, choices=TripletexConnection.KeyType.choices
+    )
+    token_encrypted = models.TextField(_("encrypted key"), blank=True, editable=False)
+    # What the verification found, per organisation number: {"org_number", "name",
+    # "client_company_id", "existing" (already a firm here: the key replaces its key), "warnings"}.
+    firms = models.JSONField(_("firms"), default=list)
+    # The people to invite to every firm of the request: {"email", "role"}.
+    members = models.JSONField(_("users"), default=list)
+    note = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.TextField(_("reason for rejection"), blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("connection request")
+        verbose_name_plural = _("connection requests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.org_numbers_display} ({self.get_status_display()})"
+
+    @property
+    def org_numbers_display(self) -> str:
+        return ", ".join(str(firm.get("org_number", "")) for firm in self.firms)

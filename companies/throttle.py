@@ -42,6 +42,9 @@ class LoginThrottle:
     account_attempts: int
     address_attempts: int
     seconds: int
+    # Another rule's counts (the key intake's submissions, companies/intake/) live under their own
+    # name, so they never pause a login.
+    namespace: str = "login-fail"
 
     @classmethod
     def from_settings(cls) -> LoginThrottle:
@@ -58,9 +61,9 @@ class LoginThrottle:
         email = email.strip().lower()
         keys = {}
         if email:
-            keys[_key("account", f"{email}\x00{address}")] = self.account_attempts
+            keys[_key(self.namespace, "account", f"{email}\x00{address}")] = self.account_attempts
         if address:
-            keys[_key("address", address)] = self.address_attempts
+            keys[_key(self.namespace, "address", address)] = self.address_attempts
         return keys
 
     def is_blocked(self, *, email: str, address: str) -> bool:
@@ -85,11 +88,11 @@ class LoginThrottle:
         """Forget the e-mail's failures at this address (the address's own count stays)."""
         email = email.strip().lower()
         if email:
-            self.cache.delete(_key("account", f"{email}\x00{address}"))
+            self.cache.delete(_key(self.namespace, "account", f"{email}\x00{address}"))
 
 
-def _key(kind: str, value: str) -> str:
-    return f"login-fail:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:32]
+def _key(namespace: str, kind: str, value: str) -> str:
+    return f"{namespace}:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 def is_trusted_proxy(address: str) -> bool:

@@ -200,6 +200,13 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 LOGIN_THROTTLE_ACCOUNT_ATTEMPTS = env.int("LOGIN_THROTTLE_ACCOUNT_ATTEMPTS", default=5)
 LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env.int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", default=30)
 LOGIN_THROTTLE_SECONDS = env.int("LOGIN_THROTTLE_SECONDS", default=900)
+# The public key-request page (companies/intake/): submissions per client address before a pause of
+# INTAKE_THROTTLE_SECONDS (each costs live Tripletex calls), and its bot check: a signed form token
+# is good for INTAKE_FORM_MAX_AGE_SECONDS, once, and not before INTAKE_FORM_MIN_SECONDS.
+INTAKE_THROTTLE_ATTEMPTS = env.int("INTAKE_THROTTLE_ATTEMPTS", default=10)
+INTAKE_THROTTLE_SECONDS = env.int("INTAKE_THROTTLE_SECONDS", default=3600)
+INTAKE_FORM_MIN_SECONDS = env.int("INTAKE_FORM_MIN_SECONDS", default=3)
+INTAKE_FORM_MAX_AGE_SECONDS = env.int("INTAKE_FORM_MAX_AGE_SECONDS", default=2 * 3600)
 # The reverse proxy in front (addresses or networks): only a request from one of them has its
 # client address taken from X-Forwarded-For, the TRUSTED_PROXY_COUNT-th entry from the right.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -18,7 +18,8 @@ from django.db import connection
 from django.utils import timezone
 from django_scopes import scope
 
-from companies.models import Company, TripletexConnection
+from companies.invitations import invitation_accept_with_password
+from companies.models import Company, Invitation, TripletexConnection
 from ledger.booking.protocol import booking_queue, booking_run
 from ledger.sync.services import balances_sync, sync_request
 from tests.ledger.support import record
@@ -128,7 +129,11 @@ def test_key_never_leaks(
         page = client.get(url)
         assert page.status_code in (200, 404), url
         pages.append(page.content.decode())
-    client.force_login(company.memberships.get().user)
+    # The invited user accepts (choosing a password) and opens the firm page.
+    invited = invitation_accept_with_password(
+        invitation=Invitation.objects.get(company=company), password="canary-fjell-otter-77"
+    )
+    client.force_login(invited)
     firm_page = client.get(f"/c/{company.slug}/")
     assert firm_page.status_code == 200
     pages.append(firm_page.content.decode())
