@@ -224,8 +224,12 @@ def pnl_dimensions_resolve(
     *, company: Company, department: int | None, project: int | None
 ) -> Dimensions | None:
     """The filter for a department and/or project (our ids); None when neither is the company's."""
-    chosen_department = Department.objects.filter(company=company, pk=department).first()
-    chosen_project = Project.objects.filter(company=company, pk=project).first()
+    chosen_department = (
+        Department.objects.filter(company=company, pk=department).first() if department else None
+    )
+    chosen_project = (
+        Project.objects.filter(company=company, pk=project).first() if project else None
+    )
     if chosen_department is None and chosen_project is None:
         return None
     names = [str(d) for d in (chosen_department, chosen_project) if d is not None]

@@ -58,18 +58,15 @@ from companies.models import Company
 from ledger.accounts import is_result_account
 from ledger.models import (
     AccountBalance,
-    Department,
     FiscalYearSync,
-    LedgerAccount,
     MonthSync,
     PostingMonth,
-    Project,
     SyncRun,
 )
 from ledger.periods import FiscalYear, add_months, month_next, month_start
 from ledger.sync.month_replace import MonthValues, balance_rows_values, balances_month_replace
 from ledger.sync.posting_replace import postings_replace
-from ledger.sync.reference import reference_data_pull
+from ledger.sync.reference import references_refresh
 from ledger.templatetags.money import format_amount
 from tripletex.client import POSTING_PAGE_MAX, TripletexClient
 from tripletex.schemas import BalanceRow, Posting
@@ -351,7 +348,6 @@ class _Context:
     work: Work
     start_month: int
     start_known: bool
-    reference_pulled: bool
 
 
 def postings_apply(
@@ -363,18 +359,20 @@ def postings_apply(
     calls: Calls,
     start_month: int,
     start_known: bool,
-    reference_pulled: bool,
+    daily_references: bool,
 ) -> None:
     """Pull and store what `work` plans: one posting stream for the postings years, a yearly
-    balance sheet per whole year it covers, one /balanceSheet per month for the rest."""
-    ctx = _Context(company, run, client, calls, work, start_month, start_known, reference_pulled)
+    balance sheet per whole year it covers, one /balanceSheet per month for the rest; and the
+    chart, departments and projects where the postings name one unknown or (`daily_references`)
+    they are a day old (`ledger.sync.reference.references_refresh`)."""
+    ctx = _Context(company, run, client, calls, work, start_month, start_known)
     streamed = [y for y in work.years if y.mode in (WHOLE, CARRY)]
     read = None
     if streamed:
         start = min(y.carry_from or y.fy.start for y in streamed)
         end = max(y.end for y in streamed)
         read = postings_read(client, start=start, end=end, years=len(streamed))
-        _references_check(ctx, read.rows)
+    references_refresh(company, client, read.rows if read else [], daily=daily_references)
     deviating = False
     for year in work.years:
         if year.mode == MONTHLY:
@@ -383,31 +381,6 @@ def postings_apply(
             _carry_apply(ctx, year, read)
         else:
             deviating = _whole_apply(ctx, year, read, deviating=deviating)
-
-
-def _references_check(ctx: _Context, rows: list[Posting]) -> None:
-    """Refresh the chart, departments and projects when a posting names one we do not know."""
-    if not ctx.reference_pulled and references_unknown(ctx.company, rows):
-        reference_data_pull(ctx.company, ctx.client)
-        ctx.reference_pulled = True
-
-
-def references_unknown(company: Company, rows: Iterable[Posting]) -> bool:
-    """True when a posting names an account, department or project the company does not have."""
-    accounts, departments, projects = set(), set(), set()
-    for p in rows:
-        accounts.add(p.account_id)
-        departments.add(p.department_id)
-        projects.add(p.project_id)
-    known = (
-        LedgerAccount.objects.filter(company=company).values_list("tripletex_id", flat=True),
-        Department.objects.filter(company=company).values_list("tripletex_id", flat=True),
-        Project.objects.filter(company=company).values_list("tripletex_id", flat=True),
-    )
-    return any(
-        bool(named - {None} - set(ids))
-        for named, ids in zip((accounts, departments, projects), known, strict=True)
-    )
 
 
 def _whole_apply(
@@ -600,8 +573,7 @@ def postings_month_refresh(
     client = client or tripletex_client_for(company)
     end = month_next(month)
     rows = [p for page in client.posting_pages(date_from=month, date_to=end) for p in page.values]
-    if references_unknown(company, rows):
-        reference_data_pull(company, client)
+    references_refresh(company, client, rows, daily=False)
     now = timezone.now()
     with transaction.atomic():
         postings_replace(

@@ -6,6 +6,7 @@ numbers) and shown inactive.
 """
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -15,25 +16,57 @@ from ledger.models import AccountingPeriod, Department, LedgerAccount, Project
 from ledger.periods import FiscalYear, months_in
 from ledger.sync.month_replace import BATCH
 from tripletex.client import TripletexClient
+from tripletex.schemas import Posting
 
-# The postings strategy refreshes the chart, departments and projects once they are this old (and
-# whenever a posting names one it does not know).
+# The postings strategy refreshes the chart, departments and projects once they are this old, and
+# whenever a posting names one it does not know (`references_refresh`).
 REFERENCE_MAX_AGE = datetime.timedelta(hours=24)
-
-
-def reference_data_due(company: Company) -> bool:
-    """True when the company's chart was never pulled or was pulled REFERENCE_MAX_AGE ago."""
-    latest = (
-        LedgerAccount.objects.filter(company=company)
-        .order_by("-synced_at")
-        .values_list("synced_at", flat=True)
-        .first()
-    )
-    return latest is None or latest <= timezone.now() - REFERENCE_MAX_AGE
 
 
 def reference_data_pull(company: Company, client: TripletexClient) -> None:
     """Upsert the chart of accounts, departments and projects (4 calls with the periods)."""
+    accounts_pull(company, client)
+    departments_pull(company, client)
+    projects_pull(company, client)
+
+
+def references_refresh(
+    company: Company, client: TripletexClient, postings: Iterable[Posting], *, daily: bool
+) -> int:
+    """Pull each of the chart, departments and projects that a posting names one unknown of, or
+    (when `daily`) that is REFERENCE_MAX_AGE old; returns how many were pulled.
+
+    Departments and projects are pulled by age only once the company has some: the figures need
+    them only to name what postings carry, and a holding company often has none (booking looks
+    them up in Tripletex itself). The chart is pulled by age always, since monthly balances name
+    accounts too."""
+    named: dict[type[Any], set[int]] = {LedgerAccount: set(), Department: set(), Project: set()}
+    for p in postings:
+        for model, ident in (
+            (LedgerAccount, p.account_id),
+            (Department, p.department_id),
+            (Project, p.project_id),
+        ):
+            if ident is not None:
+                named[model].add(ident)
+    stale_before = timezone.now() - REFERENCE_MAX_AGE
+    pulled = 0
+    for model, pull in (
+        (LedgerAccount, accounts_pull),
+        (Department, departments_pull),
+        (Project, projects_pull),
+    ):
+        held = dict(model.objects.filter(company=company).values_list("tripletex_id", "synced_at"))
+        is_stale = not held or max(held.values()) <= stale_before
+        by_age = daily and is_stale and (model is LedgerAccount or bool(held))
+        if named[model] - held.keys() or by_age:
+            pull(company, client)
+            pulled += 1
+    return pulled
+
+
+def accounts_pull(company: Company, client: TripletexClient) -> None:
+    """Upsert the chart of accounts (1 call); accounts gone from Tripletex are shown inactive."""
     now = timezone.now()
     accounts = client.accounts()
     _upsert(
@@ -53,6 +86,15 @@ def reference_data_pull(company: Company, client: TripletexClient) -> None:
         unique=["company", "tripletex_id"],
         update=["number", "name", "account_type", "is_active", "synced_at"],
     )
+    # Gone from Tripletex: keep the row (old balances refer to the number) but show it inactive.
+    LedgerAccount.objects.filter(company=company).exclude(
+        tripletex_id__in=[a.id for a in accounts]
+    ).update(is_active=False)
+
+
+def departments_pull(company: Company, client: TripletexClient) -> None:
+    """Upsert the departments (1 call); departments gone from Tripletex are shown inactive."""
+    now = timezone.now()
     departments = client.departments()
     _upsert(
         Department,
@@ -70,6 +112,14 @@ def reference_data_pull(company: Company, client: TripletexClient) -> None:
         unique=["company", "tripletex_id"],
         update=["number", "name", "is_active", "synced_at"],
     )
+    Department.objects.filter(company=company).exclude(
+        tripletex_id__in=[d.id for d in departments]
+    ).update(is_active=False)
+
+
+def projects_pull(company: Company, client: TripletexClient) -> None:
+    """Upsert the projects (1 call)."""
+    now = timezone.now()
     projects = client.projects()
     _upsert(
         Project,
@@ -87,13 +137,6 @@ def reference_data_pull(company: Company, client: TripletexClient) -> None:
         unique=["company", "tripletex_id"],
         update=["number", "name", "is_closed", "synced_at"],
     )
-    # Gone from Tripletex: keep the row (old balances refer to the number) but show it inactive.
-    LedgerAccount.objects.filter(company=company).exclude(
-        tripletex_id__in=[a.id for a in accounts]
-    ).update(is_active=False)
-    Department.objects.filter(company=company).exclude(
-        tripletex_id__in=[d.id for d in departments]
-    ).update(is_active=False)
 
 
 def periods_pull(

@@ -29,7 +29,6 @@ vendor-specific SQL), `schedules` (when runs are due; the dispatcher below asks 
 import datetime
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -62,7 +61,7 @@ from ledger.sync.alerts import (
 from ledger.sync.month_replace import balance_rows_values, balances_month_replace
 from ledger.sync.night import night_plan_ensure
 from ledger.sync.postings import postings_apply, postings_plan
-from ledger.sync.reference import periods_pull, reference_data_due, reference_data_pull
+from ledger.sync.reference import periods_pull, reference_data_pull
 from ledger.sync.schedules import (
     sync_schedule_advance,
     sync_schedule_due_kind,
@@ -353,15 +352,13 @@ def _pull(
     """Pull the run's months and tie them out; returns the first month of the window it covered.
 
     MONTHS (and a run of one chosen month) pulls the chart, departments and projects on every
-    run but the intraday refresh; AUTO only when they are a day old (or a posting names one we do
-    not know, `ledger.sync.postings`)."""
+    run but the intraday refresh; AUTO only what a posting names that we do not know, and what is
+    a day old (`ledger.sync.reference.references_refresh`)."""
     client = meter.client
     auto = strategy == AUTO and run.kind != SyncRun.Kind.MONTH
-    reference_pulled = False
-    if run.kind != SyncRun.Kind.CURRENT and (not auto or reference_data_due(company)):
+    if run.kind != SyncRun.Kind.CURRENT and not auto:
         reference_data_pull(company, client)
-        reference_pulled = True
-    pull = partial(_postings_pull, reference_pulled=reference_pulled) if auto else _months_pull
+    pull = _postings_pull if auto else _months_pull
     fiscal_years = _fiscal_years(company, year=year, today=today)
     pulled = pull(company, run, meter, fiscal_years, today=today, force=force, before=0)
     if year is None and run.kind != SyncRun.Kind.MONTH:
@@ -422,7 +419,6 @@ def _postings_pull(
     today: datetime.date,
     force: bool,
     before: int,
-    reference_pulled: bool,
 ) -> int:
     """Pull what `fiscal_years` need under the postings strategy (`before` months pulled
     already); returns how many months the run has written."""
@@ -456,7 +452,7 @@ def _postings_pull(
         calls=meter.calls,
         start_month=fiscal_years[-1].start.month,
         start_known=start_known,
-        reference_pulled=reference_pulled,
+        daily_references=run.kind != SyncRun.Kind.CURRENT,
     )
     return before + len(work.months)
 

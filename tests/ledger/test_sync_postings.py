@@ -39,8 +39,11 @@ from tests.ledger.test_sync import (
 from tests.sandbox.support import create_session_token
 from tripletex.sandbox import demo
 
-# session aside: chart, departments, projects, periods
+# session aside: chart, departments, projects, periods (what the monthly strategy pulls each run)
 REFERENCE_CALLS = 4
+# The postings strategy's first sync of a firm without departments and projects (the holding
+# company): the chart, because its postings name accounts we do not know yet, and the periods.
+CHART_AND_PERIODS = 2
 
 
 def sandbox_months(server, token: str, months: list[datetime.date]) -> dict:
@@ -76,8 +79,9 @@ def test_derived_months_equal_the_monthly_balance_sheet_for_a_calendar_year_firm
     assert all(n < 3000 for n in carried), "only balance accounts open a year"
     december = datetime.date(january.year - 1, 12, 1)
     assert any(n >= 3000 and b_in for (n, m), (b_in, _c, _o) in stored.items() if m == december)
-    # Two fiscal years from one posting page and two yearly balance sheets.
-    assert run.tripletex_calls == REFERENCE_CALLS + 1 + 2
+    # Two fiscal years from one posting page and two yearly balance sheets; the holding company's
+    # postings name no department or project, so neither list is pulled.
+    assert run.tripletex_calls == CHART_AND_PERIODS + 1 + 2
     assert [s["strategy"] for s in run.strategies] == ["postings", "postings"]
     with scopes_disabled():
         postings = Posting.objects.filter(company=holding).count()
@@ -156,7 +160,8 @@ def test_the_control_total_catches_salary_the_key_cannot_see_and_falls_back_to_m
     assert any("salary" in note for note in run.strategy_notes)
     months = months_until_now()
     assert stored_balances(firm) == sandbox_months(tripletex_sandbox, demo.OPERATING_TOKEN, months)
-    # One posting page, two yearly balance sheets, then every month on its own.
+    # One posting page, two yearly balance sheets, then every month on its own; the operating
+    # company's postings name departments and projects, so those lists are pulled too.
     assert run.tripletex_calls == REFERENCE_CALLS + 1 + 2 + len(months)
     with scopes_disabled():
         stored_salary = Posting.objects.filter(company=firm, account_number=5000).count()
@@ -185,7 +190,7 @@ def test_a_firm_over_the_page_threshold_uses_the_monthly_strategy(
     assert all("pages" in s["reason"] for s in run.strategies)
     months = months_until_now()
     # The first page told; then one /balanceSheet per month, as the monthly strategy alone.
-    assert run.tripletex_calls == REFERENCE_CALLS + 1 + len(months)
+    assert run.tripletex_calls == CHART_AND_PERIODS + 1 + len(months)
     assert stored_balances(holding) == sandbox_months(tripletex_sandbox, demo.HOLDING_TOKEN, months)
 
 
@@ -233,8 +238,8 @@ def test_a_posting_on_an_unknown_account_refreshes_the_chart(holding, tripletex_
     run = run_sync(holding)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    # Periods, postings, then the chart, departments and projects.
-    assert run.tripletex_calls == 2 + 3
+    # Periods, postings, then the chart (no department or project is unknown).
+    assert run.tripletex_calls == 2 + 1
     with scopes_disabled():
         assert LedgerAccount.objects.filter(company=holding, number=6705).exists()
 
@@ -246,7 +251,8 @@ def test_the_chart_is_refreshed_once_a_day(holding, tripletex_sandbox):
             synced_at=timezone.now() - datetime.timedelta(hours=25)
         )
     run = run_sync(holding)
-    assert run.tripletex_calls == 3 + 2
+    # The chart (the company holds no departments or projects to refresh), periods, postings.
+    assert run.tripletex_calls == 1 + 2
 
 
 def test_weekly_recheck_is_one_yearly_balance_sheet_per_year_when_nothing_changed(

@@ -54,7 +54,9 @@ def test_beat_dispatches_the_nightly_sync_and_a_worker_runs_it(holding, monkeypa
 def test_accountant_clicks_sync_now_and_sees_progress_and_figures_as_of(
     page, live_server, holding, anders, tripletex_sandbox
 ):
-    tripletex_sandbox.faults.latency_ms = 150  # slow enough to watch the progress
+    # Slow enough to watch the progress: the postings strategy writes a fiscal year at a time
+    # after a handful of calls, so a year's months show for one call's latency before the next.
+    tripletex_sandbox.faults.latency_ms = 2000
     # The web process (the live server) sends to its configured broker and default queue (Redis or
     # the embedded broker, a per-run queue under `make test`): the worker consumes exactly that.
     with celery_worker(
