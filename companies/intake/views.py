@@ -46,44 +46,55 @@ def key_request(request: HttpRequest) -> HttpResponse:
         form = KeyRequestForm(initial={"org_numbers": request.GET.get("org", "")[:20]})
         members = MembersFormSet(prefix="users", initial=[{"role": Role.ADMIN}])
         return _page(request, {"form": form, "members": members})
-    throttle, address = intake_throttle(), client_address(request)
     form = KeyRequestForm(request.POST)
     members = MembersFormSet(request.POST, prefix="users")
     context: dict[str, Any] = {"form": form, "members": members}
+    refused = _refused(request, context)
+    if refused is not None:
+        return _page(request, context, status=refused)
+    if form.is_valid() and members.is_valid() and _submitted(context):
+        return HttpResponseRedirect(reverse("key_request_received"))
+    return _page(request, context, status=400)
+
+
+def _refused(request: HttpRequest, context: dict[str, Any]) -> int | None:
+    """The status for a paused address (429) or a submission that fails the bot checks (400);
+    None when the form may be looked at. Every submission counts against the address."""
+    throttle, address = intake_throttle(), client_address(request)
     if throttle.is_blocked(email="", address=address):
         context["throttled"] = True
-        return _page(request, context, status=429)
-    throttle.record_failure(email="", address=address)  # every submission counts (see README)
+        return 429
+    throttle.record_failure(email="", address=address)
     try:
         form_token_check(request.POST.get("form_token", ""))
         honeypot_check(request.POST.get(HONEYPOT_FIELD, ""))
     except BotCheckFailed as exc:
-        form.add_error(None, exc.message)
-        return _page(request, context, status=400)
-    if form.is_valid() and members.is_valid():
-        try:
-            _submit(form, members)
-        except OnboardingError as exc:
-            form.add_error(None, exc.message)
-            context["problems"] = exc.problems
-        else:
-            return HttpResponseRedirect(reverse("key_request_received"))
-    return _page(request, context, status=400)
+        context["form"].add_error(None, exc.message)
+        return 400
+    return None
 
 
-def _submit(form: KeyRequestForm, members: Any) -> None:
+def _submitted(context: dict[str, Any]) -> bool:
+    """Verify and store the request; False (with the reason on the form) when Tripletex refuses."""
+    form, members = context["form"], context["members"]
     data = form.cleaned_data
-    key_request_submit(
-        contact_name=data["contact_name"],
-        contact_email=data["contact_email"],
-        key_type=data["key_type"],
-        token=data["tripletex_key"],
-        org_numbers=data["org_numbers"],
-        members=members.members(),
-        accounting_system=data["accounting_system"],
-        office_name=data.get("office_name") or "",
-        note=data.get("note") or "",
-    )
+    try:
+        key_request_submit(
+            contact_name=data["contact_name"],
+            contact_email=data["contact_email"],
+            key_type=data["key_type"],
+            token=data["tripletex_key"],
+            org_numbers=data["org_numbers"],
+            members=members.members(),
+            accounting_system=data["accounting_system"],
+            office_name=data.get("office_name") or "",
+            note=data.get("note") or "",
+        )
+    except OnboardingError as exc:
+        form.add_error(None, exc.message)
+        context["problems"] = exc.problems
+        return False
+    return True
 
 
 @require_GET

@@ -330,3 +330,21 @@ def test_blind_lookups_answer_no_rows_for_vouchers_that_exist(tripletex_sandbox,
     assert http.get(f"{by_date}/{created['id']}").json()["value"]["id"] == created["id"]
     server.faults.reset()
     assert found() == ([created["id"]], [created["id"]])
+
+
+def test_an_added_office_token_reaches_its_bench_clients_on_one_budget(
+    tripletex_sandbox, sandbox_http
+):
+    """bench/night_plan.py puts many firms behind one office key (store.add_office_token)."""
+    server = tripletex_sandbox
+    clients = [demo.BENCH_COMPANY_ID_BASE + n for n in (1, 2)]
+    for n in (1, 2):
+        server.store.token_info(demo.bench_token(n))
+    server.store.add_office_token("bench-office-test", clients)
+    server.faults.rate_limit = 2
+    first, second = (sandbox_http(server, "bench-office-test", company_id=c) for c in clients)
+    assert first.get(f"{server.base_url}/ledger/vatType").status_code == 200
+    assert second.get(f"{server.base_url}/ledger/vatType").status_code == 200
+    assert first.get(f"{server.base_url}/ledger/vatType").status_code == 429
+    other = sandbox_http(server, "bench-office-test", company_id=demo.HOLDING.company_id)
+    assert other.get(f"{server.base_url}/ledger/vatType").status_code == 403

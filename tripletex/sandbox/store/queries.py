@@ -147,6 +147,22 @@ class Queries(Seeding):
             self._tokens[token] = info
             return info
 
+    def add_office_token(self, token: str, client_ids: list[int]) -> TokenInfo:
+        """Register an accounting office's token reaching these clients (benchmarks: many firms
+        behind one key, sharing its rate limit); the office is the demo office company."""
+        office = demo.OFFICE.company_id
+        with self._lock:
+            employee_id = office * 10 + 3 + len(self._tokens) % 7
+            with self._transaction():
+                self.db.execute("DELETE FROM employees WHERE id=?", (employee_id,))
+                self._add_token(token, office, employee_id, True, True)
+                self.db.executemany(
+                    "INSERT INTO office_clients VALUES (?, ?)", [(token, c) for c in client_ids]
+                )
+            info = TokenInfo(token, office, employee_id, True, True, frozenset(client_ids))
+            self._tokens[token] = info
+            return info
+
     def remove_employee_token(self, token: str) -> None:
         """Revoke an employee token: new sessions for it fail with arg:employeeToken."""
         with self._lock:
