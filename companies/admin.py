@@ -26,8 +26,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies import admin_views
 from companies.admin_mixins import ReadOnlyAdminMixin
@@ -50,12 +48,6 @@ from companies.models import (
 )
 from companies.onboarding.saving import connection_key_store, office_key_verified
 from companies.services import MemberError, member_invite, member_remove, member_role_change
-
-# django-otp's device admins show each authenticator's secret (and its QR code) to staff; devices
-# are managed only by their owners here, and staff reset them with "Reset two-step login".
-for _device_model in (TOTPDevice, StaticDevice):
-    if admin.site.is_registered(_device_model):
-        admin.site.unregister(_device_model)
 
 
 def key_summary(holder: EncryptedKeyMixin | None) -> str:

@@ -3,9 +3,11 @@
 Who must: staff, anyone with the finance or admin role in any company, and everyone in a company
 whose administrators require it. Anyone else (accountants) may turn it on, and then must use it.
 
-django-otp keeps the devices (`TOTPDevice` for the app, `StaticDevice` holding the recovery codes,
-each code deleted when used) and marks a session verified (`django_otp.login` stores the device in
-the session; `OTPMiddleware` gives `request.user.otp_device`). It fits our own login views, which
+The devices are django-otp devices of our own (companies/twofactor/models.py): `Authenticator`
+for the app, its key encrypted with FIELD_ENCRYPTION_KEYS, and `RecoveryCodes`, each code stored
+only as a keyed hash and deleted when used. django-otp marks a session verified
+(`django_otp.login` stores the device in the session; `OTPMiddleware` gives
+`request.user.otp_device`). It fits our own login views, which
 allauth's MFA does not: that works only inside allauth's account login flow. Every code tried also
 goes through the login throttle (companies/throttle.py), on top of django-otp's own growing delay per
 device after a wrong code (`ThrottlingMixin`).
@@ -18,22 +20,21 @@ when they must have one and do not yet.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 import segno
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django_otp import devices_for_user
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.audit import audit_record
 from companies.models import Company, Membership, Role, User
+from companies.twofactor.models import Authenticator, RecoveryCodes
 
 RECOVERY_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "authenticator"
@@ -65,7 +66,7 @@ def mfa_required(*, user: User) -> bool:
 
 def mfa_enrolled(*, user: User) -> bool:
     """True when the user has a confirmed authenticator."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return Authenticator.objects.filter(user=user, confirmed=True).exists()
 
 
 def mfa_pending_step(user: Any) -> Step | None:
@@ -81,7 +82,7 @@ def mfa_pending_step(user: Any) -> Step | None:
     row = (
         User.objects.filter(pk=user.pk)
         .annotate(
-            enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            enrolled=Exists(Authenticator.objects.filter(user=OuterRef("pk"), confirmed=True)),
             strong=Exists(Membership.objects.filter(strong, user=OuterRef("pk"))),
         )
         .values("enrolled", "strong")
@@ -101,21 +102,21 @@ def mfa_step_url(step: Step, next_url: str) -> str:
     return reverse(f"mfa_{step}") + "?" + urlencode({"next": next_url})
 
 
-def mfa_enrolment_device(*, user: User) -> TOTPDevice:
+def mfa_enrolment_device(*, user: User) -> Authenticator:
     """The authenticator being set up: made once, so a reload shows the same key until confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    device = Authenticator.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+        device = Authenticator.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
     return device
 
 
-def totp_manual_key(device: TOTPDevice) -> str:
+def totp_manual_key(device: Authenticator) -> str:
     """The secret as authenticator apps take it typed in: base32 in groups of four."""
     key = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
-def totp_qr_data_uri(device: TOTPDevice) -> str:
+def totp_qr_data_uri(device: Authenticator) -> str:
     """The otpauth:// URL as an SVG QR code in a data: URI (allowed by our CSP's img-src)."""
     return str(segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2))
 
@@ -125,7 +126,7 @@ def _normalise(code: str) -> str:
 
 
 @transaction.atomic
-def mfa_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> list[str] | None:
+def mfa_enrolment_confirm(*, user: User, device: Authenticator, code: str) -> list[str] | None:
     """Confirm the authenticator with a code from it: the new recovery codes, or None if wrong.
 
     A confirmed authenticator replaces any earlier one (a new phone)."""
@@ -133,7 +134,7 @@ def mfa_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> list[
         raise MfaError("This authenticator is not being set up for you.")
     if not device.verify_token(_normalise(code)):
         return None
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    Authenticator.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _recovery_codes_replace(user=user)
@@ -141,11 +142,16 @@ def mfa_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> list[
     return codes
 
 
+def _recovery_code() -> str:
+    # As django-otp's StaticToken.random_token: 40 random bits in eight base32 letters and digits.
+    return base64.b32encode(os.urandom(5)).decode().lower()
+
+
 def _recovery_codes_replace(*, user: User) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    RecoveryCodes.objects.filter(user=user).delete()
+    device = RecoveryCodes.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = [_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    device.codes_set(codes)
     return codes
 
 
@@ -161,7 +167,7 @@ def mfa_recovery_codes_renew(*, user: User) -> list[str]:
 
 def mfa_recovery_codes_left(*, user: User) -> int:
     """How many unused recovery codes the user has."""
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCodes.objects.filter(user=user, confirmed=True).aggregate(n=Count("codes"))["n"]
 
 
 def mfa_verify(*, user: User, code: str) -> Device | None:
@@ -170,14 +176,18 @@ def mfa_verify(*, user: User, code: str) -> Device | None:
     code = _normalise(code)
     if not code:
         return None
-    kind: type[Device] = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+    kind: type[Authenticator | RecoveryCodes]
+    kind = Authenticator if code.isdigit() and len(code) == 6 else RecoveryCodes
     with transaction.atomic():
-        for device in devices_for_user(user, confirmed=True, for_verify=True):
-            if isinstance(device, kind) and device.verify_token(code):
+        # Locked, as django-otp's devices_for_user(for_verify=True): a code works only once even
+        # when two requests bring it at the same moment.
+        devices = kind.objects.filter(user=user, confirmed=True).select_for_update()
+        for device in devices:
+            if device.verify_token(code):
                 break
         else:
             return None
-    if isinstance(device, StaticDevice):
+    if isinstance(device, RecoveryCodes):
         audit_record(company=None, actor=user, action="mfa.recovery_code_used", detail=user.email)
     return device
 
@@ -186,8 +196,8 @@ def mfa_verify(*, user: User, code: str) -> Device | None:
 def mfa_reset(*, user: User, by: User | None) -> None:
     """Remove the user's authenticator and recovery codes (a lost device); they enrol again at
     their next login. Recorded in the audit log."""
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    RecoveryCodes.objects.filter(user=user).delete()
     audit_record(company=None, actor=by, action="mfa.reset", detail=user.email)
 
 
@@ -196,8 +206,8 @@ def mfa_disable(*, user: User) -> None:
     if mfa_required(user=user):
         raise MfaError("Your role requires two-step login.")
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        RecoveryCodes.objects.filter(user=user).delete()
         audit_record(company=None, actor=user, action="mfa.disabled", detail=user.email)
 
 

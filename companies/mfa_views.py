@@ -17,7 +17,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from companies.mfa import (
     MfaError,
@@ -36,6 +35,7 @@ from companies.mfa import (
 from companies.redirects import safe_next_url
 from companies.tenancy import AuthenticatedRequest
 from companies.throttle import LoginThrottle, client_address
+from companies.twofactor.models import RecoveryCodes
 
 
 class CodeForm(forms.Form):
@@ -95,7 +95,7 @@ def mfa_verify_view(request: AuthenticatedRequest) -> HttpResponse:
         if device is not None:
             throttle.record_success(email=email, address=address)
             otp_login(request, device)
-            if isinstance(device, StaticDevice):
+            if isinstance(device, RecoveryCodes):
                 left = mfa_recovery_codes_left(user=request.user)
                 messages.warning(
                     request,

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.models import Company, Invitation, Membership, TripletexConnection, User
+from companies.twofactor.models import Authenticator
 from tripletex.schemas import ClientCompany
 
 
@@ -27,7 +27,7 @@ def membership_get(*, user: User, company_slug: str) -> Membership | None:
 def members_of(*, company: Company) -> QuerySet[Membership]:
     """The company's memberships with their users, by e-mail; `has_mfa` says whether the user has
     set up an authenticator."""
-    has_mfa = Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
+    has_mfa = Exists(Authenticator.objects.filter(user=OuterRef("user"), confirmed=True))
     rows = Membership.objects.filter(company=company).select_related("user")
     return rows.annotate(has_mfa=has_mfa).order_by("user__email")
 

@@ -89,12 +89,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    # Second factor (README "Security"): authenticator apps and recovery codes. Before companies,
-    # whose admin module takes their device admins (which show secrets) off the staff admin.
+    # Second factor (README "Security"): django-otp's core, with devices of our own that keep no
+    # secret in plaintext (companies.twofactor). django-otp's otp_totp and otp_static plugins,
+    # which do, are not installed (their rows were moved by twofactor's migration 0002).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "companies",
+    "companies.twofactor",
     "tripletex",
     "ledger",
 ]

@@ -17,7 +17,6 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.mfa import (
     mfa_enrolled,
@@ -26,9 +25,10 @@ from companies.mfa import (
     mfa_required,
 )
 from companies.models import User
+from companies.twofactor.models import Authenticator
 
 
-def totp_code(device: TOTPDevice) -> str:
+def totp_code(device: Authenticator) -> str:
     """The code an authenticator app shows now, or the next step's code when this step's was used
     already (the server takes each step once, and one step either side)."""
     device.refresh_from_db()
@@ -40,9 +40,9 @@ def totp_code(device: TOTPDevice) -> str:
         time.sleep(1)
 
 
-def enrol(user: User) -> TOTPDevice:
+def enrol(user: User) -> Authenticator:
     """The user's confirmed authenticator; set up (as on the enrolment page) if they have none."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = Authenticator.objects.filter(user=user, confirmed=True).first()
     if device is not None:
         return device
     device = mfa_enrolment_device(user=user)
@@ -51,7 +51,7 @@ def enrol(user: User) -> TOTPDevice:
     return device
 
 
-def enrol_if_needed(email: str) -> TOTPDevice | None:
+def enrol_if_needed(email: str) -> Authenticator | None:
     """For a login by e-mail: the authenticator the user will be asked for, if any."""
     user = User.objects.filter(email=email.lower()).first()
     if user is None or not (mfa_required(user=user) or mfa_enrolled(user=user)):
@@ -105,7 +105,7 @@ def enrol_in_browser(page) -> tuple[str, int]:
     return typed_key, step
 
 
-def complete_browser_login(page, device: TOTPDevice | None) -> None:
+def complete_browser_login(page, device: Authenticator | None) -> None:
     """After the password form was sent: type the authenticator's code on the second step."""
     if device is None or "/konto/tofaktor/kode/" not in page.url:
         return

@@ -10,11 +10,10 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django_otp.oath import hotp
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.mfa import mfa_enrolment_confirm, mfa_enrolment_device
 from companies.models import AuditEvent, Company, User
+from companies.twofactor.models import Authenticator, RecoveryCodes
 from tests.conftest import PASSWORD
 from tests.mfa import enrol, totp_code
 
@@ -41,7 +40,7 @@ def password_login(client, user):
     return client.post(LOGIN, {"username": user.email, "password": PASSWORD})
 
 
-def enrol_with_codes(user) -> tuple[TOTPDevice, list[str]]:
+def enrol_with_codes(user) -> tuple[Authenticator, list[str]]:
     device = mfa_enrolment_device(user=user)
     codes = mfa_enrolment_confirm(user=user, device=device, code=totp_code(device))
     return device, codes
@@ -101,13 +100,13 @@ def test_an_accountant_who_opted_in_must_use_it(client, acme, anders):
     # ... and may turn it off again once verified.
     assert client.post(VERIFY, {"code": code_for(key, offset=1)}).status_code == 302
     assert client.post("/konto/tofaktor/av/").status_code == 302
-    assert not TOTPDevice.objects.filter(user=anders).exists()
+    assert not Authenticator.objects.filter(user=anders).exists()
 
 
 def test_finance_cannot_turn_it_off(client, fiona):
     client.force_login(fiona)
     client.post("/konto/tofaktor/av/")
-    assert TOTPDevice.objects.filter(user=fiona, confirmed=True).exists()
+    assert Authenticator.objects.filter(user=fiona, confirmed=True).exists()
 
 
 def test_a_firm_admin_requires_it_of_everyone(client, acme, alice, anders):
@@ -219,8 +218,8 @@ def test_staff_reset_a_lost_device_and_it_is_audited(client, staff, alice):
         {"action": "reset_two_step", "_selected_action": [alice.pk]},
     )
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=alice).exists()
-    assert not StaticDevice.objects.filter(user=alice).exists()
+    assert not Authenticator.objects.filter(user=alice).exists()
+    assert not RecoveryCodes.objects.filter(user=alice).exists()
     event = AuditEvent.objects.get(action="mfa.reset")
     assert event.actor == staff
     assert event.detail == alice.email
@@ -232,8 +231,13 @@ def test_staff_reset_a_lost_device_and_it_is_audited(client, staff, alice):
 def test_the_admin_shows_no_device_secrets(client, staff):
     enrol(staff)
     client.force_login(staff)
-    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
-    assert client.get("/admin/otp_static/staticdevice/").status_code == 404
+    for path in (
+        "/admin/otp_totp/totpdevice/",
+        "/admin/otp_static/staticdevice/",
+        "/admin/twofactor/authenticator/",
+        "/admin/twofactor/recoverycodes/",
+    ):
+        assert client.get(path).status_code == 404, path
 
 
 def test_seed_demo_users_log_in_with_the_printed_secret(client, db):
@@ -247,4 +251,4 @@ def test_seed_demo_users_log_in_with_the_printed_secret(client, db):
     assert client.get("/admin/").status_code == 200
     # The accountant has no second factor until they turn it on.
     accountant = User.objects.get(email="regnskap@demo.no")
-    assert not TOTPDevice.objects.filter(user=accountant).exists()
+    assert not Authenticator.objects.filter(user=accountant).exists()

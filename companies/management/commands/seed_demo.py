@@ -11,7 +11,6 @@ import base64
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.audit import audit_record
 from companies.credentials import (
@@ -23,6 +22,7 @@ from companies.credentials import (
 from companies.mfa import mfa_enrolled
 from companies.models import Company, OfficeKey, Role, TripletexConnection, User
 from companies.services import company_create, membership_set
+from companies.twofactor.models import Authenticator
 from tripletex.sandbox import demo
 
 DEMO_PASSWORD = "dynamik-demo"
@@ -65,7 +65,9 @@ class Command(BaseCommand):
                 )
             if role in (None, Role.ADMIN, Role.FINANCE) and not mfa_enrolled(user=user):
                 key = base64.b32decode(DEMO_TOTP_SECRET).hex()
-                TOTPDevice.objects.create(user=user, name="demo", key=key, confirmed=True)
+                device = Authenticator(user=user, name="demo", confirmed=True)
+                device.key = key  # stored encrypted
+                device.save()
             users[email] = user
         return users
 
