@@ -5,15 +5,18 @@
 * `pnl_company`: Acme with the hand-computed P&L months of tests/ledger/figures_data.py.
 * `july_sandbox`: a sandbox seeded up to tests/ledger/test_fiscal_year_july.py's TODAY, whose
   July–June firm that module and the postings strategy's tests sync.
+* `sync_sent`: what the sync task was sent with (its kwargs, queue and countdown), not sent.
 """
 
 from collections.abc import Iterator
 
 import pytest
+from celery import current_app
 from django_scopes import scope
 
 from companies.credentials import connection_set_own_key
 from companies.models import Company
+from ledger import queue
 from tests.ledger.figures_data import PNL_CHANGES, PNL_NAMES, seed_changes
 from tests.ledger.support import connect
 from tests.sandbox.support import point_app_at
@@ -63,3 +66,17 @@ def july_sandbox(tmp_path, settings, monkeypatch) -> Iterator[SandboxServer]:
     point_app_at(server, settings, monkeypatch)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def sync_sent(monkeypatch) -> list[dict]:
+    """What the sync task was sent with, instead of sending it: {"kwargs": …, "queue": …, …}."""
+    calls: list[dict] = []
+    task = current_app.tasks[queue.SYNC_RUN]
+
+    def apply_async(args=None, kwargs=None, **options):
+        calls.append({"kwargs": kwargs, **options})
+
+    monkeypatch.setattr(task, "apply_async", apply_async)
+    monkeypatch.setattr(task, "delay", lambda **kwargs: apply_async(kwargs=kwargs))
+    return calls

@@ -8,14 +8,12 @@ import datetime
 import random
 
 import pytest
-from celery import current_app
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from companies.credentials import connection_mark, connection_set_office_key, office_key_set
 from companies.models import Company, TripletexConnection
-from ledger import queue
 from ledger.models import MonthSync, SyncRun, SyncSchedule
 from ledger.sync import night as night_module
 from ledger.sync.night import (
@@ -249,17 +247,8 @@ def test_the_plan_is_made_once_a_night_from_0020(office_night):
     assert night_plan_ensure(now=at(6, 5)) is None  # the next night's plan waits for 00:20
 
 
-@pytest.fixture
-def sent(monkeypatch) -> list[dict]:
-    calls: list[dict] = []
-    task = current_app.tasks[queue.SYNC_RUN]
-    monkeypatch.setattr(task, "apply_async", lambda kwargs=None, **o: calls.append(o))
-    monkeypatch.setattr(task, "delay", lambda **kwargs: calls.append({}))
-    return calls
-
-
 def test_the_dispatcher_sends_a_planned_run_with_a_countdown_to_its_start(
-    acme, bergen, local_cache, sent, settings, django_capture_on_commit_callbacks
+    acme, bergen, local_cache, sync_sent, settings, django_capture_on_commit_callbacks
 ):
     settings.SYNC_DISPATCH_SECONDS = 300
     connect(acme, token="token-acme-12345")
@@ -270,7 +259,7 @@ def test_the_dispatcher_sends_a_planned_run_with_a_countdown_to_its_start(
     with django_capture_on_commit_callbacks(execute=True):
         counts = sync_due_dispatch()
     assert counts["nightly"] == 1
-    ((options),) = sent
+    (options,) = sync_sent
     assert options["queue"] == settings.CELERY_BATCH_QUEUE
     assert 100 < options["countdown"] <= 120
     with scopes_disabled():
