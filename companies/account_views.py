@@ -31,6 +31,7 @@ from companies.invitations import (
 )
 from companies.mfa import mfa_pending_step, mfa_step_url
 from companies.models import Invitation, Role, User
+from companies.redirects import safe_next_url
 from companies.throttle import LoginThrottle, client_address
 
 THROTTLED = _("Too many failed attempts. Wait a few minutes and try again.")
@@ -73,6 +74,13 @@ class LoginView(auth_views.LoginView):
         if form.has_error("__all__", code="throttled"):
             response.status_code = 429
         return response
+
+    def get_redirect_url(self) -> str:
+        """The `next` to return to after the login, when it is a page of this site ('' if not),
+        by the project's one rule (companies/redirects.py) rather than Django's copy of it."""
+        name = self.redirect_field_name
+        target = self.request.POST.get(name, self.request.GET.get(name))
+        return safe_next_url(self.request, target, fallback="")
 
     def get_success_url(self) -> str:
         target = super().get_success_url()

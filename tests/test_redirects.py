@@ -122,3 +122,12 @@ def test_only_the_helper_asks_django_whether_a_target_is_safe():
                     unchecked.append(f"{path.relative_to(ROOT)}: {node.name}")
     assert unchecked == []
     assert any(reads.search(p.read_text()) for p in sources), "the pattern is stale"
+
+
+def test_the_login_follows_a_next_on_this_site(client, anders, acme):
+    target = reverse("companies:company_home", kwargs={"company_slug": acme.slug})
+    response = client.post(
+        reverse("login") + "?next=" + target, {"username": anders.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == target
