@@ -10,13 +10,17 @@ years it needs in one date-ordered stream, so a small firm's first sync of two y
 session, the chart, departments, projects and periods, one posting page and two yearly balance
 sheets: 8 calls, 4 per firm-year.
 
-The threshold. C beats A while 1 + pages < 12, i.e. up to MAX_PAGES = 10 pages (99,999 postings)
-a year; at 11 pages it only ties and moves eleven pages of payload. Whether a year is over it is
-decided from the first page: the stream is sorted by date, so a full first page covers an unbroken
-span of days from the window's start, and a span shorter than a tenth of a year means more than
-ten pages a year (`_too_dense`). Such a firm costs its first page and then A, as before; a
-stream that still runs past MAX_PAGES pages a year is cut there too. Years the pages read cover
-completely (the stream went past their end) still use C; the others use A. The choice is recorded
+The threshold. A year of P postings costs 1 + ⌈(P + 1)/S⌉ by C (a last page shorter than S
+ends the stream, so 100,000 postings take ten full pages and an empty one) and 12 by A: C is
+cheaper while the year fits in N = MAX_PAGES = 10 pages, i.e. below 100,000 postings a year, and
+from there it only ties while moving ten pages of payload. Whether a year is over it is decided
+from the first page: the stream is sorted by date, so a full first page covers an unbroken span
+of days from the window's start, and a span of a tenth of a year or less means ten pages a year
+or more (`_too_dense`). Such a firm costs its first page and then A, as before (its first page
+names the accounts and departments it uses, so it pulls no list it does not need and stays
+within today's count); a stream that still runs past MAX_PAGES pages a year is cut there too.
+Years the pages read cover completely (the stream went past their end) still use C; the others
+use A. The choice is recorded
 per fiscal year on the run (`SyncRun.strategies`) and in FiscalYearSync.
 
 The control total. The sum of a year's postings per account must equal the yearly
@@ -72,7 +76,7 @@ from tripletex.client import POSTING_PAGE_MAX, TripletexClient
 from tripletex.schemas import BalanceRow, Posting
 
 ZERO = Decimal("0")
-# A fiscal year needing more pages than this is synced by months: 1 + 10 pages < 12 months.
+# A fiscal year needing this many pages or more is synced by months: 1 + 11 pages = 12 months.
 MAX_PAGES = 10
 DAYS_PER_YEAR = 365
 # Accounts named in a failed control's reason before "…".
@@ -175,17 +179,18 @@ class PostingsRead:
 
 
 def _too_dense(rows: int, start: datetime.date, last: datetime.date) -> bool:
-    """True when a full first page of `rows` postings dated [start, last] means more than
-    MAX_PAGES pages a year."""
-    days = (last - start).days + 1
-    return rows * DAYS_PER_YEAR > MAX_PAGES * POSTING_PAGE_MAX * days
+    """True when a full first page of `rows` postings from `start` to inside day `last` means
+    MAX_PAGES pages a year or more (1 + 11 calls, no fewer than 12 months)."""
+    # The page ends inside its last day: it covers the days before it whole, and part of it.
+    days = max(1, (last - start).days)
+    return rows * DAYS_PER_YEAR >= MAX_PAGES * POSTING_PAGE_MAX * days
 
 
 def postings_read(
     client: TripletexClient, *, start: datetime.date, end: datetime.date, years: int
 ) -> PostingsRead:
     """Read the postings of [start, end) page by page, stopping after a first page that shows
-    more than MAX_PAGES pages a year or after MAX_PAGES pages per fiscal year in the window."""
+    MAX_PAGES pages a year or more, or after MAX_PAGES pages per fiscal year in the window."""
     read = PostingsRead(start=start, end=end)
     for page in client.posting_pages(date_from=start, date_to=end):
         read.pages += 1
@@ -532,8 +537,8 @@ def _decide(ctx: _Context, fy: FiscalYear, strategy: str, postings: int, reason:
 
 def _large_reason() -> str:
     return _(
-        "more than %(pages)s pages of %(size)s postings a year: one balance sheet per month "
-        "costs fewer calls"
+        "at least %(pages)s pages of %(size)s postings a year: one balance sheet per month "
+        "costs no more calls"
     ) % {"pages": MAX_PAGES, "size": f"{POSTING_PAGE_MAX:,}".replace(",", " ")}
 
 

@@ -222,3 +222,28 @@ def test_generation_is_deterministic():
     first = seed.generate("holding", "holding", today)
     second = seed.generate("holding", "holding", today)
     assert [(d.date, d.lines) for d in first] == [(d.date, d.lines) for d in second]
+
+
+def test_add_volume_books_balanced_postings_over_the_whole_ledger(tmp_path):
+    store = Store(tmp_path / "volume.sqlite3", today=date(2026, 3, 16))
+    try:
+        company = demo.HOLDING.company_id
+        before = store.all_postings(company)
+        added = store.add_volume(company, postings_per_year=2400)
+        after = store.all_postings(company)
+    finally:
+        store.close()
+    assert added == len(after) - len(before)
+    # 100 vouchers a month of two postings each, the current month in proportion to its days.
+    assert added == 2 * (14 * 100 + 100 * 16 // 28)
+    moved: dict[int, Decimal] = defaultdict(Decimal)
+    for number, _day, amount in after:
+        moved[number] += amount
+    for number, _day, amount in before:
+        moved[number] -= amount
+    changed = {n: v for n, v in moved.items() if v}
+    assert set(changed) == {1920, 6800}
+    assert changed[6800] == -changed[1920] > 0
+    days = {d for _n, d, _a in after} - {d for _n, d, _a in before}
+    assert max(days) <= date(2026, 3, 16)
+    assert min(d for _n, d, _a in after) == date(2025, 1, 1)

@@ -664,6 +664,58 @@ class Queries(Seeding):
             self._invalidate(company_id)
         return voucher_id
 
+    def add_volume(self, company_id: int, *, postings_per_year: int) -> int:
+        """Book two-line vouchers (office supplies paid from the bank) evenly over every month of
+        the company's ledger up to today, about `postings_per_year` postings a year, as a busy
+        firm has (benchmarks); returns how many postings were added."""
+        accounts = {a["number"]: a["id"] for a in self.accounts(company_id)}
+        month = date.fromisoformat(self._cache(company_id).periods[0]["start"])
+        today = self.today()
+        per_month = max(1, postings_per_year // 24)  # two postings a voucher, twelve months
+        vouchers, postings = [], []
+        with self._lock:
+            numbers = dict(
+                self.db.execute(
+                    "SELECT year, MAX(number) FROM vouchers WHERE company_id=? GROUP BY year",
+                    (company_id,),
+                ).fetchall()
+            )
+            while month <= today:
+                # The current month only up to today, in proportion.
+                days = min(today.day, 28) if month == today.replace(day=1) else 28
+                for i in range(max(1, per_month * days // 28)):
+                    day = month.replace(day=1 + i % days)
+                    voucher_id = self._next_id("vouchers", 300_001)
+                    numbers[day.year] = numbers.get(day.year, 0) + 1
+                    vouchers.append(
+                        (
+                            voucher_id,
+                            company_id,
+                            day.isoformat(),
+                            numbers[day.year],
+                            0,
+                            day.year,
+                            "Kontorrekvisita",
+                            None,
+                            seed.VOUCHER_TYPES["Utbetaling"],
+                            None,
+                            1,
+                            1,
+                        )
+                    )
+                    amount = 10_000 + (i * 7919) % 90_000  # øre: 100 to 1,000 kr
+                    lines = [
+                        PostingInput(1, accounts[6800], amount, None, None, None, None, day),
+                        PostingInput(2, accounts[1920], -amount, None, None, None, None, day),
+                    ]
+                    postings += self._posting_rows(company_id, voucher_id, lines, True, accounts)
+                month = seed.next_month(month)
+            with self._transaction():
+                self.db.executemany(INSERT_VOUCHER, vouchers)
+                self.db.executemany(INSERT_POSTING, postings)
+            self._invalidate(company_id)
+        return len(postings)
+
     def reverse_voucher(self, company_id: int, voucher_id: int, day: date) -> int:
         """Book the reversal of a posted voucher on `day`; returns the new voucher's id."""
         with self._lock:
