@@ -28,7 +28,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     for key, name in WORKERS.items():
         at = seen.get(name)
         age = (timezone.now() - at).total_seconds() if at else None
-        state = "unknown" if age is None else ("ok" if age < WORKER_STALE_AFTER_SECONDS else "stale")
+        state = (
+            "unknown" if age is None else ("ok" if age < WORKER_STALE_AFTER_SECONDS else "stale")
+        )
         body[key] = state
         body[f"{key}_seen_seconds_ago"] = age
     return JsonResponse(body)

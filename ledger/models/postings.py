@@ -80,9 +80,7 @@ class FiscalYearSync(models.Model):
         POSTINGS = "postings", _("Postings")
         MONTHS = "months", _("Monthly balances")
 
-    company = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="fiscal_year_syncs"
-    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="fiscal_year_syncs")
     start = models.DateField(help_text="First day of the fiscal year.")
     strategy = models.CharField(max_length=20, choices=Strategy.choices)
     postings = models.PositiveIntegerField(default=0, help_text="Postings pulled for the year.")
