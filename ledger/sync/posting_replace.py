@@ -12,6 +12,7 @@ month.
 
 import datetime
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -55,6 +56,8 @@ WITH dropped AS (
 SELECT (SELECT count(*) FROM dropped), (SELECT count(*) FROM written)
 """
 
+ZERO = Decimal("0")
+
 UPDATE_FIELDS = [
     "date",
     "account_number",
@@ -87,9 +90,9 @@ def postings_replace(
             "now": synced_at,
             "ids": [p.id for p in rows],
             "days": [p.date for p in rows],
-            "accounts": [p.account_number for p in rows],
-            "amounts": [p.amount for p in rows],
-            "texts": [p.description for p in rows],
+            "accounts": [p.account_number or 0 for p in rows],
+            "amounts": [p.amount or ZERO for p in rows],
+            "texts": [_text(p.description) for p in rows],
             "departments": [p.department_id for p in rows],
             "projects": [p.project_id for p in rows],
             "vouchers": [p.voucher_id for p in rows],
@@ -107,8 +110,8 @@ def postings_replace(
                     tripletex_id=cast(int, p.id),
                     date=cast(datetime.date, p.date),
                     account_number=p.account_number or 0,
-                    amount=p.amount or 0,
-                    description=p.description,
+                    amount=p.amount or ZERO,
+                    description=_text(p.description),
                     department_id=p.department_id,
                     project_id=p.project_id,
                     voucher_id=p.voucher_id,
@@ -134,3 +137,8 @@ def postings_replace(
             ).delete()
             dropped += count
     return len(rows), dropped
+
+
+def _text(description: str) -> str:
+    """A description as PostgreSQL's text takes it: NUL characters are not allowed there."""
+    return description.replace("\x00", "")

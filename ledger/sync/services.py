@@ -1,11 +1,14 @@
 """Services that pull a company's figures from Tripletex into the ledger models.
 
-One run (SyncRun) pulls the chart of accounts, accounting periods, departments and projects, then
-the monthly balances of the current and the previous fiscal year with one `/balanceSheet` call per
-month (README §9, strategy A). Months whose accounting period is closed and already stored are not
-pulled again; the weekly re-check (kind RECHECK) and `--force` pull them anyway, which catches a
-period that was reopened and closed again between two syncs. A period that is open now is always
-pulled, so a reopened period is picked up by the next ordinary sync.
+One run (SyncRun) keeps the current and the previous fiscal year current. By default (AUTO) each
+year comes from its postings and one yearly `/balanceSheet`, or by months where that costs less or
+the postings do not add up (`ledger.sync.postings`, README §9 strategy C). The MONTHS strategy pulls
+the chart of accounts, accounting periods, departments and projects, then one `/balanceSheet` call
+per month (strategy A). Months whose accounting period is closed and already stored are not pulled
+again; `--force` pulls them anyway, and the weekly re-check (kind RECHECK) pulls them (MONTHS) or
+compares each year with one yearly `/balanceSheet` and pulls the years that differ (AUTO), which
+catches a period that was reopened and closed again between two syncs. A period that is open now
+is always pulled, so a reopened period is picked up by the next ordinary sync.
 
 Each month is replaced in one transaction (upsert of its rows, delete of rows no longer there, its
 MonthSync row and the run's progress: `ledger.sync.month_replace`), so a run that dies half way
