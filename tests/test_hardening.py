@@ -69,14 +69,14 @@ def test_every_page_a_signed_in_person_gets_is_private(client, anders):
 
 
 @pytest.fixture
-def behind_proxy(settings):
+def tls_proxy(settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.TRUSTED_PROXIES = ["172.30.0.2"]
     return settings
 
 
-def test_x_forwarded_proto_from_a_client_is_not_believed(client, behind_proxy):
+def test_x_forwarded_proto_from_a_client_is_not_believed(client, tls_proxy):
     # Straight to the app, claiming HTTPS: still plain http, so redirected to https.
     response = client.get(
         reverse("login"), REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_PROTO="https"
@@ -85,7 +85,7 @@ def test_x_forwarded_proto_from_a_client_is_not_believed(client, behind_proxy):
     assert response["Location"].startswith("https://")
 
 
-def test_x_forwarded_proto_from_the_trusted_proxy_is_believed(client, behind_proxy):
+def test_x_forwarded_proto_from_the_trusted_proxy_is_believed(client, tls_proxy):
     response = client.get(
         reverse("login"), REMOTE_ADDR="172.30.0.2", HTTP_X_FORWARDED_PROTO="https"
     )
@@ -94,7 +94,7 @@ def test_x_forwarded_proto_from_the_trusted_proxy_is_believed(client, behind_pro
     assert plain.status_code == 301
 
 
-def test_the_proxy_headers_reach_a_view_only_from_the_trusted_proxy(behind_proxy):
+def test_the_proxy_headers_reach_a_view_only_from_the_trusted_proxy(tls_proxy):
     seen = {}
 
     def view(request):
