@@ -131,12 +131,11 @@ def _reset_db() -> None:
 
 
 def _run(args, sandbox, demo, env, redis_url) -> None:
-    from django_scopes import scope, scopes_disabled
+    from django_scopes import scopes_disabled
 
     from companies.credentials import connection_mark, connection_set_own_key
     from companies.models import Company, TripletexConnection
-    from ledger.models import SyncRun
-    from ledger.sync.services import sync_request
+    from ledger.sync.services import AUTO, MONTHS
 
     _reset_db()
 
@@ -151,13 +150,53 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
     # two bench firms grown to 10,000 and 100,000 postings a year.
     holding = _calls_per_firm_year(sandbox, demo, company)
 
-    # 2. 1,000 firm-years through a real worker.
-    with scopes_disabled():
-        firms = [company(n, demo.bench_token(n)) for n in range(1, args.firms + 1)]
+    # 2. 1,000 firm-years through real workers, the default (postings) strategy and then the
+    # monthly strategy in the same run, each on its own fresh Dynamik companies.
     # Generate the bench companies in the sandbox first (its one-off seeding is not our cost).
     for n in range(1, args.firms + 1):
         sandbox.store.token_info(demo.bench_token(n))
     sandbox.faults.latency_ms = args.latency_ms
+    figures = {}
+    for offset, strategy in ((0, AUTO), (100_000, MONTHS)):
+        with scopes_disabled():
+            firms = [company(offset + n, demo.bench_token(n)) for n in range(1, args.firms + 1)]
+        figures[strategy] = _many_firm_years(args, env, redis_url, firms, strategy)
+    auto, months = figures[AUTO], figures[MONTHS]
+    print(
+        f"postings vs monthly strategy, same run: {auto[0]:.1f} s vs {months[0]:.1f} s "
+        f"(monthly / postings wall time {months[0] / max(auto[0], 0.001):.2f}), {auto[1]} vs "
+        f"{months[1]} calls (monthly / postings {months[1] / max(auto[1], 1):.2f})"
+    )
+    sandbox.faults.latency_ms = 0
+
+    # 3. Upsert rows/s beside a raw COPY into the same table.
+    _upsert_vs_copy(args.rows, holding)
+
+
+# The monthly strategy in a real worker: balances_sync_task calls balances_sync with the default
+# strategy and takes none, so the bench's worker is started through this boot code, which binds
+# MONTHS into the name the task module calls before handing over to celery's own command line.
+# Production code and its defaults are untouched; only this bench worker's process is.
+MONTHS_WORKER_BOOT = """
+import functools, sys
+import django
+django.setup()
+from ledger.sync import services, tasks
+tasks.balances_sync = functools.partial(services.balances_sync, strategy=services.MONTHS)
+from celery.__main__ import main
+sys.argv = ["celery", *sys.argv[1:]]
+main()
+"""
+
+
+def _many_firm_years(args, env, redis_url, firms, strategy):
+    """Sync every firm's 2 fiscal years through real workers with `strategy`; prints the
+    figures and returns (seconds end to end, Tripletex calls)."""
+    from django_scopes import scope, scopes_disabled
+
+    from ledger.models import SyncRun
+    from ledger.sync.services import MONTHS, sync_request
+
     queue = env["CELERY_QUEUE"]
     broker = redis_url or "filesystem://"
     log = Path(env["DYNAMIK_VAR_DIR"]) / "worker.log"
@@ -171,6 +210,8 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
             loglevel="WARNING",
             hostname=f"{queue}-{i}@%h",
         )
+        if strategy == MONTHS:
+            cmd = [cmd[0], "-c", MONTHS_WORKER_BOOT, *cmd[3:]]  # [python, -m, celery, ...]
         with log.with_suffix(f".{i}.log").open("wb") as out:
             workers.append(subprocess.Popen(cmd, cwd=ROOT, env=worker_env, stdout=out, stderr=out))
     try:
@@ -206,7 +247,7 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
         for w in workers:
             w.wait(30)
     print(
-        f"{2 * total} firm-years ({total} firms) with {args.latency_ms} ms latency, "
+        f"{strategy} strategy: {2 * total} firm-years ({total} firms) with {args.latency_ms} ms latency, "
         f"{args.workers} worker(s) × --pool threads --concurrency {args.concurrency}, broker {broker.split(':')[0]}: "
         f"{elapsed:.1f} s end to end (goal <= 120 s); {calls_sum} calls, {rows_sum} rows, "
         f"{failed} failed"
@@ -218,8 +259,7 @@ def _run(args, sandbox, demo, env, redis_url) -> None:
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
 
-    # 3. Upsert rows/s beside a raw COPY into the same table.
-    _upsert_vs_copy(args.rows, holding)
+    return elapsed, calls_sum
 
 
 # (label, employee token, postings a year added to the sandbox firm)
