@@ -55,13 +55,19 @@ def is_verified(user: Any) -> bool:
     return getattr(user, "otp_device", None) is not None
 
 
+# Who must use a second factor: staff always; in a company, finance and admin members, and
+# everyone where the company requires it. `mfa_required` and `mfa_pending_step` both ask this.
+MFA_MEMBERSHIPS = Q(role__in=[Role.FINANCE, Role.ADMIN]) | Q(company__require_mfa=True)
+
+
+def _staff(user: Any) -> bool:
+    return bool(user.is_staff or user.is_superuser)
+
+
 def mfa_required(*, user: User) -> bool:
     """True for staff, finance and admin members of any company, and members of a company that
     requires a second factor for everyone."""
-    if user.is_staff or user.is_superuser:
-        return True
-    strong = Q(role__in=[Role.FINANCE, Role.ADMIN]) | Q(company__require_mfa=True)
-    return Membership.objects.filter(user=user).filter(strong).exists()
+    return _staff(user) or Membership.objects.filter(MFA_MEMBERSHIPS, user=user).exists()
 
 
 def mfa_enrolled(*, user: User) -> bool:
@@ -78,12 +84,11 @@ def mfa_pending_step(user: Any) -> Step | None:
         return None
     if hasattr(user, "_mfa_pending_step"):
         return cast(Step | None, user._mfa_pending_step)
-    strong = Q(role__in=[Role.FINANCE, Role.ADMIN]) | Q(company__require_mfa=True)
     row = (
         User.objects.filter(pk=user.pk)
         .annotate(
             enrolled=Exists(Authenticator.objects.filter(user=OuterRef("pk"), confirmed=True)),
-            strong=Exists(Membership.objects.filter(strong, user=OuterRef("pk"))),
+            strong=Exists(Membership.objects.filter(MFA_MEMBERSHIPS, user=OuterRef("pk"))),
         )
         .values("enrolled", "strong")
         .first()
@@ -91,7 +96,7 @@ def mfa_pending_step(user: Any) -> Step | None:
     step: Step | None = None
     if row is not None and row["enrolled"]:
         step = "verify"
-    elif user.is_staff or user.is_superuser or (row is not None and row["strong"]):
+    elif _staff(user) or (row is not None and row["strong"]):
         step = "enrol"
     user._mfa_pending_step = step
     return step
@@ -192,12 +197,16 @@ def mfa_verify(*, user: User, code: str) -> Device | None:
     return device
 
 
+def _devices_delete(user: User) -> None:
+    Authenticator.objects.filter(user=user).delete()
+    RecoveryCodes.objects.filter(user=user).delete()
+
+
 @transaction.atomic
 def mfa_reset(*, user: User, by: User | None) -> None:
     """Remove the user's authenticator and recovery codes (a lost device); they enrol again at
     their next login. Recorded in the audit log."""
-    Authenticator.objects.filter(user=user).delete()
-    RecoveryCodes.objects.filter(user=user).delete()
+    _devices_delete(user)
     audit_record(company=None, actor=by, action="mfa.reset", detail=user.email)
 
 
@@ -206,8 +215,7 @@ def mfa_disable(*, user: User) -> None:
     if mfa_required(user=user):
         raise MfaError("Your role requires two-step login.")
     with transaction.atomic():
-        Authenticator.objects.filter(user=user).delete()
-        RecoveryCodes.objects.filter(user=user).delete()
+        _devices_delete(user)
         audit_record(company=None, actor=user, action="mfa.disabled", detail=user.email)
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
+from companies.account_views import THROTTLED
 from companies.mfa import (
     MfaError,
     is_verified,
@@ -78,7 +79,7 @@ def mfa_verify_view(request: AuthenticatedRequest) -> HttpResponse:
         email, address = request.user.email, client_address(request)
         device = None
         if throttle.is_blocked(email=email, address=address):
-            form.add_error(None, _("Too many failed attempts. Wait a few minutes and try again."))
+            form.add_error(None, THROTTLED)
             status = 429
         else:
             device = mfa_verify(user=request.user, code=form.cleaned_data["code"])
