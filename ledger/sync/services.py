@@ -639,7 +639,12 @@ def _dispatch_one(schedule: SyncSchedule, now: datetime.datetime, ahead: datetim
     return "refresh" if kind == SyncRun.Kind.CURRENT else "nightly"
 
 
+# The longest countdown retry_countdown gives: a retry waits this long in a worker before it runs
+# (the sync tasks' time limits stay below the broker's visibility timeout with it added).
+MAX_RETRY_COUNTDOWN = 600.0
+
+
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` of a transient failure (backoff + jitter, ≤ 10 min)."""
     # The cap comes last, after the jitter, so no countdown exceeds it (see the task time limits).
-    return backoff(retries, base=30.0, cap=600.0)
+    return backoff(retries, base=30.0, cap=MAX_RETRY_COUNTDOWN)

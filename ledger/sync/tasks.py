@@ -24,9 +24,7 @@ from ledger.sync.services import (
 __all__ = ["balances_sync_task", "sync_due_dispatch_task", "sync_recheck_mark_due_task"]
 
 MAX_RETRIES = 4
-# The longest countdown retry_countdown gives: a retry waits this long in a worker before it runs.
-MAX_RETRY_COUNTDOWN = 600.0
-# Below the broker's visibility timeout with MAX_RETRY_COUNTDOWN added (dynamik/settings.py).
+# Below the broker's visibility timeout with services.MAX_RETRY_COUNTDOWN added (dynamik/settings.py).
 SOFT_TIME_LIMIT: int = settings.SYNC_SOFT_TIME_LIMIT
 TIME_LIMIT: int = settings.SYNC_TIME_LIMIT
 

@@ -33,6 +33,7 @@ from ledger.periods import month_next
 from ledger.sync import tasks as sync_tasks
 from ledger.sync.selectors import figures_status, last_runs_by_company
 from ledger.sync.services import (
+    MAX_RETRY_COUNTDOWN,
     MONTHS,
     SyncRetryLater,
     balances_sync,
@@ -672,7 +673,7 @@ def test_a_run_over_its_soft_time_limit_fails_saying_so_and_keeps_pulled_months(
 
 def test_sync_tasks_end_before_the_broker_would_hand_them_out_again():
     visibility = settings.BROKER_VISIBILITY_TIMEOUT
-    longest_wait = sync_tasks.MAX_RETRY_COUNTDOWN
+    longest_wait = MAX_RETRY_COUNTDOWN
     for task in (
         sync_tasks.balances_sync_task,
         sync_tasks.sync_due_dispatch_task,
