@@ -159,11 +159,12 @@ def _freeze(*, company: Company, txn: Transaction) -> list[str]:
     try:
         fifo_check(company=company, txn=txn)
         cost = transaction_cost(company=company, txn=txn)
-        build_lines(txn=txn, gl=gl_settings_get(company=company), cost=cost)
+        gl = gl_settings_get(company=company)
+        build_lines(txn=txn, gl=gl, cost=cost)
     except (FifoError, VoucherBuildError) as exc:
         return [str(exc)]
     # A type whose GL roles lack a valid account in the firm's chart is held back, with the reason.
-    if held := gl_booking_problems(company=company, txn=txn):
+    if held := gl_booking_problems(company=company, txn=txn, gl=gl):
         return held
     txn.cost_basis = cost
     return []

@@ -342,13 +342,16 @@ def gl_settings_warnings(*, company: Company) -> list[RoleWarning]:
     return warnings
 
 
-def gl_booking_problems(*, company: Company, txn: Transaction) -> list[str]:
+def gl_booking_problems(
+    *, company: Company, txn: Transaction, gl: GLAccountSettings | None = None
+) -> list[str]:
     """Why a transaction of this type cannot be booked yet because of its GL accounts ([] when
-    every role it posts to has a valid account, or while we know no chart to tell)."""
+    every role it posts to has a valid account, or while we know no chart to tell). `gl`: the
+    company's settings when the caller has them already."""
     roles = roles_for(txn.kind, txn.settle_via)
     if not roles:
         return []
-    gl = gl_settings_get(company=company)
+    gl = gl or gl_settings_get(company=company)
     problems = gl_settings_check(company=company, gl=gl, chart=chart_known(company=company))
     held = []
     for role in roles:
@@ -660,20 +663,12 @@ def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
     chart = chart_known(company=company)
     for line in preview.lines:
         account = chart.get(line.account_number)
-        if account is not None:
-            line.account_name = account.name
-            if account.is_inactive:
-                preview.problems.append(
-                    _("Account %(number)s is inactive in Tripletex.")
-                    % {"number": line.account_number}
-                )
-        else:
-            line.account_name = DEFAULT_ACCOUNT_NAMES.get(line.account_number, "")
-            if chart:
-                preview.problems.append(
-                    _("Account %(number)s does not exist in Tripletex.")
-                    % {"number": line.account_number}
-                )
+        line.account_name = (
+            account.name if account else DEFAULT_ACCOUNT_NAMES.get(line.account_number, "")
+        )
+        # With no chart known yet, nothing can be said about the accounts.
+        if chart and (problem := gl_account_problem(number=line.account_number, chart=chart)):
+            preview.problems.append(problem)
     return preview
 
 
