@@ -649,14 +649,16 @@ def bookings_resolve_all_stuck(*, prompt: bool = False) -> list[str]:
     lost (see `bookings_stuck`); lookup first, so this never makes a second voucher."""
     outcomes = []
     for company_id, transaction_id, status in bookings_stuck(prompt=prompt):
+        if status == Status.QUEUED:
+            # The task claims the row in its own scope: nothing to load here (after an emptied
+            # Redis the prompt sweep sends every queued row).
+            queue.enqueue(
+                queue.BOOK_TRANSACTION, company_id=company_id, transaction_id=transaction_id
+            )
+            outcomes.append("requeued")
+            continue
         company = company_for_task(company_id)
         with scope(company=company):
-            if status == Status.QUEUED:
-                queue.enqueue(
-                    queue.BOOK_TRANSACTION, company_id=company_id, transaction_id=transaction_id
-                )
-                outcomes.append("requeued")
-                continue
             try:
                 outcomes.append(booking_resolve(company=company, transaction_id=transaction_id))
             except BookingRetry:
