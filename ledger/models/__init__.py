@@ -10,6 +10,7 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
+from ledger.models.budgets import Budget
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
@@ -24,6 +25,7 @@ __all__ = [
     "AWAITING_APPROVAL",
     "AccountBalance",
     "BookingAttempt",
+    "Budget",
     "GLAccountSettings",
     "JournalLine",
     "Reversal",
