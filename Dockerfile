@@ -6,6 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 DYNAMIK_VAR_
 WORKDIR /app
 
 RUN useradd --create-home --uid 1000 dynamik
+# Pango and a font for WeasyPrint (the report pack PDF).
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 # Production dependencies only, exactly as locked (every file's hash checked; `make lock` writes it).
 COPY requirements.txt ./
 RUN pip install --require-hashes -r requirements.txt
