@@ -485,7 +485,7 @@ class BalanceSheet:
         return self.check.amount == 0 and self.check.previous == 0
 
 
-def _balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal]:
+def balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal]:
     """Each balance account's balance at the end of `month`: the out of its latest row up to it."""
     rows = AccountBalance.objects.filter(
         company=company,
@@ -507,7 +507,7 @@ def _balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal
     return dict(latest.values_list("account_number", "balance_out"))
 
 
-def _results_through(
+def results_through(
     *, company: Company, now: FiscalYear, at: datetime.date, before: FiscalYear
 ) -> tuple[Decimal, Decimal]:
     """Raw sum of result accounts (3000–8999) in [now.start, at] and over the whole `before` year."""
@@ -528,9 +528,9 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
     at = period.through
     previous_year = period.fiscal_year.previous()
     previous_at = previous_year.months[-1]
-    now = _balances_at(company=company, month=at)
-    before = _balances_at(company=company, month=previous_at)
-    result_now, result_before = _results_through(
+    now = balances_at(company=company, month=at)
+    before = balances_at(company=company, month=previous_at)
+    result_now, result_before = results_through(
         company=company, now=period.fiscal_year, at=at, before=previous_year
     )
     names = _account_names(company=company, accounts=BALANCE)
