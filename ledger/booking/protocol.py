@@ -48,6 +48,7 @@ from companies.models import Company
 from companies.tenancy import company_for_task
 from ledger import queue
 from ledger.booking.messages import forbidden_message, plain_messages
+from ledger.holdings.exemption import inside_share_for
 from ledger.models import (
     BookingAttempt,
     GLAccountSettings,
@@ -160,7 +161,9 @@ def _freeze(*, company: Company, txn: Transaction) -> list[str]:
         fifo_check(company=company, txn=txn)
         cost = transaction_cost(company=company, txn=txn)
         gl = gl_settings_get(company=company)
-        build_lines(txn=txn, gl=gl, cost=cost)
+        build_lines(
+            txn=txn, gl=gl, cost=cost, inside_share=inside_share_for(company=company, txn=txn)
+        )
     except (FifoError, VoucherBuildError) as exc:
         return [str(exc)]
     # A type whose GL roles lack a valid account in the firm's chart is held back, with the reason.
@@ -405,7 +408,8 @@ def _preflight(run: _Run) -> tuple[VoucherPayload | None, list[str]]:
     assert run.client is not None
     try:
         cost = transaction_cost(company=company, txn=txn)
-        lines = build_lines(txn=txn, gl=_gl_settings(txn), cost=cost)
+        share = inside_share_for(company=company, txn=txn)
+        lines = build_lines(txn=txn, gl=_gl_settings(txn), cost=cost, inside_share=share)
     except (FifoError, VoucherBuildError) as exc:
         return None, [str(exc)]
     if period_is_closed(company=company, client=run.client, day=txn.trade_date):

@@ -11,6 +11,7 @@ from ledger.models.balances import (
     SyncSchedule,
 )
 from ledger.models.budgets import Budget
+from ledger.models.instruments import Instrument
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
@@ -27,6 +28,7 @@ __all__ = [
     "BookingAttempt",
     "Budget",
     "GLAccountSettings",
+    "Instrument",
     "JournalLine",
     "Reversal",
     "Transaction",

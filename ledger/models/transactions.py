@@ -238,6 +238,12 @@ GL_DEFAULTS: dict[str, int] = {
     "withholding_tax": 8300,
     "fund_switch": 1889,
     "fees": 8179,
+    # Outside the exemption method (README, "Fritaksmetoden"). No source names an account for
+    # dividends outside the method, so that role starts on the dividend account and takes an
+    # outside one only when the firm's chart has an account that says so.
+    "profit_outside": 8078,
+    "loss_outside": 8178,
+    "dividend_outside": 8071,
 }
 
 
@@ -250,6 +256,8 @@ class GLAccountSettings(models.Model):
         DEFAULT = "default", _("Proposed: the default account")
         NEAREST = "nearest", _("Proposed: the nearest account in the same group")
         FLAGGED = "flagged", _("No suitable account in the chart")
+        # An outside-the-method role whose chart has no outside account: the inside one is used.
+        FALLBACK = "fallback", _("Proposed: the inside account (the chart has none outside)")
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="gl_settings")
     bank = models.PositiveIntegerField(_("Bank"), default=GL_DEFAULTS["bank"])
@@ -271,6 +279,15 @@ class GLAccountSettings(models.Model):
         _("Fund switch (clearing)"), default=GL_DEFAULTS["fund_switch"]
     )
     fees = models.PositiveIntegerField(_("Fees"), default=GL_DEFAULTS["fees"])
+    profit_outside = models.PositiveIntegerField(
+        _("Gain on sale, outside the exemption method"), default=GL_DEFAULTS["profit_outside"]
+    )
+    loss_outside = models.PositiveIntegerField(
+        _("Loss on sale, outside the exemption method"), default=GL_DEFAULTS["loss_outside"]
+    )
+    dividend_outside = models.PositiveIntegerField(
+        _("Dividend, outside the exemption method"), default=GL_DEFAULTS["dividend_outside"]
+    )
     # {role: RoleState}: proposed from the firm's chart (onboarding, the settings page) until a
     # person saves the settings page, which confirms every role.
     role_states = models.JSONField(default=dict, blank=True)
@@ -303,6 +320,9 @@ class GLAccountSettings(models.Model):
         "withholding_tax",
         "fund_switch",
         "fees",
+        "profit_outside",
+        "loss_outside",
+        "dividend_outside",
     )
 
     class Meta:

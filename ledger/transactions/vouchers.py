@@ -13,6 +13,13 @@ README, "Default accounts"). A firm's own chart may lack it, so every role not y
 person is proposed from that chart: the default if it exists and is active, else the nearest active
 account in the same group (same first three digits, then two) whose name says it does that job,
 else the role is flagged. A transaction type whose roles lack a valid account is held back.
+
+Gains, losses and dividends of an instrument outside the exemption method (fritaksmetoden; the
+rule is ledger/holdings/exemption.py) go to the outside roles, a fund's partly exempt result is
+split between the two by its equity share. An outside role is proposed like the others, but it
+must be an account that says it is outside the method; a chart without one gets the inside
+account proposed instead (state FALLBACK, shown on the settings page), so booking keeps working
+and the settings page says why the split cannot be seen in the ledger.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.cache import cache
@@ -53,6 +60,7 @@ LOCAL_CACHE_SECONDS = 60
 _local: dict[str, tuple[float, Any]] = {}
 LEDGER_ACCOUNTS_FRESH = timedelta(hours=24)
 ZERO = Decimal("0.00")
+ONE = Decimal("1")
 
 # Names of the default accounts (README, "Default accounts"), for previews before the chart is read.
 DEFAULT_ACCOUNT_NAMES = {
@@ -63,7 +71,9 @@ DEFAULT_ACCOUNT_NAMES = {
     8050: "Renteinntekt bankinnskudd",
     8071: "Aksjeutbytte fra norske selskaper",
     8077: "Gevinst ved realisasjon av andre aksjer/andeler, innenfor fritaksmetoden",
+    8078: "Gevinst ved realisasjon av aksjer/andeler, utenfor fritaksmetoden",
     8177: "Tap ved realisasjon av aksjer/andeler, innenfor fritaksmetoden",
+    8178: "Tap ved realisasjon av aksjer/andeler, utenfor fritaksmetoden",
     8179: "Annen finanskostnad",
     8300: "Betalbar skatt",
 }
@@ -150,10 +160,16 @@ class AccountFit:
 
     words: tuple[str, ...]
     not_words: tuple[str, ...] = ()
+    # Words the name must contain as well (all of them): an outside role's "utenfor".
+    all_words: tuple[str, ...] = ()
 
     def fits(self, name: str) -> bool:
         name = name.lower()
-        return any(w in name for w in self.words) and not any(w in name for w in self.not_words)
+        return (
+            any(w in name for w in self.words)
+            and not any(w in name for w in self.not_words)
+            and all(w in name for w in self.all_words)
+        )
 
 
 SHARES = AccountFit(("aksje", "andel", "verdipapir"), ("konsern", "obligasjon", "opsjon"))
@@ -161,27 +177,55 @@ ROLE_FIT: dict[str, AccountFit] = {
     "bank": AccountFit(("bank",), ("skattetrekk",)),
     "securities": SHARES,
     "repayment": SHARES,
-    "profit": AccountFit(("gevinst",), ("valuta", "agio", "konsern", "datter")),
-    "loss": AccountFit(("tap",), ("valuta", "agio", "fordring", "konsern", "datter")),
-    "dividend": AccountFit(("utbytte",), ("avsatt", "konsern", "datter")),
+    "profit": AccountFit(("gevinst",), ("valuta", "agio", "konsern", "datter", "utenfor")),
+    "loss": AccountFit(("tap",), ("valuta", "agio", "fordring", "konsern", "datter", "utenfor")),
+    "dividend": AccountFit(("utbytte",), ("avsatt", "konsern", "datter", "utenfor")),
     "interest": AccountFit(("renteinntekt",), ("konsern", "skatt")),
     "instrument_loan": AccountFit(("lån", "gjeld", "kreditt"), ("konsern", "ansatte", "eiere")),
     "withholding_tax": AccountFit(("skatt",), ("utsatt",)),
     "fund_switch": AccountFit(("finansielle instrumenter",), ("opsjon",)),
     "fees": AccountFit(("finanskostnad", "gebyr"), ("konsern",)),
+    "profit_outside": AccountFit(
+        ("gevinst",), ("valuta", "agio", "konsern", "datter"), ("utenfor",)
+    ),
+    "loss_outside": AccountFit(
+        ("tap",), ("valuta", "agio", "fordring", "konsern", "datter"), ("utenfor",)
+    ),
+    "dividend_outside": AccountFit(("utbytte",), ("avsatt", "konsern", "datter"), ("utenfor",)),
+}
+# Each outside-the-method role and the inside role it stands beside (and falls back to).
+OUTSIDE_OF: dict[str, str] = {
+    "profit_outside": "profit",
+    "loss_outside": "loss",
+    "dividend_outside": "dividend",
 }
 
 # The roles each type of transaction posts to (build_lines); "bank" is the instrument loan instead
 # when the transaction is paid through the loan. Journal entries name their own accounts.
 KIND_ROLES: dict[str, tuple[str, ...]] = {
     Transaction.Kind.PURCHASE: ("securities", "bank"),
-    Transaction.Kind.SALE: ("bank", "securities", "profit", "loss"),
-    Transaction.Kind.DIVIDEND: ("bank", "dividend", "fees"),
+    Transaction.Kind.SALE: (
+        "bank",
+        "securities",
+        "profit",
+        "loss",
+        "profit_outside",
+        "loss_outside",
+    ),
+    Transaction.Kind.DIVIDEND: ("bank", "dividend", "fees", "dividend_outside"),
     Transaction.Kind.INTEREST: ("bank", "interest", "fees"),
     Transaction.Kind.REPAYMENT: ("bank", "repayment", "fees"),
     Transaction.Kind.FEE: ("fees", "bank"),
     Transaction.Kind.WITHHOLDING_TAX: ("withholding_tax", "bank"),
-    Transaction.Kind.FUND_SWITCH: ("fund_switch", "securities", "profit", "loss", "bank"),
+    Transaction.Kind.FUND_SWITCH: (
+        "fund_switch",
+        "securities",
+        "profit",
+        "loss",
+        "bank",
+        "profit_outside",
+        "loss_outside",
+    ),
 }
 
 
@@ -205,12 +249,18 @@ class RoleProposal:
 
 def gl_account_propose(*, role: str, chart: dict[int, ChartAccount]) -> RoleProposal:
     """The default account if the chart has it active, else the nearest active account of the same
-    three-digit group, then two-digit group, that fits the role; else the default, flagged."""
+    three-digit group, then two-digit group, that fits the role; else the default, flagged.
+    An outside-the-method role takes only an account that says so, else its inside role's
+    proposal (FALLBACK; flagged when that one is)."""
     default = GL_DEFAULTS[role]
-    exact = chart.get(default)
-    if exact is not None and not exact.is_inactive:
-        return RoleProposal(role, default, RoleState.DEFAULT, exact.name)
     fit = ROLE_FIT[role]
+    exact = chart.get(default)
+    if (
+        exact is not None
+        and not exact.is_inactive
+        and (role not in OUTSIDE_OF or fit.fits(exact.name))
+    ):
+        return RoleProposal(role, default, RoleState.DEFAULT, exact.name)
     usable = [a for a in chart.values() if not a.is_inactive and fit.fits(a.name)]
     for digits in (3, 2):
         prefix = str(default)[:digits]
@@ -222,6 +272,11 @@ def gl_account_propose(*, role: str, chart: dict[int, ChartAccount]) -> RoleProp
                 key=lambda a: (len(str(a.number)) != 4, abs(a.number - default), a.number),
             )
             return RoleProposal(role, best.number, RoleState.NEAREST, best.name)
+    if role in OUTSIDE_OF:
+        inside = gl_account_propose(role=OUTSIDE_OF[role], chart=chart)
+        if inside.state != RoleState.FLAGGED:
+            return RoleProposal(role, inside.number, RoleState.FALLBACK, inside.name)
+        return RoleProposal(role, inside.number, RoleState.FLAGGED)
     return RoleProposal(role, default, RoleState.FLAGGED)
 
 
@@ -294,7 +349,9 @@ def gl_settings_check(
     problems: dict[str, str] = {}
     for role in GLAccountSettings.ROLES:
         number = getattr(gl, role)
-        if chart:
+        if role in OUTSIDE_OF and number == getattr(gl, OUTSIDE_OF[role]):
+            problems[role] = ""  # the inside role's account, whose row reports its problem
+        elif chart:
             problems[role] = gl_account_problem(number=number, chart=chart)
         elif gl.role_state(role) == RoleState.FLAGGED:
             problems[role] = _(
@@ -516,9 +573,15 @@ def _money(value: Decimal | None) -> Decimal:
 
 
 def build_lines(
-    *, txn: Transaction, gl: GLAccountSettings, cost: Decimal | None = None
+    *,
+    txn: Transaction,
+    gl: GLAccountSettings,
+    cost: Decimal | None = None,
+    inside_share: Decimal = ONE,
 ) -> list[VoucherLine]:
-    """The posting lines of a transaction; `cost` is the FIFO cost for sales and switches."""
+    """The posting lines of a transaction; `cost` is the FIFO cost for sales and switches,
+    `inside_share` (0..1) the part of a gain, loss or dividend inside the exemption method
+    (`ledger.holdings.exemption.inside_share_for`; the rest goes to the outside roles)."""
     if txn.kind == Transaction.Kind.JOURNAL:
         return _journal_lines(txn)
     amount, fees = _money(txn.amount), _money(txn.fees)
@@ -540,7 +603,7 @@ def build_lines(
     if txn.kind in (kind.SALE, kind.FUND_SWITCH):
         if cost is None:
             raise VoucherBuildError(_("The cost of what is sold is unknown."))
-        return _disposal_lines(txn, gl, amount, fees, _money(cost), pay)
+        return _disposal_lines(txn, gl, amount, fees, _money(cost), pay, inside_share)
     income: dict[str, int] = {
         kind.DIVIDEND: gl.dividend,
         kind.INTEREST: gl.interest,
@@ -551,7 +614,7 @@ def build_lines(
             [
                 (pay, amount - fees, name),
                 (gl.fees, fees, _("Fees") + " " + name),
-                (income[txn.kind], -amount, name),
+                *_income_lines(txn, gl, income[txn.kind], amount, name, inside_share),
             ]
         )
     expense: dict[str, int] = {kind.FEE: gl.fees, kind.WITHHOLDING_TAX: gl.withholding_tax}
@@ -567,6 +630,7 @@ def _disposal_lines(
     fees: Decimal,
     cost: Decimal,
     pay: int,
+    inside_share: Decimal = ONE,
 ) -> list[VoucherLine]:
     """Sale: proceeds less fees against FIFO cost, the difference to gain or loss.
     Fund switch: the same disposal through the clearing account, and the new fund bought."""
@@ -579,7 +643,7 @@ def _disposal_lines(
             [
                 (pay, amount - fees, name),
                 (gl.securities, -cost, _("Cost (FIFO)") + " " + name),
-                (gl.profit if result > 0 else gl.loss, -result, _("Gain/loss") + " " + name),
+                *_result_lines(gl, result, name, inside_share),
             ]
         )
     result = amount - cost
@@ -588,12 +652,58 @@ def _disposal_lines(
         [
             (gl.fund_switch, amount, name),
             (gl.securities, -cost, _("Cost (FIFO)") + " " + name),
-            (gl.profit if result > 0 else gl.loss, -result, _("Gain/loss") + " " + name),
+            *_result_lines(gl, result, name, inside_share),
             (gl.securities, amount + fees, to_name),
             (gl.fund_switch, -amount, to_name),
             (pay, -fees, _("Fees") + " " + to_name),
         ]
     )
+
+
+def _inside_part(amount: Decimal, inside_share: Decimal) -> Decimal:
+    """The part of `amount` inside the exemption method, to the øre (half up)."""
+    if inside_share >= ONE:
+        return amount
+    return (amount * inside_share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _result_lines(
+    gl: GLAccountSettings, result: Decimal, name: str, inside_share: Decimal
+) -> list[tuple[int, Decimal, str]]:
+    """A disposal's gain or loss: the part inside the method to gain/loss, the rest to the
+    outside accounts (one line when the firm's chart sends both to one account)."""
+    inside_account, outside_account = (
+        (gl.profit, gl.profit_outside) if result > 0 else (gl.loss, gl.loss_outside)
+    )
+    inside = _inside_part(result, inside_share)
+    if inside_account == outside_account:
+        return [(inside_account, -result, _("Gain/loss") + " " + name)]
+    return [
+        (inside_account, -inside, _("Gain/loss") + " " + name),
+        (
+            outside_account,
+            -(result - inside),
+            _("Gain/loss outside the exemption method") + " " + name,
+        ),
+    ]
+
+
+def _income_lines(
+    txn: Transaction,
+    gl: GLAccountSettings,
+    account: int,
+    amount: Decimal,
+    name: str,
+    inside_share: Decimal,
+) -> list[tuple[int, Decimal, str]]:
+    """The income line: a dividend split between inside and outside the method like a gain."""
+    if txn.kind != Transaction.Kind.DIVIDEND or gl.dividend_outside == account:
+        return [(account, -amount, name)]
+    inside = _inside_part(amount, inside_share)
+    return [
+        (account, -inside, name),
+        (gl.dividend_outside, -(amount - inside), _("Outside the exemption method") + " " + name),
+    ]
 
 
 def _journal_lines(txn: Transaction) -> list[VoucherLine]:
@@ -646,6 +756,7 @@ def transaction_cost(*, company: Company, txn: Transaction) -> Decimal | None:
 
 def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
     """The voucher a transaction will become, with account names; problems listed, not raised."""
+    from ledger.holdings.exemption import inside_share_for
     from ledger.transactions.fifo import FifoError
 
     preview = VoucherPreview(
@@ -656,7 +767,8 @@ def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
     gl = gl_settings_get(company=company)
     try:
         cost = transaction_cost(company=company, txn=txn)
-        preview.lines = build_lines(txn=txn, gl=gl, cost=cost)
+        share = inside_share_for(company=company, txn=txn)
+        preview.lines = build_lines(txn=txn, gl=gl, cost=cost, inside_share=share)
     except (VoucherBuildError, FifoError) as exc:
         preview.problems.append(str(exc))
         return preview

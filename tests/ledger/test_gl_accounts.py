@@ -96,6 +96,11 @@ def test_gl_defaults_proposed_from_a_chart_that_lacks_8160_and_8071():
         "withholding_tax": (8300, State.DEFAULT),
         "fund_switch": (1880, State.NEAREST),
         "fees": (8170, State.NEAREST),
+        # No account outside the exemption method: the inside proposals stand in (flagged with
+        # the dividend, which has none).
+        "profit_outside": (8070, State.FALLBACK),
+        "loss_outside": (8177, State.FALLBACK),
+        "dividend_outside": (8071, State.FLAGGED),
     }
     assert proposed["profit"].name == "Gevinst ved realisasjon av aksjer"
 
@@ -109,13 +114,27 @@ def test_an_inactive_default_gives_way_to_the_nearest_fitting_account_of_the_gro
     assert (loss.number, loss.state) == (8177, State.FLAGGED)
     outside = {**OLD_CHART, 8178: "Tap ved realisasjon av aksjer/andeler, utenfor fritaksmetoden"}
     with_outside = _chart(outside, frozenset({8177}))
-    assert gl_account_propose(role="loss", chart=with_outside).number == 8178
+    # 8178 is outside the exemption method: never the inside loss, but the outside one's default.
+    assert gl_account_propose(role="loss", chart=with_outside).state == State.FLAGGED
+    assert gl_account_propose(role="loss_outside", chart=with_outside).number == 8178
 
 
 def test_every_role_has_a_fit_and_every_transaction_type_its_roles():
     assert set(ROLE_FIT) == set(GL_DEFAULTS) == set(GLAccountSettings.ROLES)
-    assert roles_for("sale") == ("bank", "securities", "profit", "loss")
-    assert roles_for("dividend", "loan") == ("instrument_loan", "dividend", "fees")
+    assert roles_for("sale") == (
+        "bank",
+        "securities",
+        "profit",
+        "loss",
+        "profit_outside",
+        "loss_outside",
+    )
+    assert roles_for("dividend", "loan") == (
+        "instrument_loan",
+        "dividend",
+        "fees",
+        "dividend_outside",
+    )
     assert roles_for("journal") == ()
 
 
@@ -128,6 +147,11 @@ def test_the_defaults_exist_in_the_sandbox_chart_under_names_that_fit_their_role
     with scope(company=sandbox_acme):
         chart = chart_fetch(company=sandbox_acme, client=tripletex_client_for(sandbox_acme))
     for role, number in GL_DEFAULTS.items():
+        if role == "dividend_outside":
+            # No source names an account for dividends outside the exemption method and the
+            # sandbox has none: the dividend account stands in, and the settings page says so.
+            assert gl_account_propose(role=role, chart=chart).state == State.FALLBACK
+            continue
         assert ROLE_FIT[role].fits(chart[number].name), (role, number, chart[number].name)
         assert gl_account_propose(role=role, chart=chart).state == State.DEFAULT
     assert chart[8160].name == "Valutatap (disagio)"
@@ -171,6 +195,7 @@ def test_settings_page_proposes_from_the_synced_chart_and_shows_proposed_vs_conf
     # Choosing an existing account for the flagged role and saving confirms every role.
     data = {role: form[role].value() for role in form.fields}
     data["dividend"] = 8050
+    data["dividend_outside"] = 8050  # it stood in for the flagged dividend account too
     response = client.post(_url("gl_settings", acme), data)
     assert response.status_code == 302
     with scope(company=acme):
@@ -238,7 +263,7 @@ def test_firm_page_warns_while_a_role_a_type_uses_has_no_valid_account(
     assert _url("gl_settings", acme) in client.get(home).content.decode()
     with scope(company=acme):
         gl = GLAccountSettings.objects.get(company=acme)
-        gl.dividend = 8050
+        gl.dividend = gl.dividend_outside = 8050
         gl.save()
     assert 'data-testid="gl-warning"' not in client.get(home).content.decode()
 
@@ -303,7 +328,10 @@ def test_onboarding_proposes_every_role_from_the_firms_chart(
     assert sent == [{"company_id": result.company.pk}]
     with scopes_disabled():
         gl = GLAccountSettings.objects.get(company=result.company)
-    assert gl.role_states == dict.fromkeys(GLAccountSettings.ROLES, "default")
+    assert gl.role_states == {
+        **dict.fromkeys(GLAccountSettings.ROLES, "default"),
+        "dividend_outside": "fallback",
+    }
     assert {role: getattr(gl, role) for role in GL_DEFAULTS} == GL_DEFAULTS
 
 

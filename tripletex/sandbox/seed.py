@@ -196,6 +196,7 @@ CHART = """
 8920|Avsatt utbytte|0
 8960|Overføringer annen egenkapital|0
 8990|Udekket tap|0
+8078|Gevinst ved realisasjon av aksjer/andeler, utenfor fritaksmetoden|0
 """
 
 # A bench company only gets the accounts its generator uses plus a few common ones.

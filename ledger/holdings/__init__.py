@@ -1,0 +1,1 @@
+"""Holdings: the lots the firm holds, what its sales took from them, and the pages that show them."""
