@@ -398,6 +398,8 @@ CELERY_TASK_ROUTES = {
     "ledger.booking_tasks.bookings_reconcile_task": _BATCH,
     # Scheduled runs; "Sync now" sends the same task to the interactive queue (ledger/queue.py).
     "ledger.sync_tasks.balances_sync_task": _BATCH,
+    # After a full run (ledger/budgets/sync.py); sent to the run's own queue.
+    "ledger.budget_tasks.budgets_sync_task": _BATCH,
     # The dispatcher and the re-check marker only write a few rows: they must not wait behind
     # the runs they plan.
     "ledger.sync_tasks.sync_due_dispatch_task": _INTERACTIVE,

@@ -23,6 +23,7 @@ BOOK_TRANSACTION = "ledger.booking_tasks.transaction_book_task"
 BOOK_BATCH = "ledger.booking_tasks.transactions_book_batch_task"
 RESOLVE_STUCK_BOOKINGS = "ledger.booking_tasks.bookings_resolve_stuck_task"
 SYNC_RUN = "ledger.sync_tasks.balances_sync_task"
+BUDGETS_SYNC = "ledger.budget_tasks.budgets_sync_task"
 
 # Runs a person is waiting for; the schedule's go to the batch queue (the command line runs its
 # syncs in its own process and enqueues nothing).

@@ -1,6 +1,7 @@
-"""Celery finds tasks in <app>.tasks: the booking, sync and transactions tasks live in their own
-modules."""
+"""Celery finds tasks in <app>.tasks: the booking, budget, sync and transactions tasks live in their
+own modules."""
 
 from ledger.booking.tasks import *  # noqa: F403
+from ledger.budgets.tasks import *  # noqa: F403
 from ledger.sync.tasks import *  # noqa: F403
 from ledger.transactions.tasks import *  # noqa: F403

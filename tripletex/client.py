@@ -55,6 +55,7 @@ from .schemas import (
     Page,
     Posting,
     Project,
+    ResultBudget,
     VatType,
     Voucher,
     VoucherPayload,
@@ -115,6 +116,11 @@ VOUCHER_FIELDS = (
 )
 DEPARTMENT_FIELDS = "id,departmentNumber,name,isInactive"
 PROJECT_FIELDS = "id,number,name,isClosed"
+# README §8.5's field list, with the row's id (the stable sort key of the pages).
+RESULT_BUDGET_FIELDS = (
+    "id,account(id,number),accountingPeriod(id,number,start,end),amount,resultBudgetType,"
+    "department(id),project(id)"
+)
 
 
 @dataclass(frozen=True)
@@ -410,6 +416,27 @@ class TripletexClient:
         if account_id is not None:
             params["accountId"] = str(account_id)
         return params
+
+    # ---- budgets --------------------------------------------------------------------------------
+
+    def result_budgets_company(self, *, year: int) -> list[ResultBudget]:
+        """The company-level result budget of `year` (always passed: Tripletex defaults to the
+        current year)."""
+        # Reference: GET /resultbudget/company
+        params = {"year": str(year), "fields": RESULT_BUDGET_FIELDS}
+        return self._all("/resultbudget/company", params, ResultBudget.from_api)
+
+    def result_budgets_dimensions(self, *, year: int) -> list[ResultBudget]:
+        """Every department's and project's result budget of `year`; Tripletex's includeAll…
+        flags cover active departments and projects only (README §8.5)."""
+        # Reference: GET /resultbudget
+        params = {
+            "year": str(year),
+            "includeAllDepartmentResultBudgets": "true",
+            "includeAllProjectResultBudgets": "true",
+            "fields": RESULT_BUDGET_FIELDS,
+        }
+        return self._all("/resultbudget", params, ResultBudget.from_api)
 
     # ---- vouchers -------------------------------------------------------------------------------
 

@@ -349,6 +349,38 @@ class Project:
 
 
 @dataclass(frozen=True)
+class ResultBudget:
+    """One account's budget for one accounting period (a month), at company level or for one
+    department or project (`budget_type`: Tripletex's resultBudgetType)."""
+
+    id: int
+    account_id: int
+    account_number: int
+    period_start: date
+    amount: Decimal
+    budget_type: str
+    department_id: int | None
+    project_id: int | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ResultBudget:
+        account = _ref(data, "account")
+        start = _date(_ref(data, "accountingPeriod").get("start"))
+        if start is None:
+            raise KeyError("accountingPeriod.start")
+        return cls(
+            id=int(data["id"]),
+            account_id=int(account["id"]),
+            account_number=int(account["number"]),
+            period_start=start,
+            amount=_money(data.get("amount")),
+            budget_type=_str(data.get("resultBudgetType")),
+            department_id=_ref_id(data, "department"),
+            project_id=_ref_id(data, "project"),
+        )
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list: `is_last` is true when it held fewer rows than asked for."""
 

@@ -10,9 +10,8 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
-from ledger.models.budgets import Budget
+from ledger.models.budgets import Budget, BudgetYear
 from ledger.models.instruments import Instrument
-from ledger.models.lots import Lot, LotUse
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
@@ -28,11 +27,10 @@ __all__ = [
     "AccountBalance",
     "BookingAttempt",
     "Budget",
+    "BudgetYear",
     "GLAccountSettings",
     "Instrument",
     "JournalLine",
-    "Lot",
-    "LotUse",
     "Reversal",
     "Transaction",
     "AccountingPeriod",

@@ -65,3 +65,41 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_number} {self.month:%Y-%m}: {self.amount}"
+
+
+class BudgetYear(models.Model):
+    """Where one fiscal year's budget of a company comes from, and when it was last checked.
+
+    The sync writes one for each fiscal year it asks Tripletex about (`checked_at`, and `problem`
+    when the call failed); an upload writes one with its file name and uploader. `source` NONE: the
+    sync asked and Tripletex had no budget, and nothing was uploaded."""
+
+    class Source(models.TextChoices):
+        TRIPLETEX = "tripletex", _("Tripletex")
+        UPLOAD = "upload", _("Uploaded file")
+        NONE = "none", _("No budget")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="budget_years")
+    start = models.DateField(help_text="First month of the fiscal year.")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.NONE)
+    rows = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        "companies.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "start"], name="ledger_budgetyear_one_per_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.start:%Y-%m}: {self.source}"

@@ -315,6 +315,8 @@ def balances_sync_give_up(*, run: SyncRun, error: TripletexUnavailable, tries: i
         return _run_failed(run, run.company, message)
 
 
+# Runs after which the budgets are pulled: not the intraday refresh, nor a run of one month.
+BUDGET_KINDS = frozenset({SyncRun.Kind.FULL, SyncRun.Kind.RECHECK})
 COUNTERS = ["tripletex_calls", "rate_limit_waits", "waited_seconds", "request_ids"]
 # What finishing a run writes: never months_done, rows_written or progress_at, which every month's
 # SQL advances (balances_month_replace) and a save of the in-memory copy would set back.
@@ -575,6 +577,12 @@ def _run_finished(
     run.finished_at = timezone.now()
     run.save(update_fields=FINISH_FIELDS)
     sync_alert_clear(company=company)
+    if run.kind in BUDGET_KINDS:
+        # The budgets follow every full run, as their own task (ledger/budgets/sync.py).
+        budget_queue = queue.sync_queue(run.trigger)
+        transaction.on_commit(
+            lambda: queue.enqueue(queue.BUDGETS_SYNC, queue=budget_queue, company_id=company.pk)
+        )
     return run
 
 

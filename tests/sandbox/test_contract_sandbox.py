@@ -101,6 +101,29 @@ def test_office_endpoints(tripletex_sandbox_shared, sandbox_http):
             },
         ),
         ("/ledger/voucher/>externalVoucherNumber", {"externalVoucherNumber": "nothing"}),
+        ("/resultbudget/company", {"year": "{y}"}),
+        (
+            "/resultbudget/company",
+            {
+                "year": "{y}",
+                "fields": "id,account(id,number),accountingPeriod(id,number,start,end),amount,"
+                "resultBudgetType,department(id),project(id)",
+            },
+        ),
+        (
+            "/resultbudget",
+            {
+                "year": "{y}",
+                "includeAllDepartmentResultBudgets": "true",
+                "includeAllProjectResultBudgets": "true",
+                "fields": "*,account(*),accountingPeriod(*),department(*),project(*)",
+            },
+        ),
+        ("/resultbudget", {"year": "{y}", "departmentIds": "501,502", "projectIds": "701"}),
+        ("/resultbudget/department/501", {"year": "{y}"}),
+        ("/resultbudget/project/701", {"year": "{y}"}),
+        ("/resultbudget/employee/1", {"year": "{y}"}),
+        ("/resultbudget/product/1", {"year": "{y}"}),
     ],
 )
 def test_read_endpoints(tripletex_sandbox_shared, sandbox_http, path, params):
@@ -119,6 +142,8 @@ def test_read_endpoints(tripletex_sandbox_shared, sandbox_http, path, params):
         ("/ledger/voucher", {}, 422),
         ("/ledger/voucher/1", {}, 404),
         ("/ledger/account", {"fields": "nope"}, 400),
+        ("/resultbudget/company", {"year": "1899"}, 422),
+        ("/resultbudget", {"year": "2025", "departmentIds": "x"}, 422),
     ],
 )
 def test_read_errors(tripletex_sandbox_shared, sandbox_http, path, params, status):

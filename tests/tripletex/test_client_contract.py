@@ -61,6 +61,8 @@ def _exercise_every_method() -> None:
     office_client.postings_page(**span, account_id=7, from_=10, count=10)
     office_client.postings(**span)
     list(office_client.posting_pages(**span))
+    office_client.result_budgets_company(year=2025)
+    office_client.result_budgets_dimensions(year=2025)
     office_client.voucher_create(
         VoucherPayload(
             date=date(2025, 3, 31),

@@ -97,6 +97,10 @@ JULY = DemoCompany(
 
 DEMO_COMPANIES: tuple[DemoCompany, ...] = (HOLDING, OPERATING, OFFICE, CLIENT_A, CLIENT_B, JULY)
 
+# Companies seeded with result budgets (/resultbudget); the others keep none, so the demo has
+# firms that upload their budget from the XLSX template instead.
+BUDGET_KEYS = frozenset({HOLDING.key, OPERATING.key, CLIENT_A.key, JULY.key})
+
 
 def demo_company(key: str) -> DemoCompany:
     """The demo company with this key; raises KeyError for an unknown key."""

@@ -658,6 +658,57 @@ def _projects(server: Server, ctx: Context) -> tuple[int, Any]:
     return 200, server.listing(ctx, items, "project")
 
 
+def _budget_year(server: Server, ctx: Context) -> int:
+    """The `year` of a /resultbudget call: 1900–2100, today's year when absent (README §8.5)."""
+    year = ctx.q_int("year")
+    if year is None:
+        return server.store.today().year
+    if not 1900 <= year <= 2100:
+        raise validation_error([("year", "Må være mellom 1900 og 2100.")])
+    return year
+
+
+def _result_budget_company(server: Server, ctx: Context) -> tuple[int, Any]:
+    year = _budget_year(server, ctx)
+    items = server.store.result_budgets(ctx.company_id, year=year, level="COMPANY")
+    return 200, server.listing(ctx, items, "resultBudget")
+
+
+def _result_budget_of(level: str) -> Handler:
+    """GET /resultbudget/{department|project|employee|product}/{id}: one object's budget (the
+    sandbox keeps no employee or product budgets, so those lists are empty)."""
+
+    def handler(server: Server, ctx: Context) -> tuple[int, Any]:
+        year = _budget_year(server, ctx)
+        items: list[dict[str, Any]] = []
+        if level in ("DEPARTMENT", "PROJECT"):
+            ids = frozenset({int(ctx.params["id"])})
+            items = server.store.result_budgets(ctx.company_id, year=year, level=level, ids=ids)
+        return 200, server.listing(ctx, items, "resultBudget")
+
+    return handler
+
+
+def _result_budgets(server: Server, ctx: Context) -> tuple[int, Any]:
+    """GET /resultbudget: the budgets of the listed departments and projects, or of all of them
+    with the includeAll… flags (products and employees have none in the sandbox)."""
+    year = _budget_year(server, ctx)
+    items: list[dict[str, Any]] = []
+    for level, ids_param, all_param in (
+        ("DEPARTMENT", "departmentIds", "includeAllDepartmentResultBudgets"),
+        ("PROJECT", "projectIds", "includeAllProjectResultBudgets"),
+    ):
+        listed = ctx.q_ids(ids_param)
+        if ctx.q_bool(all_param, False):
+            items += server.store.result_budgets(ctx.company_id, year=year, level=level)
+        elif listed:
+            ids = frozenset(listed)
+            items += server.store.result_budgets(ctx.company_id, year=year, level=level, ids=ids)
+    for flag in ("includeAllProductResultBudgets", "includeAllEmployeeResultBudgets"):
+        ctx.q_bool(flag)  # validated like the others; nothing to add
+    return 200, server.listing(ctx, sorted(items, key=lambda b: b["id"]), "resultBudget")
+
+
 # With user name 0 an accounting-office token reaches only these (README §0 rule 3).
 OFFICE_ROOT_HANDLERS = (_who_am_i, _with_login_access, _session_delete)
 
@@ -691,6 +742,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/department/(?P<id>\d+)", _entity_get("department")),
         ("GET", r"/project", _projects),
         ("GET", r"/project/(?P<id>\d+)", _entity_get("project")),
+        ("GET", r"/resultbudget", _result_budgets),
+        ("GET", r"/resultbudget/company", _result_budget_company),
+        ("GET", r"/resultbudget/department/(?P<id>\d+)", _result_budget_of("DEPARTMENT")),
+        ("GET", r"/resultbudget/project/(?P<id>\d+)", _result_budget_of("PROJECT")),
+        ("GET", r"/resultbudget/employee/(?P<id>\d+)", _result_budget_of("EMPLOYEE")),
+        ("GET", r"/resultbudget/product/(?P<id>\d+)", _result_budget_of("PRODUCT")),
     )
 ]
 

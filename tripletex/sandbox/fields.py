@@ -43,6 +43,7 @@ MODEL_NAMES = {
     "employee": "EmployeeDTO",
     "company": "CompanyDTO",
     "currency": "CurrencyDTO",
+    "resultBudget": "ResultBudgetDTO",
 }
 
 Tree = dict[str, "Tree | None"]

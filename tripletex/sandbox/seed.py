@@ -320,6 +320,48 @@ class _Ledger:
         return date(year, month, self.rng.randint(low, high))
 
 
+BudgetKey = tuple[int, date, int | None, int | None]  # account id, month, department, project
+
+
+def is_budgeted(number: int) -> bool:
+    """Result accounts get a budget, but not the year-end allocations (8800–8999, e.g. 8960)."""
+    return 3000 <= number < 8800
+
+
+def budget_amounts(actuals: dict[BudgetKey, int], current: date) -> list[tuple[BudgetKey, int]]:
+    """The demo budget, in øre with the ledger's signs, from the seeded actuals per account,
+    month, department and project: the current fiscal year (from `current`) is last year's
+    same month plus 5 %, the previous one its own actual less 5 %, each rounded to 100 kroner.
+    Company level sums every posting; a department's or a project's level those that carry it."""
+    levels: dict[BudgetKey, int] = {}
+    for (account, month, dept, project), amount in actuals.items():
+        keys: list[BudgetKey] = [(account, month, None, None)]
+        if dept is not None:
+            keys.append((account, month, dept, None))
+        if project is not None:
+            keys.append((account, month, None, project))
+        for key in keys:
+            levels[key] = levels.get(key, 0) + amount
+    budgets: dict[BudgetKey, int] = {}
+    for (account, month, dept, project), amount in levels.items():
+        if month >= current:
+            continue  # this year's actuals budget nothing; last year's budget both years
+        budgets[(account, month, dept, project)] = _hundreds(amount, 95)
+        next_year = month.replace(year=month.year + 1)
+        budgets[(account, next_year, dept, project)] = _hundreds(amount, 105)
+    return sorted(((k, v) for k, v in budgets.items() if v), key=lambda kv: _budget_order(kv[0]))
+
+
+def _hundreds(ore: int, percent: int) -> int:
+    """`percent` % of an amount in øre, rounded to whole hundreds of kroner (half away from 0)."""
+    return _div_round(ore * percent, 100 * 10_000) * 10_000
+
+
+def _budget_order(key: BudgetKey) -> tuple[int, date, int, int]:
+    account, month, dept, project = key
+    return account, month, dept or 0, project or 0
+
+
 def fiscal_year_start(day: date, start_month: int) -> date:
     """The first day of the fiscal year (starting in calendar month start_month) containing day."""
     return date(day.year if day.month >= start_month else day.year - 1, start_month, 1)

@@ -75,6 +75,10 @@ SPEC_FIELDS: dict[str, frozenset[str]] = {
         "companyMigration invoiceShowDeliveryDate customerCompanyId"
     ),
     "currency": _names("id version changes url code description factor displayName isDisabled"),
+    "resultBudget": _names(
+        "id version changes url account accountingPeriod amount department project product "
+        "employee resultBudgetType"
+    ),
     "balanceSheetAccount": _names("account balanceIn balanceChange balanceOut startDate endDate"),
     "loggedInUserInfo": _names(
         "employeeId actualEmployeeId employee companyId company language loggedInWithConnect "

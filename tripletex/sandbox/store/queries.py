@@ -41,7 +41,7 @@ from ..entities import (
     voucher_entity,
 )
 from ..fields import Ref, Url
-from .schema import INSERT_POSTING, INSERT_VOUCHER, PostingInput
+from .schema import INSERT_BUDGET, INSERT_POSTING, INSERT_VOUCHER, PostingInput, decimal_to_ore
 from .seeding import Seeding
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -388,6 +388,100 @@ class Queries(Seeding):
     def version(self, company_id: int) -> int:
         """A counter that changes whenever the company's ledger changes."""
         return self._cache(company_id).version
+
+    # -- result budgets -----------------------------------------------------------------------
+
+    def result_budgets(
+        self,
+        company_id: int,
+        *,
+        year: int,
+        level: str,
+        ids: frozenset[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """ResultBudget entities of the fiscal year named `year` (the one starting in it), of one
+        `level`: COMPANY, DEPARTMENT or PROJECT, the last two only for `ids` when given."""
+        cache = self._cache(company_id)
+        start = date(year, cache.fiscal_start_month, 1)
+        end = date(year + 1, cache.fiscal_start_month, 1)
+        period_ids = {
+            p["id"] for p in cache.periods if start.isoformat() <= p["start"] < end.isoformat()
+        }
+        column = {"DEPARTMENT": "department_id", "PROJECT": "project_id"}.get(level)
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT id, account_id, period_id, amount, department_id, project_id "
+                "FROM result_budgets WHERE company_id=? ORDER BY id",
+                (company_id,),
+            ).fetchall()
+        items = []
+        for budget_id, account_id, period_id, amount, dept, project in rows:
+            if period_id not in period_ids:
+                continue
+            dimension = dept if column == "department_id" else project
+            if column is None and (dept is not None or project is not None):
+                continue
+            if column is not None and (
+                dimension is None or (ids is not None and dimension not in ids)
+            ):
+                continue
+            items.append(
+                {
+                    "id": budget_id,
+                    "version": 1,
+                    "account": Ref("account", account_id),
+                    "accountingPeriod": Ref("accountingPeriod", period_id),
+                    "amount": ore_to_decimal(amount),
+                    "department": Ref("department", dept) if dept is not None else None,
+                    "project": Ref("project", project) if project is not None else None,
+                    "product": None,
+                    "employee": None,
+                    "resultBudgetType": level,
+                }
+            )
+        return items
+
+    def set_result_budget(
+        self,
+        company_id: int,
+        *,
+        account_number: int,
+        month: date,
+        amount: Decimal,
+        department_id: int | None = None,
+        project_id: int | None = None,
+    ) -> int:
+        """Add one result budget row (tests and the demo); returns its id."""
+        account = self.account_by_number(company_id, account_number)
+        period = next(
+            (p for p in self._cache(company_id).periods if p["start"] == month.isoformat()), None
+        )
+        if account is None or period is None:
+            raise ValueError(f"no account {account_number} or period {month} in {company_id}")
+        ore = decimal_to_ore(amount)
+        if ore is None:
+            raise ValueError(f"{amount} has more than two decimals")
+        with self._lock, self._transaction():
+            budget_id = self._next_id("result_budgets", 900_001)
+            self.db.execute(
+                INSERT_BUDGET,
+                (
+                    budget_id,
+                    company_id,
+                    account["id"],
+                    period["id"],
+                    ore,
+                    department_id,
+                    project_id,
+                ),
+            )
+        return budget_id
+
+    def delete_result_budgets(self, company_id: int) -> int:
+        """Remove every result budget of a company (a firm without a budget); returns how many."""
+        with self._lock, self._transaction():
+            cursor = self.db.execute("DELETE FROM result_budgets WHERE company_id=?", (company_id,))
+        return cursor.rowcount
 
     # -- balances -----------------------------------------------------------------------------
 

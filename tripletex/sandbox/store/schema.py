@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS postings (
     date_ord INTEGER, account_id INTEGER, amount INTEGER, amount_gross INTEGER,
     vat_type_id INTEGER, department_id INTEGER, project_id INTEGER, description TEXT,
     system_generated INTEGER, is_posted INTEGER);
+CREATE TABLE IF NOT EXISTS result_budgets (
+    id INTEGER PRIMARY KEY, company_id INTEGER, account_id INTEGER, period_id INTEGER,
+    amount INTEGER, department_id INTEGER, project_id INTEGER);
+CREATE INDEX IF NOT EXISTS result_budgets_company ON result_budgets (company_id, period_id);
 CREATE INDEX IF NOT EXISTS postings_company_date ON postings (company_id, date_ord);
 CREATE INDEX IF NOT EXISTS postings_voucher ON postings (voucher_id);
 CREATE INDEX IF NOT EXISTS vouchers_company_date ON vouchers (company_id, date);
@@ -59,6 +63,7 @@ CREATE INDEX IF NOT EXISTS accounts_company ON accounts (company_id);
 """
 INSERT_VOUCHER = "INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_POSTING = "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_BUDGET = "INSERT INTO result_budgets VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 VAT_BY_ID = {v[0]: code for code, v in seed.VAT_TYPES.items()}
 

@@ -1,8 +1,9 @@
 """Loading the demo data into a new sandbox database.
 
 The first open seeds the demo companies of `demo.py` with the ledgers `seed.py` generates (the
-previous and the current fiscal year up to today), their employees and tokens, and the
-accounting office's clients. Bench companies (`sandbox-bench-<n>`) are created the same way,
+previous and the current fiscal year up to today), their employees and tokens, the
+accounting office's clients, and result budgets for the companies `demo.BUDGET_KEYS` names
+(`seed.budget_amounts`: company level, and per department and project where postings carry one). Bench companies (`sandbox-bench-<n>`) are created the same way,
 with a small chart, the first time their token is used.
 """
 
@@ -13,7 +14,7 @@ from datetime import date
 from stdnum.no import orgnr
 
 from .. import demo, seed
-from .schema import INSERT_POSTING, INSERT_VOUCHER, Database, PostingInput
+from .schema import INSERT_BUDGET, INSERT_POSTING, INSERT_VOUCHER, Database, PostingInput
 
 
 def bench_org_number(n: int) -> str:
@@ -108,7 +109,7 @@ class Seeding(Database):
             ),
         )
         account_ids = self._create_chart(company_id, small=small)
-        self._create_periods(company_id, first_day)
+        period_ids = self._create_periods(company_id, first_day)
         dept_ids, project_ids = self._create_dimensions(company_id, first_day)
         numbers: dict[int, int] = {}
         vouchers, postings = [], []
@@ -150,6 +151,45 @@ class Seeding(Database):
             postings.extend(self._posting_rows(company_id, voucher_id, inputs, True, account_ids))
         self.db.executemany(INSERT_VOUCHER, vouchers)
         self.db.executemany(INSERT_POSTING, postings)
+        if key in demo.BUDGET_KEYS:
+            self._create_budgets(company_id, postings, period_ids, current)
+
+    def _create_budgets(
+        self,
+        company_id: int,
+        postings: list[tuple[object, ...]],
+        period_ids: dict[date, int],
+        current: date,
+    ) -> None:
+        """Result budgets of both fiscal years from the seeded postings (`seed.budget_amounts`)."""
+        actuals: dict[tuple[int, date, int | None, int | None], int] = {}
+        for row in postings:
+            day = date.fromisoformat(str(row[4]))
+            account_id, amount = int(str(row[6])), int(str(row[7]))
+            dept = int(str(row[10])) if row[10] is not None else None
+            project = int(str(row[11])) if row[11] is not None else None
+            key = (account_id, day.replace(day=1), dept, project)
+            actuals[key] = actuals.get(key, 0) + amount
+        numbers = {a_id: n for n, a_id in self._account_numbers(company_id).items()}
+        result = {k: v for k, v in actuals.items() if seed.is_budgeted(numbers[k[0]])}
+        rows = [
+            (
+                self._next_id("result_budgets", 900_001),
+                company_id,
+                account_id,
+                period_ids[month],
+                amount,
+                dept,
+                project,
+            )
+            for (account_id, month, dept, project), amount in seed.budget_amounts(result, current)
+            if month in period_ids
+        ]
+        self.db.executemany(INSERT_BUDGET, rows)
+
+    def _account_numbers(self, company_id: int) -> dict[int, int]:
+        query = "SELECT number, id FROM accounts WHERE company_id=?"
+        return dict(self.db.execute(query, (company_id,)).fetchall())
 
     def _create_chart(self, company_id: int, *, small: bool) -> dict[int, int]:
         """The company's accounts; returns {account number: account id}."""
@@ -162,7 +202,8 @@ class Seeding(Database):
         self.db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", rows)
         return account_ids
 
-    def _create_periods(self, company_id: int, first_day: date) -> None:
+    def _create_periods(self, company_id: int, first_day: date) -> dict[date, int]:
+        """Two fiscal years of monthly periods; returns {first day: period id}."""
         periods = []
         start = first_day
         for i in range(24):  # two fiscal years of monthly periods, numbered within their year
@@ -178,6 +219,7 @@ class Seeding(Database):
             )
             start = end
         self.db.executemany("INSERT INTO periods VALUES (?, ?, ?, ?, ?)", periods)
+        return {date.fromisoformat(str(p[2])): int(str(p[0])) for p in periods}
 
     def _create_dimensions(self, company_id: int, first_day: date) -> tuple[list[int], list[int]]:
         """The company's departments and projects; returns their ids in seed order."""
