@@ -12,6 +12,7 @@ from ledger.models.balances import (
 )
 from ledger.models.budgets import Budget, BudgetYear
 from ledger.models.instruments import Instrument
+from ledger.models.lots import Lot, LotUse
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
@@ -31,6 +32,8 @@ __all__ = [
     "GLAccountSettings",
     "Instrument",
     "JournalLine",
+    "Lot",
+    "LotUse",
     "Reversal",
     "Transaction",
     "AccountingPeriod",
