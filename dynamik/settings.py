@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "companies.twofactor",
     "tripletex",
     "ledger",
+    # The report pack and the group view (reads the ledger's figures).
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -457,5 +459,8 @@ LOGGING = {
         # urllib3 logs full URLs at DEBUG, and session creation carries tokens in the query string.
         "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # WeasyPrint (the report pack PDF) logs each layout step at INFO; fontTools its subsetting.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -14,6 +14,7 @@ from ledger.figures.views import overview
 company_urlpatterns = [
     path("", include("companies.company_urls")),
     path("", include("ledger.urls")),
+    path("", include("reporting.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     # The start page: every company the user belongs to, with its figures and sync state.
     path("", overview, name="home"),
     path("", include("companies.urls")),
+    path("rapportpakker/", include("reporting.office_urls")),
     path("c/<slug:company_slug>/", include(company_urlpatterns)),
 ]
 

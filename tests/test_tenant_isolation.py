@@ -182,6 +182,15 @@ def _account(company: Company, marker: str) -> Model:
     return account
 
 
+def _report_pack(company: Company, marker: str) -> Model:
+    from reporting.models import ReportPack
+
+    with scope(company=company):
+        return ReportPack.objects.create(
+            company=company, month=MONTH, status="done", pdf=f"%PDF {marker}".encode()
+        )
+
+
 FILLERS: dict[tuple[str, str], Value | Row] = {
     ("transaksjoner", "pk"): Row(_transaction),
     ("brukere", "pk"): Row(_membership),
@@ -189,6 +198,7 @@ FILLERS: dict[tuple[str, str], Value | Row] = {
     ("posteringer", "account"): Row(_account, key=attrgetter("number"), answers_404=False),
     ("posteringer", "year"): Value(MONTH.year),
     ("posteringer", "month"): Value(MONTH.month),
+    ("rapportpakke", "pack_id"): Row(_report_pack),
 }
 
 
