@@ -53,7 +53,7 @@ def short_amount(value: float) -> str:
 
 
 def _month_label(month: datetime.date) -> str:
-    return date_format(month, "M")
+    return date_format(month, "N")
 
 
 def _frame(chart_id: str, title: str, desc: str, low: float, high: float, step: float) -> list[str]:

@@ -22,6 +22,14 @@ from django.utils.translation import gettext as _
 
 from companies.credentials import ConnectionUnavailable
 from companies.models import Company
+from ledger.figures.layout import (
+    BALANCE_ASSETS,
+    BALANCE_EQUITY_LIABILITIES,
+    COST,
+    PNL_GROUPS,
+    display_sign,
+    group_of,
+)
 from ledger.figures.selectors import money
 from ledger.models import AccountBalance, LedgerAccount, Posting, PostingMonth, Transaction
 from ledger.periods import month_next
@@ -77,6 +85,7 @@ class PostingsPage:
     error: str = ""
     synced_change: Decimal | None = None
     as_of: datetime.datetime | None = None
+    is_raw: bool = True
 
     @property
     def page_total(self) -> Decimal:
@@ -100,11 +109,25 @@ def voucher_url(*, company: Company, voucher_id: int) -> str:
     return f"{settings.TRIPLETEX_WEB_URL}/execute/voucher?{urlencode(query)}"
 
 
+def drill_sign(account_number: int, *, is_raw: bool) -> int:
+    """The factor that shows an account's postings in the signs of the figures cell they came
+    from: the sign of the account's P&L or balance-sheet group (`display_sign`)."""
+    spec = group_of(account_number, (*PNL_GROUPS, *BALANCE_ASSETS, *BALANCE_EQUITY_LIABILITIES))
+    return display_sign(spec.nature if spec else COST, is_raw)
+
+
 def postings_for_account_month(
-    *, company: Company, account_number: int, month: datetime.date, page: int = 1
+    *,
+    company: Company,
+    account_number: int,
+    month: datetime.date,
+    page: int = 1,
+    is_raw: bool = True,
 ) -> PostingsPage:
-    """A page of the account's stored postings in [month, next month), marked ours or not."""
+    """A page of the account's stored postings in [month, next month), marked ours or not, in
+    Tripletex's signs (`is_raw`) or in the figures pages' display signs (the cell's sign)."""
     page = max(1, page)
+    sign = drill_sign(account_number, is_raw=is_raw)
     account = LedgerAccount.objects.filter(company=company, number=account_number).first()
     synced = AccountBalance.objects.filter(
         company=company, account_number=account_number, month=month
@@ -115,7 +138,8 @@ def postings_for_account_month(
         account_name=account.name if account else "",
         month=month,
         page=page,
-        synced_change=None if synced is None else money(synced),
+        synced_change=None if synced is None else money(synced) * sign,
+        is_raw=is_raw,
         as_of=stored.synced_at if stored else None,
     )
     if account is None:
@@ -142,7 +166,7 @@ def postings_for_account_month(
             voucher_number=p.voucher_number,
             voucher_year=p.date.year,
             description=p.description,
-            amount=p.amount,
+            amount=p.amount * sign,
             voucher_url=voucher_url(company=company, voucher_id=p.voucher_id)
             if p.voucher_id
             else "",

@@ -27,13 +27,14 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ledger.figures.selectors import BalanceSheet, Cells, Pnl
+from ledger.figures.selectors import CUSTOM, ROLLING_12, YTD, BalanceSheet, Cells, Pnl
 from ledger.periods import month_end
 from ledger.sync.selectors import FiguresStatus
 
@@ -68,7 +69,7 @@ class Table:
 
 
 def _cells_amounts(cells: Cells) -> list[Decimal | None]:
-    return [*cells.months, cells.ytd, cells.last_year, cells.variance]
+    return [*cells.months, cells.ytd, cells.compared, cells.variance]
 
 
 def _pct(cells: Cells) -> Decimal | None:
@@ -102,19 +103,29 @@ def pnl_table(pnl: Pnl, status: FiguresStatus) -> Table:
     period = pnl.period
     months = period.months
     title = _("Profit and loss %(year)s") % {"year": period.fiscal_year.label}
+    if period.kind in (CUSTOM, ROLLING_12):
+        title = _("Profit and loss")
     span = f"{date_format(months[0], 'F Y')} – {date_format(months[-1], 'F Y')}"
+    if period.is_budget:
+        total, compared = _("Actual"), _("Budget")
+    else:
+        total = _("Year to date") if period.kind == YTD else _("Total")
+        compared = _("Same period last year")
     headings = [
         _("Account"),
         _("Name"),
-        *[date_format(m, "M Y") for m in months],
-        _("Year to date"),
-        _("Same period last year"),
+        *[date_format(m, "N Y") for m in months],
+        total,
+        compared,
         _("Variance"),
         _("Variance %"),
     ]
+    subtitle = [pnl.company.name, span]
+    if pnl.dimensions is not None:
+        subtitle.append(_("Only the postings of %(label)s.") % {"label": pnl.dimensions.label})
     table = Table(
         title,
-        [pnl.company.name, span, _signs_line(period.is_raw), *_status_lines(status)],
+        [*subtitle, _signs_line(period.is_raw), *_status_lines(status)],
         headings,
         has_percent=True,
     )
@@ -135,19 +146,23 @@ def pnl_table(pnl: Pnl, status: FiguresStatus) -> Table:
 
 
 def balance_table(sheet: BalanceSheet, status: FiguresStatus) -> Table:
-    """The balance sheet as rows: assets, equity and liabilities, their sums and the check line."""
+    """The balance sheet as rows: assets, equity and liabilities, their sums and the check line;
+    a column per shown month end, then the previous year end and the change."""
     at, previous = sheet.at, sheet.previous_at
     title = _("Balance sheet at %(date)s") % {"date": date_format(month_end(at), "j. F Y")}
     headings = [
         _("Account"),
         _("Name"),
-        date_format(month_end(at), "d.m.Y"),
+        *[date_format(month_end(m), "d.m.Y") for m in sheet.months],
         date_format(month_end(previous), "d.m.Y"),
-        _("Change"),
+        pgettext("amount", "Change"),
     ]
+    subtitle = [sheet.company.name]
+    if sheet.dimensions is not None:
+        subtitle.append(_("Only the postings of %(label)s.") % {"label": sheet.dimensions.label})
     table = Table(
         title,
-        [sheet.company.name, _signs_line(sheet.period.is_raw), *_status_lines(status)],
+        [*subtitle, _signs_line(sheet.period.is_raw), *_status_lines(status)],
         headings,
     )
     for lines, total in (
@@ -157,7 +172,7 @@ def balance_table(sheet: BalanceSheet, status: FiguresStatus) -> Table:
         for line in lines:
             kind = "group" if line.kind == "group" else "account"
             table.rows.append(
-                Row(kind, None, line.label, [line.amount, line.previous, line.change])
+                Row(kind, None, line.label, [*line.by_month, line.previous, line.change])
             )
             for account in line.accounts:
                 table.rows.append(
@@ -165,14 +180,14 @@ def balance_table(sheet: BalanceSheet, status: FiguresStatus) -> Table:
                         "account",
                         account.number,
                         account.name,
-                        [account.amount, account.previous, account.change],
+                        [*account.by_month, account.previous, account.change],
                     )
                 )
         table.rows.append(
-            Row("total", None, total.label, [total.amount, total.previous, total.change])
+            Row("total", None, total.label, [*total.by_month, total.previous, total.change])
         )
     check = sheet.check
-    table.rows.append(Row("check", None, check.label, [check.amount, check.previous, None]))
+    table.rows.append(Row("check", None, check.label, [*check.by_month, check.previous, None]))
     return table
 
 

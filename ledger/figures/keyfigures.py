@@ -112,6 +112,7 @@ class CashFlowLine:
 class CashFlowSection:
     key: str
     label: str | Promise
+    total_label: str | Promise
     lines: list[CashFlowLine]
 
     @property
@@ -342,10 +343,25 @@ def cash_flow(*, company: Company, date_from: datetime.date, date_to: datetime.d
     sources = {"r": _result_changes(company, date_from, date_to), "d": delta}
     by_key: dict[str, CashFlowLine] = {}
     sections = []
-    for key, label, specs in (
-        ("operating", _("Cash flow from operating activities"), _OPERATING),
-        ("investing", _("Cash flow from investing activities"), _INVESTING),
-        ("financing", _("Cash flow from financing activities"), _FINANCING),
+    for key, label, total_label, specs in (
+        (
+            "operating",
+            _("Cash flow from operating activities"),
+            _("Net cash flow from operating activities"),
+            _OPERATING,
+        ),
+        (
+            "investing",
+            _("Cash flow from investing activities"),
+            _("Net cash flow from investing activities"),
+            _INVESTING,
+        ),
+        (
+            "financing",
+            _("Cash flow from financing activities"),
+            _("Net cash flow from financing activities"),
+            _FINANCING,
+        ),
     ):
         lines = []
         for line_key, line_label, formula, terms in specs:
@@ -355,7 +371,7 @@ def cash_flow(*, company: Company, date_from: datetime.date, date_to: datetime.d
             )
             by_key[line_key] = CashFlowLine(line_key, line_label, formula, amount)
             lines.append(by_key[line_key])
-        sections.append(CashFlowSection(key, label, lines))
+        sections.append(CashFlowSection(key, label, total_label, lines))
     return CashFlow(
         date_from,
         date_to,

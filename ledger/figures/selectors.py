@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
 from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from companies.models import Company
 from ledger.accounts import BALANCE, RESULT, AccountRange
+from ledger.budgets.selectors import budget_by_account
 from ledger.figures.layout import (
     BALANCE_ASSETS,
     BALANCE_EQUITY_LIABILITIES,
@@ -54,7 +57,9 @@ from ledger.periods import (
     fiscal_year_named,
     fiscal_year_of,
     fiscal_year_start_month,
+    month_next,
     month_start,
+    months_in,
     months_summary,
     today_local,
 )
@@ -66,10 +71,21 @@ CENT = Decimal("0.01")
 
 # ---- the period a page shows --------------------------------------------------------------------
 
+# What a page can show: one month, a quarter of the fiscal year, the fiscal year to date, the
+# twelve months up to a month, or any run of whole months (at most MAX_MONTHS).
+MONTH, QUARTER, YTD, ROLLING_12, CUSTOM = "month", "quarter", "ytd", "rolling12", "custom"
+PERIOD_KINDS = (MONTH, QUARTER, YTD, ROLLING_12, CUSTOM)
+# What the total is compared with: the same months a year earlier, or the budget.
+COMPARE_LAST_YEAR, COMPARE_BUDGET = "last_year", "budget"
+MAX_MONTHS = 36
+
 
 @dataclass(frozen=True)
 class Period:
-    """What a figures page shows: the fiscal year, the month it runs through, and the signs."""
+    """What a figures page shows: which months, the fiscal year of the last, signs, comparison.
+
+    `through` is the last month shown; `first` the first (for a custom range; the other kinds
+    derive it). The months are the half-open period [start, end)."""
 
     fiscal_year: FiscalYear
     through: datetime.date
@@ -77,14 +93,56 @@ class Period:
     start_month: int
     years: list[FiscalYear]
     has_data: bool
+    kind: str = YTD
+    first: datetime.date | None = None
+    compare: str = COMPARE_LAST_YEAR
 
     @cached_property
     def months(self) -> list[datetime.date]:
-        return [m for m in self.fiscal_year.months if m <= self.through]
+        through = self.through
+        if self.kind == MONTH:
+            return [through]
+        if self.kind == QUARTER:
+            index = self.fiscal_year.months.index(through) // 3 * 3
+            return self.fiscal_year.months[index : index + 3]
+        if self.kind == ROLLING_12:
+            return [add_months(through, i) for i in range(-11, 1)]
+        if self.kind == CUSTOM and self.first is not None:
+            return months_in(self.first, month_next(through))
+        return [m for m in self.fiscal_year.months if m <= through]
+
+    @property
+    def start(self) -> datetime.date:
+        return self.months[0]
+
+    @property
+    def end(self) -> datetime.date:
+        """The first day after the period (half-open)."""
+        return month_next(self.months[-1])
+
+    @property
+    def quarter(self) -> int:
+        """The fiscal quarter (1–4) the last month is in."""
+        return self.fiscal_year.months.index(self.through) // 3 + 1
 
     @cached_property
     def last_year_months(self) -> list[datetime.date]:
         return [add_months(m, -12) for m in self.months]
+
+    @property
+    def is_budget(self) -> bool:
+        return self.compare == COMPARE_BUDGET
+
+
+def period_kind_choices() -> list[tuple[str, str]]:
+    """(kind, label) of every period a page can show, for the period picker."""
+    return [
+        (MONTH, _("Month")),
+        (QUARTER, _("Quarter")),
+        (YTD, _("Year to date")),
+        (ROLLING_12, _("Last 12 months")),
+        (CUSTOM, _("Custom range")),
+    ]
 
 
 def period_resolve(
@@ -93,8 +151,17 @@ def period_resolve(
     year: int | None,
     month: int | None,
     is_raw: bool,
+    kind: str = YTD,
+    quarter: int | None = None,
+    first: datetime.date | None = None,
+    last: datetime.date | None = None,
+    compare: str = COMPARE_LAST_YEAR,
 ) -> Period:
-    """The period a figures page shows for ?ar=&mnd= (defaults: the latest synced month)."""
+    """The period a figures page shows (defaults: the fiscal year through the latest synced month).
+
+    ?ar=&mnd= pick the fiscal year and the last month; a quarter (1–4) of that fiscal year ends
+    with its third month; a custom range is [first, last] in months (at most MAX_MONTHS, else the
+    last MAX_MONTHS of it; a range given backwards is turned around)."""
     summary = months_summary(company=company)
     start_month = fiscal_year_start_month(summary)
     latest = summary[-1].month if summary else month_start(today_local())
@@ -104,6 +171,17 @@ def period_resolve(
         key=lambda fy: fy.start,
         reverse=True,
     )
+    kind = kind if kind in PERIOD_KINDS else YTD
+    compare = compare if compare in (COMPARE_LAST_YEAR, COMPARE_BUDGET) else COMPARE_LAST_YEAR
+    if kind == CUSTOM and first is not None and last is not None:
+        first, last = sorted((month_start(first), month_start(last)))
+        first = max(first, add_months(last, 1 - MAX_MONTHS))
+        fy = fiscal_year_of(last, start_month)
+        if fy not in years:
+            years = sorted([*years, fy], key=lambda f: f.start, reverse=True)
+        return Period(fy, last, is_raw, start_month, years, bool(summary), kind, first, compare)
+    if kind == CUSTOM:
+        kind = YTD
     fy = fiscal_year_of(latest, start_month)
     if year is not None and 1900 <= year <= 2100:
         fy = fiscal_year_named(year, start_month)
@@ -113,9 +191,14 @@ def period_resolve(
         through = synced[-1]
     if month is not None and 1 <= month <= 12:
         through = next(m for m in fy.months if m.month == month)
+    if kind == QUARTER:
+        index = fy.months.index(through) // 3
+        if quarter is not None and 1 <= quarter <= 4:
+            index = quarter - 1
+        through = fy.months[index * 3 + 2]
     if fy not in years:
         years = sorted([*years, fy], key=lambda f: f.start, reverse=True)
-    return Period(fy, through, is_raw, start_month, years, bool(summary))
+    return Period(fy, through, is_raw, start_month, years, bool(summary), kind, None, compare)
 
 
 # ---- amounts -----------------------------------------------------------------------------------
@@ -123,23 +206,33 @@ def period_resolve(
 
 @dataclass
 class Cells:
-    """One line's amounts in the shown signs: each month, YTD, same period last year, variance."""
+    """One line's amounts in the shown signs: each month, the period's total (`ytd`), the same
+    months last year, the budget (None when not read) and the variance against the comparison."""
 
     months: list[Decimal]
     ytd: Decimal
     last_year: Decimal
     # The raw variance decides the colour: negative (more credit) is favourable.
     raw_variance: Decimal
+    budget: Decimal | None = None
+    is_budget: bool = False
+
+    @property
+    def compared(self) -> Decimal:
+        """What the total is compared with: the budget or the same period last year."""
+        if self.is_budget:
+            return self.budget or ZERO
+        return self.last_year
 
     @property
     def variance(self) -> Decimal:
-        return self.ytd - self.last_year
+        return self.ytd - self.compared
 
     @property
     def variance_pct(self) -> Decimal | None:
-        if not self.last_year:
+        if not self.compared:
             return None
-        return (self.variance / abs(self.last_year) * 100).quantize(Decimal("0.1"))
+        return (self.variance / abs(self.compared) * 100).quantize(Decimal("0.1"))
 
     @property
     def is_favourable(self) -> bool | None:
@@ -148,13 +241,22 @@ class Cells:
         return self.raw_variance < 0
 
 
-def _cells(raw_months: list[Decimal], raw_last_year: Decimal, sign: int) -> Cells:
+def _cells(
+    raw_months: list[Decimal],
+    raw_last_year: Decimal,
+    sign: int,
+    raw_budget: Decimal | None = None,
+    is_budget: bool = False,
+) -> Cells:
     ytd = sum(raw_months, ZERO)
+    compared = (raw_budget or ZERO) if is_budget else raw_last_year
     return Cells(
         months=[v * sign for v in raw_months],
         ytd=ytd * sign,
         last_year=raw_last_year * sign,
-        raw_variance=ytd - raw_last_year,
+        raw_variance=ytd - compared,
+        budget=None if raw_budget is None else raw_budget * sign,
+        is_budget=is_budget,
     )
 
 
@@ -196,6 +298,8 @@ class Pnl:
     dimensions: Dimensions | None = None
     # With a filter: the months shown (this year and last) whose postings are not stored.
     unstored_months: list[datetime.date] = field(default_factory=list)
+    # True when the budget was read (the cells carry it).
+    has_budget_figures: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,16 +354,38 @@ def _account_names(*, company: Company, accounts: AccountRange) -> dict[int, str
     return dict(rows.values_list("number", "name"))
 
 
+def _budget(
+    company: Company, period: Period, dimensions: Dimensions | None, with_budget: bool
+) -> dict[int, Decimal] | None:
+    """The budget of the period's months per account (raw signs), when compared or asked for."""
+    if not (period.is_budget or with_budget):
+        return None
+    return budget_by_account(
+        company=company,
+        date_from=period.start,
+        date_to=period.end,
+        department_id=dimensions.department_id if dimensions else None,
+        project_id=dimensions.project_id if dimensions else None,
+    )
+
+
 def pnl_for_period(
-    *, company: Company, period: Period, dimensions: Dimensions | None = None
+    *,
+    company: Company,
+    period: Period,
+    dimensions: Dimensions | None = None,
+    with_budget: bool = False,
 ) -> Pnl:
-    """The P&L of the period grouped per NS 4102, with YTD, last year and variance (4 queries).
+    """The P&L of the period grouped per NS 4102, with its total, the same months last year, the
+    budget (when the period compares with it or `with_budget`) and the variance (4–5 queries).
 
     With `dimensions` the amounts are the stored postings of that department and/or project
     (the sync stores every posting of the years it pulls from postings), at no Tripletex call:
-    the same sums `/balanceSheet?departmentId=…` gives, month by month."""
+    the same sums `/balanceSheet?departmentId=…` gives, month by month; the budget is then that
+    department's or project's."""
+    budget = _budget(company, period, dimensions, with_budget)
     if dimensions is not None:
-        return _pnl_of_postings(company, period, dimensions)
+        return _pnl_of_postings(company, period, dimensions, budget)
     months = period.months
     n_months = len(months)
     index = {m: i for i, m in enumerate(months)}
@@ -289,17 +415,25 @@ def pnl_for_period(
     )
     last_year = {number: money(total) for number, total in last_year_rows}
     names = _account_names(company=company, accounts=RESULT)
-    members = pnl_members(set(this_year) | set(last_year))
+    members = pnl_members(set(this_year) | set(last_year) | set(budget or ()))
     group_months = {
         key: _column_sums([this_year[n] for n in numbers if n in this_year], n_months)
         for key, numbers in members.items()
     }
-    lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
+    lines = _pnl_lines(members, group_months, this_year, last_year, names, period, budget)
     chart = _pnl_chart(company, period, group_months)
-    return Pnl(company, period, lines, chart, sum(len(numbers) for numbers in members.values()))
+    count = sum(len(numbers) for numbers in members.values())
+    report = Pnl(company, period, lines, chart, count)
+    report.has_budget_figures = budget is not None
+    return report
 
 
-def _pnl_of_postings(company: Company, period: Period, dimensions: Dimensions) -> Pnl:
+def _pnl_of_postings(
+    company: Company,
+    period: Period,
+    dimensions: Dimensions,
+    budget: dict[int, Decimal] | None,
+) -> Pnl:
     """The P&L from the stored postings of a department and/or project (3 queries)."""
     months, ly_months = period.months, period.last_year_months
     index = {m: i for i, m in enumerate(months)}
@@ -318,17 +452,17 @@ def _pnl_of_postings(company: Company, period: Period, dimensions: Dimensions) -
         if month in index:
             values = this_year.setdefault(number, [ZERO] * len(months))
             values[index[month]] += amount
-        elif ly_months[0] <= month <= ly_months[-1]:
+        if ly_months[0] <= month <= ly_months[-1]:
             last_year[number] += amount
             if number in NET_RESULT:
                 ly_result[month] -= amount
     names = _account_names(company=company, accounts=RESULT)
-    members = pnl_members(set(this_year) | set(last_year))
+    members = pnl_members(set(this_year) | set(last_year) | set(budget or ()))
     group_months = {
         key: _column_sums([this_year[n] for n in numbers if n in this_year], len(months))
         for key, numbers in members.items()
     }
-    lines = _pnl_lines(members, group_months, this_year, last_year, names, period)
+    lines = _pnl_lines(members, group_months, this_year, last_year, names, period, budget)
     chart = _pnl_chart(company, period, group_months, ly_result=ly_result)
     stored = set(
         PostingMonth.objects.filter(company=company, month__in=[*ly_months, *months]).values_list(
@@ -337,7 +471,9 @@ def _pnl_of_postings(company: Company, period: Period, dimensions: Dimensions) -
     )
     unstored = [m for m in [*ly_months, *months] if m not in stored]
     count = sum(len(numbers) for numbers in members.values())
-    return Pnl(company, period, lines, chart, count, dimensions, unstored)
+    report = Pnl(company, period, lines, chart, count, dimensions, unstored)
+    report.has_budget_figures = budget is not None
+    return report
 
 
 def _column_sums(rows: list[list[Decimal]], width: int) -> list[Decimal]:
@@ -354,19 +490,26 @@ def _pnl_lines(
     last_year: dict[int, Decimal],
     names: dict[int, str],
     period: Period,
+    budget: dict[int, Decimal] | None = None,
 ) -> list[PnlLine]:
     """Groups with their accounts, and result lines summing every counting group above them."""
-    n_months, is_raw = len(period.months), period.is_raw
+    n_months, is_raw, is_budget = len(period.months), period.is_raw, period.is_budget
     no_months = [ZERO] * n_months
-    running_months, running_ly = no_months, ZERO
+    running_months, running_ly, running_budget = no_months, ZERO, ZERO
     lines: list[PnlLine] = []
+
+    def budget_of(numbers: list[int]) -> Decimal | None:
+        if budget is None:
+            return None
+        return sum((budget.get(n, ZERO) for n in numbers), ZERO)
+
     for spec in PNL_LAYOUT:
         if isinstance(spec, TotalSpec):
             # Result lines read "profit positive" in display signs.
             sign = 1 if is_raw else -1
-            lines.append(
-                PnlLine(spec.key, str(spec.label), True, _cells(running_months, running_ly, sign))
-            )
+            total_budget = None if budget is None else running_budget
+            cells = _cells(running_months, running_ly, sign, total_budget, is_budget)
+            lines.append(PnlLine(spec.key, str(spec.label), True, cells))
             continue
         numbers = members.get(spec.key, [])
         if spec.hide_when_empty and not numbers:
@@ -376,16 +519,25 @@ def _pnl_lines(
             AccountLine(
                 number,
                 names.get(number, ""),
-                _cells(this_year.get(number, no_months), last_year.get(number, ZERO), sign),
+                _cells(
+                    this_year.get(number, no_months),
+                    last_year.get(number, ZERO),
+                    sign,
+                    budget_of([number]),
+                    is_budget,
+                ),
             )
             for number in numbers
         ]
         months_raw = group_months.get(spec.key, no_months)
         group_ly = sum((last_year.get(n, ZERO) for n in numbers), ZERO)
+        group_budget = budget_of(numbers)
         if spec.in_result:
             running_months = [a + b for a, b in zip(running_months, months_raw, strict=True)]
             running_ly += group_ly
-        line = PnlLine(spec.key, str(spec.label), False, _cells(months_raw, group_ly, sign))
+            running_budget += group_budget or ZERO
+        cells = _cells(months_raw, group_ly, sign, group_budget, is_budget)
+        line = PnlLine(spec.key, str(spec.label), False, cells)
         line.accounts, line.in_result = accounts, spec.in_result
         lines.append(line)
     return lines
@@ -442,10 +594,17 @@ def _pnl_chart(
 
 @dataclass
 class BalanceAccount:
+    """One account: its balance at the end of each shown month, and at the previous year end."""
+
     number: int
     name: str
-    amount: Decimal
+    by_month: list[Decimal]
     previous: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        """At the end of the last shown month."""
+        return self.by_month[-1]
 
     @property
     def change(self) -> Decimal:
@@ -459,9 +618,13 @@ class BalanceLine:
     key: str
     label: str
     kind: str  # "group" | "line" | "sum" | "check"
-    amount: Decimal
+    by_month: list[Decimal]
     previous: Decimal
     accounts: list[BalanceAccount] = field(default_factory=list)
+
+    @property
+    def amount(self) -> Decimal:
+        return self.by_month[-1]
 
     @property
     def change(self) -> Decimal:
@@ -472,17 +635,21 @@ class BalanceLine:
 class BalanceSheet:
     company: Company
     period: Period
-    at: datetime.date  # the month whose end the sheet shows
+    at: datetime.date  # the month whose end the sheet shows (the last column)
     previous_at: datetime.date  # the last month of the previous fiscal year
     assets: list[BalanceLine]
     equity_liabilities: list[BalanceLine]
     total_assets: BalanceLine
     total_equity_liabilities: BalanceLine
     check: BalanceLine
+    months: list[datetime.date] = field(default_factory=list)  # a column per month end
+    dimensions: Dimensions | None = None
+    # With a filter: the first month whose postings are stored (balances sum postings from it).
+    postings_from: datetime.date | None = None
 
     @property
     def is_balanced(self) -> bool:
-        return self.check.amount == 0 and self.check.previous == 0
+        return not any(self.check.by_month) and self.check.previous == 0
 
 
 def balances_at(*, company: Company, month: datetime.date) -> dict[int, Decimal]:
@@ -523,22 +690,129 @@ def results_through(
     return money(totals["now"]), money(totals["before"])
 
 
-def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
-    """The balance sheet at the end of period.through, with the previous fiscal year end (4 queries)."""
+def _balance_columns(
+    company: Company, months: list[datetime.date], extra: datetime.date
+) -> tuple[list[dict[int, Decimal]], dict[int, Decimal]]:
+    """Each balance account's balance at the end of each of `months`, and at the end of `extra`
+    (raw signs; 3 queries)."""
+    running = balances_at(company=company, month=add_months(months[0], -1))
+    rows = (
+        AccountBalance.objects.filter(
+            company=company, **BALANCE.lookups(), month__gte=months[0], month__lte=months[-1]
+        )
+        .order_by("month")
+        .values_list("account_number", "month", "balance_out")
+    )
+    outs: dict[datetime.date, dict[int, Decimal]] = defaultdict(dict)
+    for number, month, out in rows:
+        outs[month][number] = out
+    columns = []
+    for month in months:
+        running = {**running, **outs.get(month, {})}
+        columns.append(running)
+    return columns, balances_at(company=company, month=extra)
+
+
+def _posting_balance_columns(
+    company: Company, months: list[datetime.date], extra: datetime.date, dimensions: Dimensions
+) -> tuple[list[dict[int, Decimal]], dict[int, Decimal]]:
+    """As _balance_columns, summed from the stored postings of a department and/or project."""
+    rows = (
+        Posting.objects.filter(
+            company=company,
+            **BALANCE.lookups(),
+            **dimensions.lookups(),
+            date__lt=month_next(max(months[-1], extra)),
+        )
+        .annotate(month=TruncMonth("date"))
+        .values("account_number", "month")
+        .annotate(total=Sum("amount"))
+        .values_list("account_number", "month", "total")
+    )
+    changes: dict[datetime.date, dict[int, Decimal]] = defaultdict(dict)
+    for number, month, total in rows:
+        changes[month][number] = money(total)
+
+    def at_end_of(last: datetime.date) -> dict[int, Decimal]:
+        out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for month, by_account in changes.items():
+            if month <= last:
+                for number, change in by_account.items():
+                    out[number] += change
+        return dict(out)
+
+    return [at_end_of(m) for m in months], at_end_of(extra)
+
+
+def _result_columns(
+    company: Company,
+    months: list[datetime.date],
+    previous_year: FiscalYear,
+    start_month: int,
+    dimensions: Dimensions | None,
+) -> tuple[list[Decimal], Decimal]:
+    """Raw sum of result accounts from each month's fiscal-year start through it, and over the
+    whole previous year (1 query)."""
+    low = min(fiscal_year_of(months[0], start_month).start, previous_year.start)
+    rows: Iterable[tuple[datetime.date, Decimal]]
+    if dimensions is None:
+        rows = (
+            AccountBalance.objects.filter(
+                company=company, **RESULT.lookups(), month__gte=low, month__lte=months[-1]
+            )
+            .values("month")
+            .annotate(total=Sum("balance_change"))
+            .values_list("month", "total")
+        )
+    else:
+        rows = (
+            Posting.objects.filter(
+                company=company,
+                **RESULT.lookups(),
+                **dimensions.lookups(),
+                date__gte=low,
+                date__lt=month_next(max(months[-1], previous_year.months[-1])),
+            )
+            .annotate(month=TruncMonth("date"))
+            .values("month")
+            .annotate(total=Sum("amount"))
+            .values_list("month", "total")
+        )
+    by_month = {month: money(total) for month, total in rows}
+
+    def through(month: datetime.date) -> Decimal:
+        start = fiscal_year_of(month, start_month).start
+        return sum((v for m, v in by_month.items() if start <= m <= month), ZERO)
+
+    before = sum((v for m, v in by_month.items() if previous_year.contains(m)), ZERO)
+    return [through(m) for m in months], before
+
+
+def balance_sheet_at(
+    *, company: Company, period: Period, dimensions: Dimensions | None = None
+) -> BalanceSheet:
+    """The balance sheet at the end of each month of the period (one column for one month), with
+    the previous fiscal year end and the change to the last month (5 queries).
+
+    With `dimensions` the balances are the sums of the stored postings of that department
+    and/or project (from the first stored month on: `postings_from`)."""
     at = period.through
+    months = period.months
     previous_year = period.fiscal_year.previous()
     previous_at = previous_year.months[-1]
-    now = balances_at(company=company, month=at)
-    before = balances_at(company=company, month=previous_at)
-    result_now, result_before = results_through(
-        company=company, now=period.fiscal_year, at=at, before=previous_year
+    if dimensions is None:
+        columns, before = _balance_columns(company, months, previous_at)
+    else:
+        columns, before = _posting_balance_columns(company, months, previous_at, dimensions)
+    results, result_before = _result_columns(
+        company, months, previous_year, period.start_month, dimensions
     )
     names = _account_names(company=company, accounts=BALANCE)
-    numbers = sorted(set(now) | set(before))
+    numbers = sorted(set().union(*columns, before))
     sign = 1 if period.is_raw else -1
-    assets = _balance_groups(BALANCE_ASSETS, numbers, now, before, names, period.is_raw)
+    assets = _balance_groups(BALANCE_ASSETS, numbers, columns, before, names, period.is_raw)
     equity_liabilities = _balance_groups(
-        BALANCE_EQUITY_LIABILITIES, numbers, now, before, names, period.is_raw
+        BALANCE_EQUITY_LIABILITIES, numbers, columns, before, names, period.is_raw
     )
     # The year's result is still on the result accounts until the year-end closing voucher moves it
     # to equity (8960 → 2050); without this line assets could never equal equity and liabilities.
@@ -546,13 +820,16 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
         "unallocated_result",
         _("Result for the year, not yet allocated"),
         "line",
-        result_now * sign,
+        [r * sign for r in results],
         result_before * sign,
     )
     equity_liabilities.insert(1, result_line)
-    total_assets = _sum_line("total_assets", _("Total assets"), assets)
+    total_assets = _sum_line("total_assets", _("Total assets"), assets, len(months))
     total_el = _sum_line(
-        "total_equity_liabilities", _("Total equity and liabilities"), equity_liabilities
+        "total_equity_liabilities",
+        _("Total equity and liabilities"),
+        equity_liabilities,
+        len(months),
     )
     # Raw signs: the two sides are already opposite, so they must add up to zero; display signs
     # show both sides positive, so they must be equal.
@@ -561,10 +838,10 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
         "check",
         _("Difference (assets − equity and liabilities)"),
         "check",
-        total_assets.amount + side * total_el.amount,
+        [a + side * e for a, e in zip(total_assets.by_month, total_el.by_month, strict=True)],
         total_assets.previous + side * total_el.previous,
     )
-    return BalanceSheet(
+    sheet = BalanceSheet(
         company,
         period,
         at,
@@ -574,13 +851,19 @@ def balance_sheet_at(*, company: Company, period: Period) -> BalanceSheet:
         total_assets,
         total_el,
         check,
+        months=months,
+        dimensions=dimensions,
     )
+    if dimensions is not None:
+        first = PostingMonth.objects.filter(company=company).order_by("month").first()
+        sheet.postings_from = first.month if first else None
+    return sheet
 
 
 def _balance_groups(
     specs: tuple[GroupSpec, ...],
     numbers: list[int],
-    now: dict[int, Decimal],
+    columns: list[dict[int, Decimal]],
     before: dict[int, Decimal],
     names: dict[int, str],
     is_raw: bool,
@@ -589,7 +872,12 @@ def _balance_groups(
     for spec in specs:
         sign = display_sign(spec.nature, is_raw)
         accounts = [
-            BalanceAccount(n, names.get(n, ""), now.get(n, ZERO) * sign, before.get(n, ZERO) * sign)
+            BalanceAccount(
+                n,
+                names.get(n, ""),
+                [column.get(n, ZERO) * sign for column in columns],
+                before.get(n, ZERO) * sign,
+            )
             for n in numbers
             if n in spec
         ]
@@ -598,7 +886,7 @@ def _balance_groups(
                 spec.key,
                 str(spec.label),
                 "group",
-                sum((a.amount for a in accounts), ZERO),
+                _column_sums([a.by_month for a in accounts], len(columns)),
                 sum((a.previous for a in accounts), ZERO),
                 accounts,
             )
@@ -606,12 +894,12 @@ def _balance_groups(
     return lines
 
 
-def _sum_line(key: str, label: str, lines: list[BalanceLine]) -> BalanceLine:
+def _sum_line(key: str, label: str, lines: list[BalanceLine], width: int) -> BalanceLine:
     return BalanceLine(
         key,
         label,
         "sum",
-        sum((line.amount for line in lines), ZERO),
+        _column_sums([line.by_month for line in lines], width),
         sum((line.previous for line in lines), ZERO),
     )
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("balanse/", views_figures.balance, name="balance"),
     path("balanse/excel/", views_figures.balance_xlsx, name="balance_xlsx"),
     path("balanse/csv/", views_figures.balance_csv, name="balance_csv"),
+    path("nokkeltall/", views_figures.key_figures_page, name="key_figures"),
     path(
         "posteringer/<int:account>/<int:year>/<int:month>/",
         views_figures.postings,

@@ -23,48 +23,99 @@ from django.views.decorators.http import require_GET, require_POST
 
 from companies.models import Role
 from companies.tenancy import AuthenticatedRequest, CompanyRequest, company_role_required
+from ledger.budgets.selectors import has_budget
 from ledger.figures import charts, drilldown, exports
 from ledger.figures.drilldown import postings_for_account_month
+from ledger.figures.keyfigures import cash_flow, key_figures
 from ledger.figures.layout import GROUP_KEYS
 from ledger.figures.overview import OVERVIEW_SORTS, companies_figures_overview
 from ledger.figures.selectors import (
+    COMPARE_BUDGET,
+    COMPARE_LAST_YEAR,
+    CUSTOM,
+    MONTH,
+    QUARTER,
+    ROLLING_12,
+    YTD,
     Dimensions,
     Period,
     balance_sheet_at,
     figures_status_for,
+    period_kind_choices,
     period_resolve,
     pnl_dimension_choices,
     pnl_dimensions_resolve,
     pnl_for_period,
 )
 from ledger.params import MAX_ID, ParamError, int_param
-from ledger.periods import fiscal_year_of, fiscal_year_start_month_of
+from ledger.periods import fiscal_year_of, fiscal_year_start_month_of, month_parse
 
 RAW_SIGNS = "tripletex"
 ALL_GROUPS = "alle"
+BUDGET_PARAM = "budsjett"
+# ?periode=: month, quarter, year to date, rolling 12 months, a custom range of months.
+KIND_PARAMS = {"mnd": MONTH, "kvartal": QUARTER, "hittil": YTD, "12mnd": ROLLING_12, "egen": CUSTOM}
+PARAM_OF_KIND = {kind: param for param, kind in KIND_PARAMS.items()}
 # The P&L's filter: our Department and Project ids (avdeling, prosjekt).
 DIMENSION_PARAMS = ("avd", "prosj")
 # Tripletex pages postings with an offset (`from`); far beyond any account-month's postings.
 MAX_PAGE = 10_000
 
 
-def _period(request: CompanyRequest, *, strict: bool = False) -> Period:
-    """The period of ?ar=&mnd=. A page says what was wrong with a bad value and shows the default
-    instead; an export (strict) raises ParamError, since a file cannot carry the message."""
-    choice: dict[str, int | None] = {}
-    for name, key, (low, high) in (("ar", "year", (1900, 2100)), ("mnd", "month", (1, 12))):
+def _month_param(request: CompanyRequest, name: str) -> datetime.date | None:
+    """?fom=2025-01 as its first day; None when absent. Raises ParamError."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = month_parse(raw)
+    except ValueError:
+        value = None
+    if value is None or not 1900 <= value.year <= 2100:
+        raise ParamError(
+            _("%(name)s must be a month such as 2025-03, not “%(value)s”.")
+            % {"name": name, "value": raw[:24]}
+        )
+    return value
+
+
+def _period(request: CompanyRequest, *, strict: bool = False, default_kind: str = YTD) -> Period:
+    """The period of ?periode=&ar=&mnd=&kv=&fom=&tom=&mot=. A page says what was wrong with a bad
+    value and shows the default instead; an export (strict) raises ParamError, since a file
+    cannot carry the message."""
+    choice: dict[str, object] = {}
+    readers: tuple[tuple[str, str, Callable[[], object]], ...] = (
+        ("ar", "year", lambda: int_param(request.GET, "ar", minimum=1900, maximum=2100)),
+        ("mnd", "month", lambda: int_param(request.GET, "mnd", minimum=1, maximum=12)),
+        ("kv", "quarter", lambda: int_param(request.GET, "kv", minimum=1, maximum=4)),
+        ("fom", "first", lambda: _month_param(request, "fom")),
+        ("tom", "last", lambda: _month_param(request, "tom")),
+    )
+    for _name, key, read in readers:
         try:
-            choice[key] = int_param(request.GET, name, minimum=low, maximum=high)
+            choice[key] = read()
         except ParamError as exc:
             if strict:
                 raise
             messages.warning(request, str(exc))
             choice[key] = None
+    kind = KIND_PARAMS.get(request.GET.get("periode", ""), default_kind)
+    if kind == CUSTOM and (choice["first"] is None or choice["last"] is None):
+        if strict:
+            raise ParamError(_("A custom period needs both a first and a last month."))
+        if choice["first"] or choice["last"]:
+            messages.warning(request, _("Choose both the first and the last month of the period."))
+        kind = default_kind
     return period_resolve(
         company=request.company,
-        year=choice["year"],
-        month=choice["month"],
+        year=choice["year"],  # type: ignore[arg-type]
+        month=choice["month"],  # type: ignore[arg-type]
         is_raw=request.GET.get("fortegn") == RAW_SIGNS,
+        kind=kind,
+        quarter=choice["quarter"],  # type: ignore[arg-type]
+        first=choice["first"],  # type: ignore[arg-type]
+        last=choice["last"],  # type: ignore[arg-type]
+        compare=COMPARE_BUDGET if request.GET.get("mot") == BUDGET_PARAM else COMPARE_LAST_YEAR,
     )
 
 
@@ -86,10 +137,24 @@ def _dimensions(request: CompanyRequest, *, strict: bool = False) -> Dimensions 
     )
 
 
-def _query(period: Period, **extra: str) -> str:
-    params = {"ar": str(period.fiscal_year.year), "mnd": str(period.through.month)}
+def _period_params(period: Period) -> dict[str, str]:
+    """The query parameters that name the period (what a link must carry to show it again)."""
+    params = {"periode": PARAM_OF_KIND[period.kind]}
+    if period.kind == CUSTOM:
+        params.update({"fom": f"{period.start:%Y-%m}", "tom": f"{period.through:%Y-%m}"})
+    else:
+        params.update({"ar": str(period.fiscal_year.year), "mnd": str(period.through.month)})
+    if period.kind == QUARTER:
+        params["kv"] = str(period.quarter)
+    if period.is_budget:
+        params["mot"] = BUDGET_PARAM
     if period.is_raw:
         params["fortegn"] = RAW_SIGNS
+    return params
+
+
+def _query(period: Period, **extra: str) -> str:
+    params = _period_params(period)
     params.update({k: v for k, v in extra.items() if v})
     return urlencode(params)
 
@@ -112,13 +177,14 @@ def _toggle_links(period: Period, open_groups: set[str], keep: dict[str, str]) -
 
 
 def _page_context(
-    request: CompanyRequest, period: Period, *, keep: dict[str, str] | None = None
+    request: CompanyRequest, period: Period, *, dimensions: Dimensions | None = None
 ) -> dict[str, object]:
-    """What every figures page shows; `keep` are query parameters its links carry along."""
+    """What every figures page shows: the period picker, the filter, links that keep both."""
     company = request.company
-    keep = keep or {}
+    keep = {name: request.GET.get(name, "") for name in DIMENSION_PARAMS} if dimensions else {}
     open_groups, all_open = _open_groups(request)
     apne = request.GET.get("apne", "")
+    departments, projects = pnl_dimension_choices(company=company)
     return {
         "company": company,
         "period": period,
@@ -134,9 +200,28 @@ def _page_context(
             "display": _query(replace(period, is_raw=False), apne=apne, **keep),
             "raw": _query(replace(period, is_raw=True), apne=apne, **keep),
         },
+        "kinds": [(PARAM_OF_KIND[kind], label) for kind, label in period_kind_choices()],
+        "kind_param": PARAM_OF_KIND[period.kind],
+        "range_months": _range_months(period),
+        "has_budget": has_budget(company=company),
+        "budget_param": BUDGET_PARAM,
+        "dimensions": dimensions,
+        "departments": departments,
+        "projects": projects,
+        "chosen": keep,
         # Relative to /c/<slug>/resultat/ and /balanse/: thousands of links, so keep them short.
         "drill_base": "../posteringer/",
+        # The drill-down shows the postings in the signs of the cell they came from.
+        "drill_query": "?fortegn=" + RAW_SIGNS if period.is_raw else "",
+        "balance_drill_query": "?fra=balanse"
+        + ("&amp;fortegn=" + RAW_SIGNS if period.is_raw else ""),
     }
+
+
+def _range_months(period: Period) -> list[datetime.date]:
+    """The months a custom range can start or end in: every month of the years with figures."""
+    years = sorted(period.years, key=lambda fy: fy.start)
+    return [m for fy in years for m in fy.months]
 
 
 @require_GET
@@ -157,19 +242,15 @@ def overview(request: AuthenticatedRequest) -> HttpResponse:
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
 def pnl(request: CompanyRequest, company_slug: str) -> HttpResponse:
-    """Resultatregnskap by month with YTD, last year and variance, charts and drill-down links."""
+    """Resultatregnskap by month with the period's total, last year or budget and the variance,
+    charts and drill-down links."""
     period = _period(request)
     dimensions = _dimensions(request)
     report = pnl_for_period(company=request.company, period=period, dimensions=dimensions)
-    keep = {name: request.GET.get(name, "") for name in DIMENSION_PARAMS} if dimensions else {}
-    context = _page_context(request, period, keep=keep)
-    departments, projects = pnl_dimension_choices(company=request.company)
+    context = _page_context(request, period, dimensions=dimensions)
     context.update(
         {
             "pnl": report,
-            "departments": departments,
-            "projects": projects,
-            "chosen": keep,
             "chart_months": charts.pnl_months_svg(report.chart),
             "chart_trend": charts.result_trend_svg(report.chart),
         }
@@ -180,12 +261,32 @@ def pnl(request: CompanyRequest, company_slug: str) -> HttpResponse:
 @company_role_required(Role.ACCOUNTANT)
 @require_GET
 def balance(request: CompanyRequest, company_slug: str) -> HttpResponse:
-    """Balanse at a month end against the previous fiscal year end, with the check line."""
-    period = _period(request)
-    sheet = balance_sheet_at(company=request.company, period=period)
-    context = _page_context(request, period)
+    """Balanse at each month end of the period against the previous fiscal year end, with the
+    check line (one month by default)."""
+    period = _period(request, default_kind=MONTH)
+    dimensions = _dimensions(request)
+    sheet = balance_sheet_at(company=request.company, period=period, dimensions=dimensions)
+    context = _page_context(request, period, dimensions=dimensions)
     context["sheet"] = sheet
     return render(request, "ledger/figures/balance.html", context)
+
+
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def key_figures_page(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """Key figures with their formulas and the indirect cash-flow statement of the period."""
+    period = _period(request)
+    company = request.company
+    context = _page_context(request, period)
+    context.update(
+        {
+            "figures": key_figures(company=company, date_from=period.start, date_to=period.end),
+            "cash_flow": cash_flow(company=company, date_from=period.start, date_to=period.end),
+            "no_filter": True,
+            "no_compare": True,
+        }
+    )
+    return render(request, "ledger/figures/keyfigures.html", context)
 
 
 @company_role_required(Role.ACCOUNTANT)
@@ -201,24 +302,31 @@ def postings(
     except ParamError as exc:
         messages.warning(request, str(exc))
         page = 1
+    is_raw = request.GET.get("fortegn") == RAW_SIGNS
     result = postings_for_account_month(
         company=request.company,
         account_number=account,
         month=datetime.date(year, month, 1),
         page=page,
+        is_raw=is_raw,
     )
     back = request.GET.get("fra", "")
     start_month = fiscal_year_start_month_of(company=request.company)
     fiscal_year = fiscal_year_of(result.month, start_month)
+    back_params = {"ar": str(fiscal_year.year), "mnd": str(month)}
+    keep = {"fra": back} if back else {}
+    if is_raw:
+        back_params["fortegn"] = keep["fortegn"] = RAW_SIGNS
     return render(
         request,
         "ledger/figures/postings.html",
         {
             "result": result,
             "status": figures_status_for(company=request.company),
-            "back_query": urlencode({"ar": fiscal_year.year, "mnd": month}),
+            "back_query": urlencode(back_params),
             "back_to": "balance" if back == "balanse" else "pnl",
             "from_param": back,
+            "keep_query": urlencode(keep),
         },
     )
 
@@ -245,8 +353,9 @@ def postings_refresh(
             "month": month,
         },
     )
-    back = request.POST.get("fra", "")
-    return redirect(f"{target}?{urlencode({'fra': back})}" if back else target)
+    keep = {name: request.POST.get(name, "") for name in ("fra", "fortegn")}
+    query = urlencode({name: value for name, value in keep.items() if value})
+    return redirect(f"{target}?{query}" if query else target)
 
 
 def _download(content: bytes | str, filename: str, content_type: str) -> HttpResponse:
@@ -283,14 +392,15 @@ def _pnl_table(request: CompanyRequest) -> tuple[exports.Table, str]:
     dimensions = _dimensions(request, strict=True)
     report = pnl_for_period(company=company, period=period, dimensions=dimensions)
     table = exports.pnl_table(report, figures_status_for(company=company))
-    name = f"resultat-{company.org_number}-{period.fiscal_year.year}-{period.through:%m}"
+    name = f"resultat-{company.org_number}-{period.start:%Y-%m}-{period.through:%Y-%m}"
     return table, name
 
 
 def _balance_table(request: CompanyRequest) -> tuple[exports.Table, str]:
     company = request.company
-    period = _period(request, strict=True)
-    sheet = balance_sheet_at(company=company, period=period)
+    period = _period(request, strict=True, default_kind=MONTH)
+    dimensions = _dimensions(request, strict=True)
+    sheet = balance_sheet_at(company=company, period=period, dimensions=dimensions)
     table = exports.balance_table(sheet, figures_status_for(company=company))
     return table, f"balanse-{company.org_number}-{period.through:%Y-%m}"
 

@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ledger.figures.selectors import Cells, PnlLine
+from ledger.figures.selectors import BalanceAccount, BalanceLine, Cells, PnlLine
 from ledger.templatetags.money import MINUS, NBSP, format_amount
 
 register = template.Library()
@@ -36,11 +36,13 @@ def _variance_class(cells: Cells) -> str:
 
 
 def _cells_html(cells: Cells, links: list[str] | None) -> str:
-    """The <td>s of one line; `links` holds each month's drill-down URL up to its closing quote."""
+    """The <td>s of one line; `links` holds each month's drill-down URL up to its closing quote.
+
+    A month without an amount is no link: its drill-down would list nothing."""
     if links is not None:
         month_cells = "".join(
             [
-                f"<td><a {link}>{_whole(v)}</a></td>"
+                f"<td><a {link}>{_whole(v)}</a></td>" if v else f"<td>{_whole(v)}</td>"
                 for link, v in zip(links, cells.months, strict=True)
             ]
         )
@@ -50,8 +52,7 @@ def _cells_html(cells: Cells, links: list[str] | None) -> str:
     pct_text = "" if pct is None else format_amount(pct, 1) + NBSP + "%"
     variance_class = _variance_class(cells)
     return (
-        f'{month_cells}<td class="ytd">{_whole(cells.ytd)}</td>'
-        f"<td>{_whole(cells.last_year)}</td>"
+        f'{month_cells}<td class="ytd">{_whole(cells.ytd)}</td><td>{_whole(cells.compared)}</td>'
         f'<td class="{variance_class}">{_whole(cells.variance)}</td>'
         f'<td class="{variance_class}">{pct_text}</td>'
     )
@@ -68,13 +69,16 @@ def amount_cells(cells: Cells) -> SafeString:
 
 
 @register.simple_tag
-def account_rows(line: PnlLine, drill: str, months: list[datetime.date]) -> SafeString:
+def account_rows(
+    line: PnlLine, drill: str, months: list[datetime.date], query: str = ""
+) -> SafeString:
     """The <tr>s of a group's accounts, each month linked to its postings (names escaped).
 
-    A link is the drill-down base (the company slug, which is HTML-safe), the account number and
-    the month: integers only, so only the account names need escaping.
+    A link is the drill-down base (the company slug, which is HTML-safe), the account number, the
+    month (integers) and a fixed query string (`query`, HTML-safe: the signs shown), so only the
+    account names need escaping.
     """
-    paths = [f'{m.year}/{m.month}/"' for m in months]
+    paths = [f'{m.year}/{m.month}/{query}"' for m in months]
     rows = []
     for account in line.accounts:
         name = escape(account.name) if account.name else "\u2014"
@@ -94,9 +98,31 @@ def lookup(mapping: dict[str, object], key: str) -> object:
 
 
 @register.simple_tag
-def balance_cells(amount: Decimal, previous: Decimal, change: Decimal) -> SafeString:
-    """<td>s for a balance-sheet line: at the month end, at the previous year end, change."""
+def balance_cells(line: BalanceLine | BalanceAccount) -> SafeString:
+    """<td>s for a balance-sheet line: at each shown month end, at the previous year end, change."""
+    months = "".join([f'<td class="num">{_whole(v)}</td>' for v in line.by_month])
     return mark_safe(  # noqa: S308 - formatted numbers only
-        f'<td class="num">{_whole(amount)}</td><td class="num">{_whole(previous)}</td>'
-        f'<td class="num">{_whole(change)}</td>'
+        f'{months}<td class="num">{_whole(line.previous)}</td>'
+        f'<td class="num">{_whole(line.change)}</td>'
+    )
+
+
+@register.simple_tag
+def balance_account_cells(
+    account: BalanceAccount, drill: str, months: list[datetime.date], query: str
+) -> SafeString:
+    """As balance_cells for one account, each month end linked to that month's postings, except a
+    zero balance (a link to nothing helps nobody). `query` is the links' HTML-safe query string."""
+    cells = []
+    for month, value in zip(months, account.by_month, strict=True):
+        text = _whole(value)
+        if value:
+            text = (
+                f'<a href="{drill}{account.number}/{month.year}/{month.month}/{query}">{text}</a>'
+            )
+        cells.append(f'<td class="num">{text}</td>')
+    return mark_safe(  # noqa: S308 - numbers, a slug URL, a fixed query and fixed classes
+        "".join(cells)
+        + f'<td class="num">{_whole(account.previous)}</td>'
+        + f'<td class="num">{_whole(account.change)}</td>'
     )

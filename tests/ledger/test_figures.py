@@ -218,6 +218,7 @@ def _sheet(company, **kwargs):
             year=kwargs.get("year"),
             month=kwargs.get("month"),
             is_raw=kwargs.get("is_raw", False),
+            kind="month",  # the balance page's default: one month end against the year end
         )
         return balance_sheet_at(company=company, period=period)
 

@@ -56,7 +56,7 @@ def test_pnl_period_and_signs_are_read_from_the_url(client, anders, pnl_company)
     html = response.content.decode()
     assert f"\u2212225{NBSP}000" in _row(html, "group-revenue")  # raw YTD Jan–Feb
     # The exports and the group toggles keep the same period and signs.
-    assert "resultat/excel/?ar=2025&amp;mnd=2&amp;fortegn=tripletex" in html
+    assert "resultat/excel/?periode=hittil&amp;ar=2025&amp;mnd=2&amp;fortegn=tripletex" in html
     assert '<option value="2" selected>' in html
 
 
@@ -67,7 +67,7 @@ def test_open_groups_are_kept_in_the_url(client, anders, pnl_company):
     assert re.search(r'class="group is-open"\s+data-group="opex"', html)
     assert re.search(r'class="group"\s+data-group="cogs"', html)
     # The revenue toggle closes revenue and keeps opex open.
-    assert 'href="?ar=2025&amp;mnd=3&amp;apne=opex" aria-expanded="true"' in html
+    assert 'href="?periode=hittil&amp;ar=2025&amp;mnd=3&amp;apne=opex" aria-expanded="true"' in html
     everything = client.get(f"/c/{pnl_company.slug}/resultat/?apne=alle").content.decode()
     assert 'class="group"' not in everything.replace('class="group-toggle"', "")
 
