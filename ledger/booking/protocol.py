@@ -49,12 +49,19 @@ from companies.tenancy import company_for_task
 from ledger import queue
 from ledger.booking.messages import forbidden_message, plain_messages
 from ledger.holdings.exemption import inside_share_for
+from ledger.holdings.services import (
+    lots_lock,
+    lots_release,
+    lots_reserve,
+    lots_waiting_for,
+    waiting_message,
+)
 from ledger.models import (
     BookingAttempt,
     GLAccountSettings,
     Transaction,
 )
-from ledger.transactions.fifo import FifoError, fifo_check
+from ledger.transactions.fifo import FifoError
 from ledger.transactions.vouchers import (
     VoucherBuildError,
     booking_references,
@@ -157,18 +164,19 @@ class _Run:
 def _freeze(*, company: Company, txn: Transaction) -> list[str]:
     """Checks before queueing; returns plain-language problems, freezing the FIFO cost if fine."""
     txn.cost_basis = None  # recomputed: earlier rows may have changed since the last try
-    try:
-        fifo_check(company=company, txn=txn)
-        cost = transaction_cost(company=company, txn=txn)
-        gl = gl_settings_get(company=company)
-        build_lines(
-            txn=txn, gl=gl, cost=cost, inside_share=inside_share_for(company=company, txn=txn)
-        )
-    except (FifoError, VoucherBuildError) as exc:
-        return [str(exc)]
+    gl = gl_settings_get(company=company)
     # A type whose GL roles lack a valid account in the firm's chart is held back, with the reason.
     if held := gl_booking_problems(company=company, txn=txn, gl=gl):
         return held
+    try:
+        # The lots it takes and opens are written here (a savepoint: a refusal writes nothing).
+        with transaction.atomic():
+            cost = lots_reserve(company=company, txn=txn)
+            build_lines(
+                txn=txn, gl=gl, cost=cost, inside_share=inside_share_for(company=company, txn=txn)
+            )
+    except (FifoError, VoucherBuildError) as exc:
+        return [str(exc)]
     txn.cost_basis = cost
     return []
 
@@ -180,6 +188,7 @@ def booking_queue(
     """Record the intent to book (status queued) and enqueue on commit; counts per outcome."""
     counts = {"queued": 0, "rejected": 0, "skipped": 0}
     queued: list[int] = []
+    lots_lock(company=company)  # one queueing at a time per firm: lots are taken in order
     rows = (
         Transaction.objects.select_for_update()
         .filter(company=company, pk__in=transaction_ids)
@@ -193,6 +202,8 @@ def booking_queue(
         if not txn.external_voucher_number:
             txn.external_voucher_number = txn.external_number_for_round(txn.booking_round)
         if problems:
+            # A row that needed attention may still hold its lots: a refused row holds none.
+            lots_release(company=company, txn=txn, never_booked=True)
             txn.status, txn.messages = Status.REJECTED, problems
             txn.save(update_fields=["status", "messages", "external_voucher_number", "updated_at"])
             counts["rejected"] += 1
@@ -336,9 +347,12 @@ def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: Sequence[s
 
 @transaction.atomic
 def _mark_rejected(run: _Run, messages: list[str]) -> str:
-    Transaction.objects.filter(_mine(run)).update(
+    lots_lock(company=run.company)  # before the row, as queueing locks them
+    if Transaction.objects.filter(_mine(run)).update(
         status=Status.REJECTED, messages=messages, claim_token="", cost_basis=None
-    )
+    ):
+        # Never booked: what it reserved is released, and rows that took from its lot with it.
+        lots_release(company=run.company, txn=run.txn, never_booked=True)
     return _finish(run, Outcome.REJECTED, messages=messages)
 
 
@@ -430,6 +444,13 @@ def _preflight(run: _Run) -> tuple[VoucherPayload | None, list[str]]:
         return None, [str(exc)]
 
 
+def _wait_for_lots(run: _Run) -> None:
+    """Release the row (BookingRetry) while a purchase it takes its lots from is not booked: a
+    sale's voucher never credits the securities account with a cost that was never debited."""
+    if waiting := lots_waiting_for(company=run.company, txn=run.txn):
+        raise _release(run, Outcome.WAITING, waiting_message(waiting[0]), countdown=10)
+
+
 def _wait_until_settled(run: _Run, posted_before: datetime) -> None:
     """Release the row (BookingRetry) while an earlier POST may still land in Tripletex."""
     wait = (_deadline(run, posted_before) - timezone.now()).total_seconds()
@@ -451,6 +472,7 @@ def _protocol(run: _Run) -> str:
         return _mark_booked(run, found, Outcome.ALREADY_BOOKED)
     if posted_before is not None:
         _wait_until_settled(run, posted_before)
+    _wait_for_lots(run)
     payload, problems = _preflight(run)
     if payload is None:
         return _mark_rejected(run, problems)

@@ -15,6 +15,7 @@ from companies.credentials import tripletex_client_for
 from companies.models import Company, User
 from ledger.booking.messages import plain_messages
 from ledger.booking.protocol import BookingStateError, ClaimLost, settle_deadline, settle_seconds
+from ledger.holdings.services import dependents_message, lots_dependents, lots_release
 from ledger.models import BookingAttempt, Reversal, Transaction
 from tripletex.client import TripletexClient
 from tripletex.errors import (
@@ -49,6 +50,9 @@ def booking_reverse(*, company: Company, txn: Transaction, on: date, by: User | 
                     "reverse yet. Delete it in Tripletex instead, or reverse it once approved."
                 )
             )
+        if dependents := lots_dependents(company=company, txn=locked):
+            # Reversing a purchase whose units a sale took would leave that sale's cost unbought.
+            raise BookingStateError(dependents_message(dependents))
         voucher_id = locked.tripletex_voucher_id
     client = tripletex_client_for(company)
     if locked.reverse_sent_at is not None:
@@ -158,7 +162,9 @@ def record_reversal(
         finished_at=timezone.now(),
         voucher_id=reversal.id,
     )
-    Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
+    if Transaction.objects.filter(pk=locked.pk, status=Status.BOOKED).update(
         status=Status.REVERSED, cost_basis=None, messages=[], reverse_sent_at=None
-    )
+    ):
+        # The reversal voucher gives back what the booked one posted: so do its lots.
+        lots_release(company=company, txn=locked, never_booked=False)
     return record

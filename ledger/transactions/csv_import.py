@@ -26,11 +26,13 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.models import Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import (
     TransactionInvalid,
     journal_line_problems,
     securities_problems,
     transaction_create,
+    transaction_unsaved,
 )
 
 # Column name (lower case) → field; Norwegian headers are accepted too.
@@ -364,6 +366,17 @@ class _Rollback(Exception):
     pass
 
 
+def _fifo_errors(company: Company, entries: list[_Entry], result: ImportResult) -> None:
+    """FIFO over the file and the firm's history in one walk, in date order and then file order
+    within a day (so the order of the file's rows never changes the verdict): a sale of more
+    than is held then, or a row that would change a booked sale's cost, is an error on its line."""
+    securities = [e for e in entries if e.lines is None]
+    txns = [transaction_unsaved(company=company, data=e.data) for e in securities]
+    verdict = fifo_verdict(company=company, txns=txns)
+    for index, messages in verdict.problems().items():
+        result.errors.extend((securities[index].line, m) for m in messages)
+
+
 def transactions_import(*, company: Company, content: bytes, by: User | None) -> ImportResult:
     """Import a CSV file: all rows, or (with any error) none. Errors carry line numbers."""
     result = ImportResult()
@@ -373,6 +386,7 @@ def transactions_import(*, company: Company, content: bytes, by: User | None) ->
     if result.errors:
         result.errors.sort()
         return result
+    _fifo_errors(company, entries, result)
     try:
         with transaction.atomic():
             for entry in entries:
@@ -383,6 +397,7 @@ def transactions_import(*, company: Company, content: bytes, by: User | None) ->
                         lines=entry.lines,
                         by=by,
                         source=Transaction.Source.CSV,
+                        fifo_checked=True,
                     )
                 except TransactionInvalid as exc:
                     result.errors.extend((entry.line, m) for m in exc.messages)

@@ -80,6 +80,14 @@ def _apply(txn: Transaction, data: dict[str, Any]) -> None:
             setattr(txn, name, "" if value is None and _is_text(name) else value)
 
 
+def transaction_unsaved(*, company: Company, data: dict[str, Any]) -> Transaction:
+    """A transaction built from form or CSV values as transaction_create would build it, not
+    saved (for checks that look at many rows before any is stored)."""
+    txn = Transaction(company=company)
+    _apply(txn, data)
+    return txn
+
+
 def _is_text(name: str) -> bool:
     field = Transaction._meta.get_field(name)
     # SECURITIES_FIELDS are the model's own columns, never a relation's reverse side.
@@ -155,7 +163,9 @@ def _line_default(name: str) -> Any:
     return Decimal("0.00") if name in ("debit", "credit") else ""
 
 
-def _check(company: Company, txn: Transaction, lines: list[dict[str, Any]] | None) -> None:
+def _check(
+    company: Company, txn: Transaction, lines: list[dict[str, Any]] | None, *, fifo: bool = True
+) -> None:
     if txn.kind == Transaction.Kind.JOURNAL:
         debit = sum((Decimal(line.get("debit") or 0) for line in lines or []), Decimal(0))
         credit = sum((Decimal(line.get("credit") or 0) for line in lines or []), Decimal(0))
@@ -169,7 +179,10 @@ def _check(company: Company, txn: Transaction, lines: list[dict[str, Any]] | Non
                 ]
             )
         return
+    if not fifo:
+        return
     try:
+        # Over the firm's history in date order; refuses a change to a booked sale's cost.
         fifo_check(company=company, txn=txn)
     except FifoError as exc:
         raise TransactionInvalid([str(exc)]) from exc
@@ -183,12 +196,15 @@ def transaction_create(
     lines: list[dict[str, Any]] | None = None,
     by: User | None,
     source: str = Transaction.Source.FORM,
+    fifo_checked: bool = False,
 ) -> Transaction:
-    """Record a transaction as ready to book. Raises TransactionInvalid (nothing saved)."""
+    """Record a transaction as ready to book. Raises TransactionInvalid (nothing saved).
+    `fifo_checked`: the caller checked FIFO for a whole batch in one walk (the CSV import,
+    fifo.fifo_verdict), so this row is not walked again on its own."""
     txn = Transaction(company=company, created_by=by if by and by.pk else None, source=source)
     _apply(txn, data)
     _size_check(company, txn, data, lines)
-    _check(company, txn, lines)
+    _check(company, txn, lines, fifo=not fifo_checked)
     txn.status = Status.READY
     txn.save()
     txn.external_voucher_number = txn.external_number_for_round(1)
