@@ -577,8 +577,9 @@ def _run_finished(
     run.finished_at = timezone.now()
     run.save(update_fields=FINISH_FIELDS)
     sync_alert_clear(company=company)
-    if run.kind in BUDGET_KINDS:
-        # The budgets follow every full run, as their own task (ledger/budgets/sync.py).
+    if run.kind in BUDGET_KINDS and run.trigger != SyncRun.Trigger.COMMAND:
+        # The budgets follow every full run, as their own task (ledger/budgets/sync.py); the
+        # command line pulls them itself, in its own process.
         budget_queue = queue.sync_queue(run.trigger)
         transaction.on_commit(
             lambda: queue.enqueue(queue.BUDGETS_SYNC, queue=budget_queue, company_id=company.pk)

@@ -3,9 +3,11 @@ department and project, stored as Tripletex has them; the one-source rule agains
 failed call written on the year; the task enqueued after full runs only."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope
 
@@ -176,20 +178,34 @@ def test_a_failed_call_is_written_on_the_year_and_changes_nothing(acme):
 
 
 @pytest.mark.parametrize(
-    ("kind", "enqueued"),
-    [(SyncRun.Kind.FULL, True), (SyncRun.Kind.RECHECK, True), (SyncRun.Kind.CURRENT, False)],
+    ("kind", "trigger", "enqueued"),
+    [
+        (SyncRun.Kind.FULL, SyncRun.Trigger.MANUAL, True),
+        (SyncRun.Kind.RECHECK, SyncRun.Trigger.MANUAL, True),
+        (SyncRun.Kind.CURRENT, SyncRun.Trigger.MANUAL, False),
+        (SyncRun.Kind.FULL, SyncRun.Trigger.COMMAND, False),  # the command pulls them itself
+    ],
 )
 def test_budget_task_follows_full_runs(
-    holding, monkeypatch, settings, django_capture_on_commit_callbacks, kind, enqueued
+    holding, monkeypatch, settings, django_capture_on_commit_callbacks, kind, trigger, enqueued
 ):
     from ledger.sync.services import balances_sync
 
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(queue, "enqueue", lambda name, **kw: sent.append((name, kw)))
-    run = SyncRun.objects.create(company=holding, trigger=SyncRun.Trigger.MANUAL, kind=kind)
+    run = SyncRun.objects.create(company=holding, trigger=trigger, kind=kind)
     with django_capture_on_commit_callbacks(execute=True):
         balances_sync(company=holding, run=run)
     budget_calls = [kw for name, kw in sent if name == queue.BUDGETS_SYNC]
     assert budget_calls == (
         [{"queue": settings.CELERY_QUEUE, "company_id": holding.pk}] if enqueued else []
     )
+
+
+def test_the_sync_command_pulls_the_budgets(operating_acme, tripletex_sandbox):
+    out = io.StringIO()
+    call_command("sync_balances", operating_acme.org_number, stdout=out)
+    with scope(company=operating_acme):
+        stored = Budget.objects.filter(company=operating_acme).count()
+    assert stored > 0
+    assert "budget rows" in out.getvalue()

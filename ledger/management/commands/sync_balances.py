@@ -1,7 +1,8 @@
 """`manage.py sync_balances [ORGNR ...] [--all] [--year YYYY] [--month YYYY-MM] [--force]`.
 
 Syncs synchronously (no worker) and prints per company: months pulled, rows, calls, duration,
-status. Exits non-zero when any company failed.
+status, and after a run of all months the budgets pulled per fiscal year (`ledger.budgets.sync`).
+Exits non-zero when any company failed.
 """
 
 import datetime
@@ -12,9 +13,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope, scopes_disabled
 
 from companies.models import Company
+from ledger.budgets.sync import budgets_sync
 from ledger.models import SyncRun
 from ledger.periods import month_parse
-from ledger.sync.services import SyncRetryLater, balances_sync, balances_sync_give_up, sync_request
+from ledger.sync.services import (
+    BUDGET_KINDS,
+    SyncRetryLater,
+    balances_sync,
+    balances_sync_give_up,
+    sync_request,
+)
 
 
 class Command(BaseCommand):
@@ -83,4 +91,8 @@ class Command(BaseCommand):
             f"calls {run.tripletex_calls}, {seconds:.1f} s, {run.status}"
             + (f" — {run.error}" if run.error else "")
         )
+        if run.kind in BUDGET_KINDS and run.status != SyncRun.Status.FAILED:
+            counts = budgets_sync(company=company)
+            rows = ", ".join(f"{label} {n if n >= 0 else 'failed'}" for label, n in counts.items())
+            self.stdout.write(f"{company.org_number} {company.name}: budget rows {rows}")
         return run.status
