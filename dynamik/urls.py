@@ -9,6 +9,7 @@ from django.urls import include, path
 
 from companies import account_views
 from dynamik.health import healthz
+from ledger.dashboard.views import dashboard
 from ledger.figures.views import overview
 
 company_urlpatterns = [
@@ -25,6 +26,8 @@ urlpatterns = [
     path("konto/logg-ut/", account_views.LogoutView.as_view(), name="logout"),
     # The start page: every company the user belongs to, with its figures and sync state.
     path("", overview, name="home"),
+    # The office dashboard: result, budget, liquidity, transactions, sync and packs of every firm.
+    path("kontor/", dashboard, name="office_dashboard"),
     path("", include("companies.urls")),
     path("rapportpakker/", include("reporting.office_urls")),
     path("c/<slug:company_slug>/", include(company_urlpatterns)),
