@@ -97,7 +97,10 @@ class KeyFigures:
     figures: list[KeyFigure]
 
     def __getitem__(self, key: str) -> KeyFigure:
-        return next(f for f in self.figures if f.key == key)
+        for figure in self.figures:
+            if figure.key == key:
+                return figure
+        raise KeyError(key)
 
 
 @dataclass(frozen=True)

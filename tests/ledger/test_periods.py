@@ -59,7 +59,7 @@ def calendar_company(acme):
 
 
 @pytest.fixture
-def july_company(bergen):
+def periods_july_firm(bergen):
     changes = {
         3000: every_month(month(2024, 1), month(2025, 12), -1_000),
         6300: every_month(month(2024, 1), month(2025, 12), 200),
@@ -144,14 +144,14 @@ def test_a_custom_range_given_backwards_is_turned_around_and_capped(calendar_com
     assert (len(long.period.months), long.period.start) == (36, month(2023, 1))
 
 
-def test_quarters_and_ytd_follow_a_fiscal_year_from_july(july_company):
-    first_quarter = _pnl(july_company, kind=QUARTER, year=2024, quarter=1)
+def test_quarters_and_ytd_follow_a_fiscal_year_from_july(periods_july_firm):
+    first_quarter = _pnl(periods_july_firm, kind=QUARTER, year=2024, quarter=1)
     assert first_quarter.period.fiscal_year == FiscalYear(month(2024, 7))
     assert first_quarter.period.months == [month(2024, 7), month(2024, 8), month(2024, 9)]
     assert _line(first_quarter, "revenue").ytd == D(3_000)
-    third = _pnl(july_company, kind=QUARTER, year=2024, quarter=3)
+    third = _pnl(periods_july_firm, kind=QUARTER, year=2024, quarter=3)
     assert third.period.months == [month(2025, 1), month(2025, 2), month(2025, 3)]
-    ytd = _pnl(july_company, kind=YTD, year=2024, month=12)
+    ytd = _pnl(periods_july_firm, kind=YTD, year=2024, month=12)
     assert ytd.period.months == every_month_list(month(2024, 7), month(2024, 12))
     # Six months of 1 000 revenue and 200 rent; last year July–December 2023 has no figures.
     assert (_line(ytd, "revenue").ytd, _line(ytd, "revenue").last_year) == (D(6_000), D(0))
