@@ -61,6 +61,7 @@ from ledger.models import (
     GLAccountSettings,
     Transaction,
 )
+from ledger.transactions.checks import Reference, reference_stored, row_problems
 from ledger.transactions.fifo import FifoError
 from ledger.transactions.vouchers import (
     VoucherBuildError,
@@ -161,10 +162,15 @@ class _Run:
 # ---- queueing (the click) --------------------------------------------------------------------
 
 
-def _freeze(*, company: Company, txn: Transaction) -> list[str]:
+def _freeze(*, company: Company, txn: Transaction, reference: Reference) -> list[str]:
     """Checks before queueing; returns plain-language problems, freezing the FIFO cost if fine."""
     txn.cost_basis = None  # recomputed: earlier rows may have changed since the last try
+    # First what the person must correct, checked as at entry against the firm's synced periods
+    # and chart: what was fine when saved may not be now (a period closed since, an account made
+    # inactive), and a row stored before the column checks may hold a value too big for its column.
     gl = gl_settings_get(company=company)
+    if held := row_problems(company=company, txn=txn, ref=reference, gl=gl):
+        return held
     # A type whose GL roles lack a valid account in the firm's chart is held back, with the reason.
     if held := gl_booking_problems(company=company, txn=txn, gl=gl):
         return held
@@ -183,12 +189,19 @@ def _freeze(*, company: Company, txn: Transaction) -> list[str]:
 
 @transaction.atomic
 def booking_queue(
-    *, company: Company, transaction_ids: list[int], enqueue: bool = True
+    *,
+    company: Company,
+    transaction_ids: list[int],
+    enqueue: bool = True,
+    reference: Reference | None = None,
 ) -> dict[str, int]:
-    """Record the intent to book (status queued) and enqueue on commit; counts per outcome."""
+    """Record the intent to book (status queued) and enqueue on commit; counts per outcome.
+    `reference`: the firm's chart and periods to check against, loaded (and refreshed from
+    Tripletex when a day old) by the caller before its transaction; else the stored rows."""
     counts = {"queued": 0, "rejected": 0, "skipped": 0}
     queued: list[int] = []
     lots_lock(company=company)  # one queueing at a time per firm: lots are taken in order
+    ref = reference if reference is not None else reference_stored(company=company)
     rows = (
         Transaction.objects.select_for_update()
         .filter(company=company, pk__in=transaction_ids)
@@ -198,7 +211,7 @@ def booking_queue(
         if txn.status not in Transaction.BOOKABLE:
             counts["skipped"] += 1
             continue
-        problems = _freeze(company=company, txn=txn)
+        problems = _freeze(company=company, txn=txn, reference=ref)
         if not txn.external_voucher_number:
             txn.external_voucher_number = txn.external_number_for_round(txn.booking_round)
         if problems:
@@ -271,14 +284,18 @@ def _enqueue_on_commit(counts: dict[str, int], rows: int, send: Callable[[], obj
     transaction.on_commit(send_or_count)
 
 
-def booking_queue_all_ready(*, company: Company) -> dict[str, int]:
+def ready_ids(*, company: Company) -> list[int]:
+    """The ids of the company's ready transactions, oldest first (what "book all ready" takes)."""
+    rows = Transaction.objects.filter(company=company, status=Status.READY)
+    return list(rows.order_by("trade_date", "pk").values_list("pk", flat=True))
+
+
+def booking_queue_all_ready(
+    *, company: Company, reference: Reference | None = None
+) -> dict[str, int]:
     """Queue every ready transaction of the company ("book all ready")."""
-    ids = list(
-        Transaction.objects.filter(company=company, status=Status.READY).values_list(
-            "pk", flat=True
-        )
-    )
-    return booking_queue(company=company, transaction_ids=ids)
+    ids = ready_ids(company=company)
+    return booking_queue(company=company, transaction_ids=ids, reference=reference)
 
 
 # ---- claiming --------------------------------------------------------------------------------

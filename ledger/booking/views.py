@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,11 +21,13 @@ from companies.credentials import ConnectionUnavailable
 from companies.models import Role
 from companies.redirects import safe_next_url
 from companies.tenancy import CompanyRequest, company_role_required
-from ledger.booking.protocol import BookingStateError, booking_queue, booking_queue_all_ready
+from ledger.booking.protocol import BookingStateError, booking_queue, ready_ids
 from ledger.booking.reconcile import booking_check
 from ledger.booking.reversal import booking_reverse
-from ledger.params import ParamError, id_list_param
+from ledger.models import Transaction
+from ledger.params import MAX_IDS, ParamError, id_list_param
 from ledger.transactions import services as svc
+from ledger.transactions.checks import reference_load, reference_note, reference_stored
 from ledger.transactions.forms import ReverseForm
 from ledger.transactions.views import transaction_or_404, transaction_url, transactions_url
 from tripletex.errors import TripletexError
@@ -34,7 +38,9 @@ from tripletex.errors import TripletexError
 def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """Book to Tripletex: record the intent (queued) now; a worker posts it."""
     txn = transaction_or_404(request, pk)
-    counts = booking_queue(company=request.company, transaction_ids=[txn.pk])
+    # The firm's chart and periods, refreshed from Tripletex first when a day old (checks.py).
+    ref = reference_load(company=request.company, days=[txn.trade_date])
+    counts = booking_queue(company=request.company, transaction_ids=[txn.pk], reference=ref)
     _report_queue(request, counts)
     return redirect(
         safe_next_url(request, request.POST.get("next"), fallback=transaction_url(request, txn))
@@ -44,13 +50,52 @@ def transaction_book(request: CompanyRequest, company_slug: str, pk: int) -> Htt
 @company_role_required(Role.FINANCE)
 @require_POST
 def transactions_book_all(request: CompanyRequest, company_slug: str) -> HttpResponse:
-    """Book every ready transaction of the company."""
-    counts = booking_queue_all_ready(company=request.company)
-    _report_queue(request, counts)
+    """Book every ready transaction of the company that can be booked; the others are held back
+    (rejected before Tripletex) and listed with their reasons on the held-back page."""
+    company = request.company
+    ids = ready_ids(company=company)
+    days = list(
+        Transaction.objects.filter(company=company, pk__in=ids).values_list("trade_date", flat=True)
+    )
+    ref = reference_load(company=company, days=days)
+    counts = booking_queue(company=company, transaction_ids=ids, reference=ref)
+    _report_queue(request, counts, held_listed=True)
+    if note := reference_note(ref):
+        messages.warning(request, note)
+    held = svc.transactions_held_back(company=company, ids=ids)
+    if held:
+        url = reverse("ledger:transactions_held", kwargs={"company_slug": company.slug})
+        # The page takes at most MAX_IDS ids; any further held rows are under "Rejected or failed".
+        shown = ",".join(str(t.pk) for t in held[:MAX_IDS])
+        return redirect(f"{url}?{urlencode({'ids': shown})}")
     return redirect(transactions_url(request))
 
 
-def _report_queue(request: CompanyRequest, counts: dict[str, int]) -> None:
+@company_role_required(Role.ACCOUNTANT)
+@require_GET
+def transactions_held(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """The rows "book all ready" held back (?ids=…), each with why and a link to correct it;
+    rows booked or changed since are left out."""
+    try:
+        ids = id_list_param(request.GET, "ids")
+    except ParamError as exc:
+        return HttpResponseBadRequest(str(exc))
+    rows = svc.transactions_held_back(company=request.company, ids=ids)
+    ref = reference_stored(company=request.company)
+    return render(
+        request,
+        "ledger/transactions/held.html",
+        {
+            "rows": rows,
+            "reference_synced_at": ref.synced_at,
+            "can_book": request.membership.has_role(Role.FINANCE),
+        },
+    )
+
+
+def _report_queue(
+    request: CompanyRequest, counts: dict[str, int], *, held_listed: bool = False
+) -> None:
     # "unsent": queued rows whose task the broker could not take; a worker sends them when it
     # is back (ledger.booking.protocol._enqueue_on_commit).
     unsent = counts.get("unsent", 0)
@@ -70,7 +115,13 @@ def _report_queue(request: CompanyRequest, counts: dict[str, int]) -> None:
             )
             % {"n": unsent},
         )
-    if counts["rejected"]:
+    if counts["rejected"] and held_listed:
+        messages.error(
+            request,
+            _("%(n)s transaction(s) were held back; each is listed below with the reason.")
+            % {"n": counts["rejected"]},
+        )
+    elif counts["rejected"]:
         messages.error(
             request,
             _("%(n)s transaction(s) cannot be booked as they are; see their messages.")

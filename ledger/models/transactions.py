@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
-from ledger.models.fields import MONEY, QUANTITY
+from ledger.models.fields import MONEY, QUANTITY, StoredDecimalField
 from ledger.models.managers import CompanyScopedManager
 
 
@@ -81,24 +81,22 @@ class Transaction(models.Model):
     description = models.CharField(_("description"), max_length=200, blank=True)
     instrument_name = models.CharField(_("instrument"), max_length=200, blank=True)
     isin = models.CharField(_("ISIN"), max_length=12, blank=True)
-    quantity = models.DecimalField(_("quantity"), null=True, blank=True, **QUANTITY)
-    price = models.DecimalField(_("price"), null=True, blank=True, **QUANTITY)
+    quantity = StoredDecimalField(_("quantity"), null=True, blank=True, **QUANTITY)
+    price = StoredDecimalField(_("price"), null=True, blank=True, **QUANTITY)
     # Always NOK, the company currency: what is posted. For foreign currency the user states it.
-    amount = models.DecimalField(_("amount (NOK)"), null=True, blank=True, **MONEY)
-    fees = models.DecimalField(_("fees (NOK)"), default=Decimal("0.00"), **MONEY)
+    amount = StoredDecimalField(_("amount (NOK)"), null=True, blank=True, **MONEY)
+    fees = StoredDecimalField(_("fees (NOK)"), default=Decimal("0.00"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3, default="NOK")
-    amount_currency = models.DecimalField(_("amount in currency"), null=True, blank=True, **MONEY)
+    amount_currency = StoredDecimalField(_("amount in currency"), null=True, blank=True, **MONEY)
     to_instrument_name = models.CharField(_("switched into"), max_length=200, blank=True)
     to_isin = models.CharField(_("ISIN switched into"), max_length=12, blank=True)
-    to_quantity = models.DecimalField(
-        _("quantity switched into"), null=True, blank=True, **QUANTITY
-    )
+    to_quantity = StoredDecimalField(_("quantity switched into"), null=True, blank=True, **QUANTITY)
     settle_via = models.CharField(
         _("paid through"), max_length=10, choices=SettleVia.choices, default=SettleVia.BANK
     )
     note = models.TextField(_("note"), blank=True)
     # FIFO cost of what a sale or switch disposes of, frozen when the row is queued for booking.
-    cost_basis = models.DecimalField(null=True, blank=True, **MONEY)
+    cost_basis = StoredDecimalField(null=True, blank=True, **MONEY)
 
     # Booking state. The round grows by one after each reversal, so the key changes with it.
     booking_round = models.PositiveIntegerField(default=1)
@@ -200,8 +198,8 @@ class JournalLine(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="lines")
     row = models.PositiveIntegerField()
     account_number = models.IntegerField(_("account"))
-    debit = models.DecimalField(_("debit"), default=Decimal("0.00"), **MONEY)
-    credit = models.DecimalField(_("credit"), default=Decimal("0.00"), **MONEY)
+    debit = StoredDecimalField(_("debit"), default=Decimal("0.00"), **MONEY)
+    credit = StoredDecimalField(_("credit"), default=Decimal("0.00"), **MONEY)
     description = models.CharField(_("description"), max_length=200, blank=True)
     department_number = models.CharField(_("department"), max_length=40, blank=True)
     project_number = models.CharField(_("project"), max_length=40, blank=True)

@@ -1,6 +1,6 @@
 """Number formatting for Norwegian accountants: 1 234 567,89 (non-breaking spaces, decimal comma)."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from django import template
 from django.utils.html import format_html
@@ -19,8 +19,13 @@ def format_amount(value: object, decimals: int = 2) -> str:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return ""
+    if not amount.is_finite():
+        return ""
     quantum = Decimal(1).scaleb(-decimals)
-    amount = amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    # Enough digits for any stored number (a 30-digit amount a row kept from before the checks at
+    # entry): the default context's 28 would raise InvalidOperation, a 500 on every page showing it.
+    digits = Context(prec=max(28, amount.adjusted() + decimals + 2))
+    amount = amount.quantize(quantum, rounding=ROUND_HALF_UP, context=digits)
     sign = MINUS if amount < 0 else ""
     whole, _, fraction = f"{abs(amount):.{decimals}f}".partition(".")
     groups: list[str] = []

@@ -7,10 +7,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.tenancy import UnscopedModelAdmin
 from ledger.models import BookingAttempt, GLAccountSettings, Reversal, Transaction
+from ledger.transactions.checks import (
+    STORED_COLUMNS,
+    column_problems,
+    reference_stored,
+    row_problems,
+)
 
 
 class _ReadOnly(ReadOnlyAdminMixin, UnscopedModelAdmin):
@@ -49,10 +56,24 @@ class TransactionAdmin(_ReadOnly):
         "voucher_number",
         "voucher_year",
         "voucher_temp_number",
+        "needs_correction",
     )
     list_filter = ("status", "kind")
     search_fields = ("external_voucher_number", "instrument_name", "isin", "description")
+    readonly_fields = ("correction",)
     inlines = [BookingAttemptInline]
+
+    @admin.display(boolean=True, description=_("needs correction"))
+    def needs_correction(self, obj: Transaction) -> bool:
+        """A value its column cannot hold (stored before the checks at entry): the list only
+        looks at the row itself, the change page at the firm's chart and periods too."""
+        return bool(column_problems(obj, STORED_COLUMNS))
+
+    @admin.display(description=_("needs correction"))
+    def correction(self, obj: Transaction) -> str:
+        """Everything the firm would have to correct before booking (checks.row_problems)."""
+        ref = reference_stored(company=obj.company)
+        return " ".join(row_problems(company=obj.company, txn=obj, ref=ref)) or "—"
 
 
 @admin.register(BookingAttempt)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.models import Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.checks import Reference, reference_load
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import (
     TransactionInvalid,
@@ -129,6 +130,8 @@ class ImportResult:
 
     created: list[Transaction] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # The chart and periods the rows were checked against (None when the file never got that far).
+    reference: Reference | None = None
 
     @property
     def ok(self) -> bool:
@@ -377,8 +380,14 @@ def _fifo_errors(company: Company, entries: list[_Entry], result: ImportResult) 
         result.errors.extend((securities[index].line, m) for m in messages)
 
 
-def transactions_import(*, company: Company, content: bytes, by: User | None) -> ImportResult:
-    """Import a CSV file: all rows, or (with any error) none. Errors carry line numbers."""
+def transactions_import(
+    *, company: Company, content: bytes, by: User | None, reference: Reference | None = None
+) -> ImportResult:
+    """Import a CSV file: all rows, or (with any error) none. Errors carry line numbers.
+
+    Every row is checked against the firm's chart and accounting periods (checks.py), read once
+    for the whole file: `reference` when the caller has it, else loaded here (refreshed from
+    Tripletex when a day old, and for the fiscal years of the file's dates)."""
     result = ImportResult()
     entries = _parse(_decode(content), result)
     if not entries and not result.errors:
@@ -386,6 +395,10 @@ def transactions_import(*, company: Company, content: bytes, by: User | None) ->
     if result.errors:
         result.errors.sort()
         return result
+    if reference is None:
+        days = [e.data["trade_date"] for e in entries if e.data.get("trade_date")]
+        reference = reference_load(company=company, days=days)
+    result.reference = reference
     _fifo_errors(company, entries, result)
     try:
         with transaction.atomic():
@@ -397,6 +410,7 @@ def transactions_import(*, company: Company, content: bytes, by: User | None) ->
                         lines=entry.lines,
                         by=by,
                         source=Transaction.Source.CSV,
+                        reference=reference,
                         fifo_checked=True,
                     )
                 except TransactionInvalid as exc:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from ledger.accounts import ACCOUNT_NUMBERS
 from ledger.models import GLAccountSettings, Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.checks import NOTE_MAX_LENGTH
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
 from ledger.transactions.services import journal_line_problems, securities_problems
 from ledger.transactions.vouchers import ChartAccount, gl_account_problem
@@ -75,7 +76,10 @@ class SecuritiesForm(forms.Form):
     )
     description = forms.CharField(label=_("Voucher text"), max_length=200, required=False)
     note = forms.CharField(
-        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
 
     def clean(self) -> dict[str, Any]:
@@ -98,7 +102,10 @@ class JournalForm(forms.Form):
     trade_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET, initial=timezone.localdate)
     description = forms.CharField(label=_("Voucher text"), max_length=200)
     note = forms.CharField(
-        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
 
 

@@ -10,23 +10,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
-from django.db.models import Count, Field, Model, Q, QuerySet
+from django.db.models import Count, Field, Q, QuerySet
 from django.utils import timezone
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
 from ledger.accounts import ACCOUNT_NUMBERS
 from ledger.models import AWAITING_APPROVAL, BookingAttempt, JournalLine, Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.checks import (
+    Reference,
+    column_problems,
+    entry_problems,
+    reference_stored,
+)
 from ledger.transactions.fifo import FifoError, fifo_check
 
 Status = Transaction.Status
@@ -117,43 +120,16 @@ def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]])
     JournalLine.objects.bulk_create(rows)
 
 
-def _column_problems(instance: Model, names: Iterable[str]) -> list[str]:
-    """What the database would refuse in these columns of an unsaved row, as messages.
-
-    Checked before saving: PostgreSQL refuses a text longer than its max_length, a number with
-    more digits than its column, an integer out of range or a NUL character with a DataError (a
-    500), and SQLite stores an over-long text silently. The model fields' own validators say what
-    is wrong (Django's messages, translated); the NUL check is the one forms.CharField makes."""
-    wanted = set(names)
-    exclude = [f.name for f in instance._meta.concrete_fields if f.name not in wanted]
-    try:
-        instance.clean_fields(exclude=exclude)
-    except ValidationError as exc:
-        found = exc.message_dict
-    else:
-        found = {}
-    for name in sorted(wanted):
-        value = getattr(instance, name, None)
-        if isinstance(value, str) and "\x00" in value:
-            found.setdefault(name, []).append(str(ProhibitNullCharactersValidator.message))
-    problems = []
-    for name, messages in found.items():
-        field = instance._meta.get_field(name)
-        label = capfirst(str(getattr(field, "verbose_name", name)))
-        problems += [f"{label}: {message}" for message in messages]
-    return problems
-
-
 def _size_check(
     company: Company, txn: Transaction, data: dict[str, Any], lines: list[dict[str, Any]] | None
 ) -> None:
-    """Raise TransactionInvalid when a value does not fit its column (see _column_problems)."""
-    problems = _column_problems(txn, [name for name in SECURITIES_FIELDS if name in data])
+    """Raise TransactionInvalid when a value does not fit its column (checks.column_problems)."""
+    problems = column_problems(txn, [name for name in SECURITIES_FIELDS if name in data])
     if txn.kind == Transaction.Kind.JOURNAL:
         for row in _journal_lines(company, lines or []):
             problems += [
                 _("Journal line %(row)s: %(problem)s") % {"row": row.row, "problem": problem}
-                for problem in _column_problems(row, LINE_FIELDS)
+                for problem in column_problems(row, LINE_FIELDS)
             ]
     if problems:
         raise TransactionInvalid(problems)
@@ -161,6 +137,22 @@ def _size_check(
 
 def _line_default(name: str) -> Any:
     return Decimal("0.00") if name in ("debit", "credit") else ""
+
+
+def _entry_check(
+    company: Company,
+    txn: Transaction,
+    lines: list[dict[str, Any]] | None,
+    reference: Reference | None,
+) -> None:
+    """Raise TransactionInvalid for what Tripletex would refuse: the date (absurd, or outside an
+    open period) and the accounts (missing or inactive), against the firm's synced chart and
+    periods (ledger/transactions/checks.py). `reference`: what the caller loaded (and refreshed
+    from Tripletex); without it, the stored rows as they are."""
+    ref = reference if reference is not None else reference_stored(company=company)
+    accounts = [line.get("account_number") for line in lines or []]
+    if problems := entry_problems(company=company, txn=txn, line_accounts=accounts, ref=ref):
+        raise TransactionInvalid(problems)
 
 
 def _check(
@@ -196,14 +188,17 @@ def transaction_create(
     lines: list[dict[str, Any]] | None = None,
     by: User | None,
     source: str = Transaction.Source.FORM,
+    reference: Reference | None = None,
     fifo_checked: bool = False,
 ) -> Transaction:
     """Record a transaction as ready to book. Raises TransactionInvalid (nothing saved).
+    `reference`: the firm's chart and periods to check against (checks.reference_load).
     `fifo_checked`: the caller checked FIFO for a whole batch in one walk (the CSV import,
     fifo.fifo_verdict), so this row is not walked again on its own."""
     txn = Transaction(company=company, created_by=by if by and by.pk else None, source=source)
     _apply(txn, data)
     _size_check(company, txn, data, lines)
+    _entry_check(company, txn, lines, reference)
     _check(company, txn, lines, fifo=not fifo_checked)
     txn.status = Status.READY
     txn.save()
@@ -221,6 +216,7 @@ def transaction_update(
     txn: Transaction,
     data: dict[str, Any],
     lines: list[dict[str, Any]] | None = None,
+    reference: Reference | None = None,
 ) -> Transaction:
     """Change an unbooked (or reversed) transaction; it is ready to book again afterwards."""
     locked = Transaction.objects.select_for_update().get(company=company, pk=txn.pk)
@@ -233,6 +229,7 @@ def transaction_update(
         )
     _apply(locked, data)
     _size_check(company, locked, data, lines)
+    _entry_check(company, locked, lines, reference)
     _check(company, locked, lines)
     if locked.status == Status.REVERSED:
         # A new booking round: a new key, and nothing of the reversed voucher carries over.
@@ -278,6 +275,13 @@ def transactions_list(*, company: Company, status: str = "") -> QuerySet[Transac
     elif status == "approval":
         rows = rows.filter(AWAITING_APPROVAL)
     return rows.order_by("-trade_date", "-pk")
+
+
+def transactions_held_back(*, company: Company, ids: list[int]) -> list[Transaction]:
+    """Of the transactions `ids`, those rejected before or by Tripletex (held back, each with
+    its reasons in `messages`), oldest first; others' ids are silently left out."""
+    rows = Transaction.objects.filter(company=company, pk__in=ids[:10_000], status=Status.REJECTED)
+    return list(rows.order_by("trade_date", "pk"))
 
 
 def transaction_get(*, company: Company, pk: int) -> Transaction:
@@ -444,12 +448,12 @@ def _amount_problems(kind: str, data: dict[str, Any]) -> dict[str, str]:
     amount = data.get("amount")
     if amount is None or amount <= 0:
         problems["amount"] = _("The amount (NOK) must be above zero.")
-    elif amount != amount.quantize(Decimal("0.01")):
+    elif not _whole_ore(amount):
         problems["amount"] = two_decimals
     fees = data.get("fees") or Decimal(0)
     if fees < 0:
         problems["fees"] = _("Fees cannot be negative.")
-    elif fees != fees.quantize(Decimal("0.01")):
+    elif not _whole_ore(fees):
         problems["fees"] = two_decimals
     elif kind == "sale" and amount and fees > amount:
         problems["fees"] = _("Fees cannot exceed the sale amount.")
@@ -461,6 +465,14 @@ def _amount_problems(kind: str, data: dict[str, Any]) -> dict[str, str]:
             "For a foreign currency, state the amount in that currency as well as in NOK."
         )
     return problems
+
+
+def _whole_ore(value: Decimal) -> bool:
+    """Whether `value` has no more than two decimals (1,10 and 1,100 alike). Compared in a context
+    wide enough for any number typed: the default 28 digits would raise InvalidOperation (a 500)
+    on a 30-digit amount, which the column check then refuses with a message."""
+    context = Context(prec=max(28, value.adjusted() + 4))
+    return value == value.quantize(Decimal("0.01"), context=context)
 
 
 def journal_line_problems(line: dict[str, Any]) -> list[str]:
@@ -475,7 +487,7 @@ def journal_line_problems(line: dict[str, Any]) -> list[str]:
     if bool(debit) == bool(credit):
         problems.append(_("Give either a debit or a credit amount on each line."))
     for value in (debit, credit):
-        if value != value.quantize(Decimal("0.01")):
+        if not _whole_ore(value):
             problems.append(_("Amounts can have at most two decimals (øre)."))
             break
     return problems

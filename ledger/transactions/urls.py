@@ -10,6 +10,11 @@ urlpatterns: list[URLPattern] = [
     path("transaksjoner/ny-postering/", views.journal_new, name="journal_new"),
     path("transaksjoner/import/", views.transactions_import_view, name="transactions_import"),
     path("transaksjoner/kontoinnstillinger/", views.gl_settings, name="gl_settings"),
+    path(
+        "transaksjoner/oppdater-fra-tripletex/",
+        views.transactions_refresh,
+        name="transactions_refresh",
+    ),
     path("transaksjoner/<int:pk>/", views.transaction_detail, name="transaction_detail"),
     path("transaksjoner/<int:pk>/endre/", views.transaction_edit, name="transaction_edit"),
     path("transaksjoner/<int:pk>/slett/", views.transaction_delete, name="transaction_delete"),

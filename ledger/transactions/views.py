@@ -5,6 +5,7 @@ the Tripletex check are in ledger/booking/views.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -18,8 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Role
+from companies.redirects import safe_next_url
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.models import GLAccountSettings, Transaction
+from ledger.transactions import checks
 from ledger.transactions import services as svc
 from ledger.transactions.csv_import import transactions_import
 from ledger.transactions.forms import (
@@ -72,7 +75,10 @@ def _can_book(request: CompanyRequest) -> bool:
 def transactions(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """The company's transactions with their booking status (live while booking)."""
     status = request.GET.get("status", "")
-    rows = svc.transactions_list(company=request.company, status=status)[:500]
+    rows = svc.transactions_list(company=request.company, status=status).prefetch_related("lines")[
+        :500
+    ]
+    needs_correction = checks.rows_needing_correction(company=request.company, rows=rows)
     context = {
         "rows": [
             (
@@ -80,6 +86,7 @@ def transactions(request: CompanyRequest, company_slug: str) -> HttpResponse:
                 svc.status_label(t),
                 svc.status_badge(t),
                 svc.voucher_web_url(company=request.company, voucher_id=t.tripletex_voucher_id),
+                needs_correction.get(t.pk, []),
             )
             for t in rows
         ],
@@ -94,18 +101,42 @@ def _securities_data(form: SecuritiesForm) -> dict[str, Any]:
     return dict(form.cleaned_data)
 
 
+def _reference(request: CompanyRequest, day: date | None) -> checks.Reference:
+    """The firm's chart and periods for checking an entry dated `day`: refreshed from Tripletex
+    when a day old, or now when the person pressed "Refresh from Tripletex" on the form."""
+    return checks.reference_load(
+        company=request.company,
+        refresh=REFRESH_BUTTON in request.POST,
+        days=[day] if day else [],
+    )
+
+
+# The form's own submit button that refreshes the chart and periods before saving again.
+REFRESH_BUTTON = "refresh_reference"
+
+
 def _saved(
-    request: CompanyRequest, form: forms.Form, save: Callable[[], Transaction], success: str
+    request: CompanyRequest,
+    form: forms.Form,
+    save: Callable[[checks.Reference], Transaction],
+    success: str,
 ) -> HttpResponse | None:
-    """Run a create/update service: the redirect to the saved transaction, or None after putting
-    the service's problems on the form."""
+    """Run a create/update service with the firm's chart and periods: the redirect to the saved
+    transaction, or None after putting the service's problems on the form (and, in
+    `form.reference_note`, why they may rest on old data)."""
+    ref = _reference(request, form.cleaned_data.get("trade_date"))
+    note = checks.reference_note(ref)
     try:
-        txn = save()
+        txn = save(ref)
     except svc.TransactionInvalid as exc:
         for message in exc.messages:
             form.add_error(None, message)
+        form.reference_note = note  # type: ignore[attr-defined]
+        form.reference_synced_at = ref.synced_at  # type: ignore[attr-defined]
         return None
     messages.success(request, success)
+    if note:
+        messages.warning(request, note)
     return redirect(transaction_url(request, txn))
 
 
@@ -120,8 +151,8 @@ def transaction_new(request: CompanyRequest, company_slug: str) -> HttpResponse:
         saved = _saved(
             request,
             form,
-            lambda: svc.transaction_create(
-                company=request.company, data=_securities_data(form), by=request.user
+            lambda ref: svc.transaction_create(
+                company=request.company, data=_securities_data(form), by=request.user, reference=ref
             ),
             _("Saved. Check the voucher below, then book it."),
         )
@@ -141,8 +172,12 @@ def journal_new(request: CompanyRequest, company_slug: str) -> HttpResponse:
         saved = _saved(
             request,
             form,
-            lambda: svc.transaction_create(
-                company=request.company, data=data, lines=lines.lines(), by=request.user
+            lambda ref: svc.transaction_create(
+                company=request.company,
+                data=data,
+                lines=lines.lines(),
+                by=request.user,
+                reference=ref,
             ),
             _("Saved. Check the voucher below, then book it."),
         )
@@ -157,8 +192,11 @@ def journal_new(request: CompanyRequest, company_slug: str) -> HttpResponse:
 def transaction_detail(request: CompanyRequest, company_slug: str, pk: int) -> HttpResponse:
     """One transaction: its voucher preview, booking status and log."""
     txn = transaction_or_404(request, pk)
+    ref = checks.reference_stored(company=request.company)
     context = {
         "txn": txn,
+        "needs_correction": checks.row_problems(company=request.company, txn=txn, ref=ref),
+        "reference_synced_at": ref.synced_at,
         "preview": voucher_preview(company=request.company, txn=txn),
         "status_label": svc.status_label(txn),
         "badge": svc.status_badge(txn),
@@ -190,8 +228,8 @@ def transaction_edit(request: CompanyRequest, company_slug: str, pk: int) -> Htt
         saved = _saved(
             request,
             form,
-            lambda: svc.transaction_update(
-                company=request.company, txn=txn, data=_securities_data(form)
+            lambda ref: svc.transaction_update(
+                company=request.company, txn=txn, data=_securities_data(form), reference=ref
             ),
             _("Saved."),
         )
@@ -211,11 +249,12 @@ def _journal_edit(request: CompanyRequest, txn: Transaction) -> HttpResponse:
         saved = _saved(
             request,
             form,
-            lambda: svc.transaction_update(
+            lambda ref: svc.transaction_update(
                 company=request.company,
                 txn=txn,
                 data=form.cleaned_data,
                 lines=lines.lines(),
+                reference=ref,
             ),
             _("Saved."),
         )
@@ -248,14 +287,42 @@ def transactions_import_view(request: CompanyRequest, company_slug: str) -> Http
     if request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read()
         result = transactions_import(company=request.company, content=content, by=request.user)
+        note = checks.reference_note(result.reference) if result.reference else ""
         if result.ok:
             messages.success(
                 request, _("Imported %(n)s transaction(s).") % {"n": len(result.created)}
             )
+            if note:
+                messages.warning(request, note)
             return redirect(transactions_url(request))
-    context = {"form": form, "result": result}
+    context = {
+        "form": form,
+        "result": result,
+        "reference_note": note if result is not None else "",
+        "reference_synced_at": result.reference.synced_at if result and result.reference else None,
+    }
     status = 400 if result is not None and not result.ok else 200
     return render(request, "ledger/transactions/import.html", context, status=status)
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
+def transactions_refresh(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """Read the firm's chart and accounting periods from Tripletex now ("Refresh from
+    Tripletex" where a check refused something), then back to the page it was pressed on."""
+    ref = checks.reference_refresh(company=request.company)
+    if ref.refreshed:
+        messages.success(
+            request, _("The chart of accounts and the accounting periods were read from Tripletex.")
+        )
+    else:
+        messages.error(
+            request,
+            ref.refresh_failed or _("The chart and the periods could not be read from Tripletex."),
+        )
+    return redirect(
+        safe_next_url(request, request.POST.get("next"), fallback=transactions_url(request))
+    )
 
 
 @company_role_required(Role.FINANCE)

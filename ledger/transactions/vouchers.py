@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from django.core.cache import cache
@@ -567,9 +567,13 @@ def voucher_description(txn: Transaction) -> str:
 
 def _money(value: Decimal | None) -> Decimal:
     amount = Decimal(value or 0)
-    if amount != amount.quantize(Decimal("0.01")):
+    # Wide enough for any stored number (a 30-digit amount kept from before the checks at entry
+    # is shown in the preview, marked as needing correction; the default 28 digits would raise).
+    context = Context(prec=max(28, amount.adjusted() + 4))
+    exact = amount.quantize(Decimal("0.01"), context=context)
+    if amount != exact:
         raise VoucherBuildError(_("Amounts can have at most two decimals (øre)."))
-    return amount.quantize(Decimal("0.01"))
+    return exact
 
 
 def build_lines(
