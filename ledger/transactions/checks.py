@@ -168,12 +168,12 @@ def _uncovered_years(
     company: Company, ref: Reference, days: Iterable[datetime.date]
 ) -> list[FiscalYear]:
     """The fiscal years of `days` no stored period covers and not asked about in the last day."""
+    latest = _latest(today_local())
+    uncovered = [d for d in days if EARLIEST_DATE <= d <= latest and ref.period_of(d) is None]
+    if not uncovered:
+        return []
     start_month = fiscal_year_start_month_of(company=company)
-    years = {
-        fiscal_year_of(day.replace(day=1), start_month)
-        for day in days
-        if EARLIEST_DATE <= day <= _latest(today_local()) and ref.period_of(day) is None
-    }
+    years = {fiscal_year_of(day.replace(day=1), start_month) for day in uncovered}
     return sorted(
         (fy for fy in years if cache.get(_tried_key(company, fy)) is None), key=lambda fy: fy.start
     )
