@@ -11,8 +11,8 @@ short-term debt, and the last report pack.
   same months a year earlier; budget: the company-level budget of the same months
   (`ledger.budgets`), variance = result − budget and its percentage of the budget.
 * Liquidity ratio: as `ledger.figures.keyfigures.key_figures` computes it (current assets
-  14xx–19xx / short-term debt 23xx–29xx, each account's latest balance up to the current month),
-  for every firm in one query instead of that function's four per firm.
+  14xx–19xx / short-term debt 23xx–29xx), at the end of the firm's last synced month up to the
+  current one, for every firm in one query instead of that function's four per firm.
 * The last report pack: the newest pack of the reporting app (`reporting.ReportPack`) when that
   app is installed; looked up through the app registry so that the ledger imports nothing above it.
 """
@@ -24,11 +24,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from django.apps import apps
-from django.db import connection
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db.models import Count, Max, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope, scopes_disabled
 
@@ -42,7 +42,6 @@ from ledger.periods import (
     add_months,
     fiscal_year_of,
     fiscal_year_start_month,
-    month_next,
     month_start,
     today_local,
 )
@@ -84,25 +83,29 @@ class DashboardRow:
     liquidity: KeyFigure
     pack: PackInfo | None = None
 
-    @property
+    @cached_property
     def company(self) -> Any:
         return self.overview.company
 
-    @property
+    @cached_property
     def change(self) -> Decimal:
         return self.result - self.result_last_year
 
-    @property
+    @cached_property
     def change_pct(self) -> Decimal | None:
         return _pct(self.change, self.result_last_year)
 
-    @property
+    @cached_property
     def variance(self) -> Decimal | None:
         return None if self.budget is None else self.result - self.budget
 
-    @property
+    @cached_property
     def variance_pct(self) -> Decimal | None:
         return None if self.budget is None else _pct(self.result - self.budget, self.budget)
+
+    @cached_property
+    def liquidity_value(self) -> Decimal | None:
+        return self.liquidity.value
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -128,30 +131,25 @@ def office_dashboard(
     ids = [c.pk for c in companies]
     current = month_start(today or today_local())
     with scope(company=companies):
-        years = _fiscal_years(ids, current)
-        first = min(fy.start for fy in years.values()).replace(year=current.year - 2)
-        results = _sums_by_month(AccountBalance, "balance_change", ids, first, current)
-        budgets = _sums_by_month(
-            Budget, "amount", ids, first, current, department_id=None, project_id=None
-        )
-        liquidity = _liquidity(ids, current)
+        years, last_synced = _fiscal_years(ids, current)
+        windows = _windows(years, current)
+        results = _sums(AccountBalance, "balance_change", ids, windows)
+        budgets = _sums(Budget, "amount", ids, windows, department_id=None, project_id=None)
+        liquidity = _liquidity(last_synced)
         packs = _last_packs(ids) if has_report_packs() else {}
     rows = []
     for row in overview:
         pk = row.company.pk
-        fiscal_year = years[pk]
-        this_year = (fiscal_year.start, month_next(current))
-        last_year = (add_months(this_year[0], -12), add_months(this_year[1], -12))
-        by_month = results.get(pk, {})
-        budget_months = budgets.get(pk)
+        result, result_last_year, _n = results.get(pk, (ZERO, ZERO, 0))
+        budget = budgets.get(pk)
         rows.append(
             DashboardRow(
                 overview=row,
-                fiscal_year=fiscal_year,
-                has_figures=bool(by_month),
-                result=-_window(by_month, *this_year),
-                result_last_year=-_window(by_month, *last_year),
-                budget=-_window(budget_months, *this_year) if budget_months else None,
+                fiscal_year=years[pk],
+                has_figures=pk in last_synced,
+                result=-result,
+                result_last_year=-result_last_year,
+                budget=-budget[0] if budget and budget[2] else None,
                 liquidity=liquidity.get(pk) or _liquidity_figure(ZERO, ZERO),
                 pack=packs.get(pk),
             )
@@ -159,50 +157,62 @@ def office_dashboard(
     return dashboard_sorted(rows, sort)
 
 
-def _fiscal_years(ids: list[int], current: datetime.date) -> dict[int, FiscalYear]:
-    """Each firm's fiscal year containing `current`, by the fiscal-year rule (one query)."""
+def _fiscal_years(
+    ids: list[int], current: datetime.date
+) -> tuple[dict[int, FiscalYear], dict[int, datetime.date]]:
+    """Each firm's fiscal year containing `current` (the fiscal-year rule) and its last synced
+    month up to `current` (one query)."""
     summaries: dict[int, list[MonthSummary]] = defaultdict(list)
     rows = (
         MonthSync.objects.filter(company_id__in=ids, balance_rows__gt=0)
         .order_by("company_id", "month")
         .values_list("company_id", "month", "result_rows", "result_rows_opened")
     )
+    last: dict[int, datetime.date] = {}
     for pk, month, result_rows, opened in rows:
         summaries[pk].append(MonthSummary(month, result_rows, opened))
-    return {pk: fiscal_year_of(current, fiscal_year_start_month(summaries[pk])) for pk in ids}
+        if month <= current:
+            last[pk] = month
+    years = {pk: fiscal_year_of(current, fiscal_year_start_month(summaries[pk])) for pk in ids}
+    return years, last
 
 
-def _sums_by_month(
-    model: Any,
-    field: str,
-    ids: list[int],
-    first: datetime.date,
-    current: datetime.date,
-    **filters: Any,
-) -> dict[int, dict[datetime.date, Decimal]]:
-    """{firm: {month: raw sum of `field` over the net-result accounts}} in [first, current]."""
+def _windows(years: dict[int, FiscalYear], current: datetime.date) -> tuple[Q, Q, datetime.date]:
+    """Filters for the months of this fiscal year to date and of the same months a year earlier,
+    one term per distinct fiscal-year start (most firms share one), and the earliest month."""
+    by_start: dict[datetime.date, list[int]] = defaultdict(list)
+    for pk, fiscal_year in years.items():
+        by_start[fiscal_year.start].append(pk)
+    this_year, last_year = Q(pk__in=[]), Q(pk__in=[])
+    for start, pks in by_start.items():
+        this_year |= Q(company_id__in=pks, month__gte=start, month__lte=current)
+        last_year |= Q(
+            company_id__in=pks,
+            month__gte=add_months(start, -12),
+            month__lte=add_months(current, -12),
+        )
+    return this_year, last_year, add_months(min(by_start), -12)
+
+
+def _sums(
+    model: Any, field: str, ids: list[int], windows: tuple[Q, Q, datetime.date], **filters: Any
+) -> dict[int, tuple[Decimal, Decimal, int]]:
+    """{firm: (raw sum this year to date, raw sum of last year's same months, rows this year)} of
+    `field` over the net-result accounts (one query, one row per firm)."""
+    this_year, last_year, first = windows
     rows = (
         model.objects.filter(
-            company_id__in=ids,
-            month__gte=first,
-            month__lte=current,
-            **NET_RESULT.lookups(),
-            **filters,
+            company_id__in=ids, month__gte=first, **NET_RESULT.lookups(), **filters
         )
-        .values("company_id", "month")
-        .annotate(total=Sum(field))
-        .values_list("company_id", "month", "total")
+        .values("company_id")
+        .annotate(
+            now=Sum(field, filter=this_year),
+            before=Sum(field, filter=last_year),
+            rows=Count("id", filter=this_year),
+        )
+        .values_list("company_id", "now", "before", "rows")
     )
-    sums: dict[int, dict[datetime.date, Decimal]] = defaultdict(dict)
-    for pk, month, total in rows:
-        sums[pk][month] = total or ZERO
-    return sums
-
-
-def _window(
-    by_month: dict[datetime.date, Decimal] | None, start: datetime.date, end: datetime.date
-) -> Decimal:
-    return sum((v for m, v in (by_month or {}).items() if start <= m < end), ZERO)
+    return {pk: (now or ZERO, before or ZERO, n) for pk, now, before, n in rows}
 
 
 def _liquidity_figure(current_assets: Decimal, short_term_debt: Decimal) -> KeyFigure:
@@ -217,38 +227,35 @@ def _liquidity_figure(current_assets: Decimal, short_term_debt: Decimal) -> KeyF
     )
 
 
-def _liquidity(ids: list[int], current: datetime.date) -> dict[int, KeyFigure]:
-    """Each firm's liquidity ratio from its accounts' latest balances up to `current` (1 query)."""
-    rows = AccountBalance.objects.filter(
-        company_id__in=ids,
-        account_number__gte=CURRENT_ASSETS.first,
-        account_number__lt=SHORT_TERM_DEBT.end,
-        month__lte=current,
+def _liquidity(last: dict[int, datetime.date]) -> dict[int, KeyFigure]:
+    """Each firm's liquidity ratio at the end of its last synced month (one query).
+
+    The sync stores a row for every account whose balance in, change or out is not zero, every
+    month (`ledger.sync.services`, "Grid"), so the month's own rows are each account's latest
+    balance: what key_figures reads as the out of its latest row up to the month."""
+    by_month: dict[datetime.date, list[int]] = defaultdict(list)
+    for pk, month in last.items():
+        by_month[month].append(pk)
+    if not by_month:
+        return {}
+    at_month = Q(pk__in=[])
+    for month, pks in by_month.items():
+        at_month |= Q(company_id__in=pks, month=month)
+    rows = (
+        AccountBalance.objects.filter(
+            at_month,
+            account_number__gte=CURRENT_ASSETS.first,
+            account_number__lt=SHORT_TERM_DEBT.end,
+        )
+        .values("company_id")
+        .annotate(
+            assets=Sum("balance_out", filter=Q(**CURRENT_ASSETS.lookups())),
+            debt=Sum("balance_out", filter=Q(**SHORT_TERM_DEBT.lookups())),
+        )
+        .values_list("company_id", "assets", "debt")
     )
-    if connection.vendor == "postgresql":
-        latest = rows.order_by("company_id", "account_number", "-month").distinct(
-            "company_id", "account_number"
-        )
-    else:
-        newest = (
-            AccountBalance.objects.filter(
-                company_id=OuterRef("company_id"),
-                account_number=OuterRef("account_number"),
-                month__lte=current,
-            )
-            .order_by("-month")
-            .values("month")[:1]
-        )
-        latest = rows.filter(month=Subquery(newest))
-    assets: dict[int, Decimal] = defaultdict(Decimal)
-    debt: dict[int, Decimal] = defaultdict(Decimal)
-    for pk, number, out in latest.values_list("company_id", "account_number", "balance_out"):
-        if number in CURRENT_ASSETS:
-            assets[pk] += out
-        elif number in SHORT_TERM_DEBT:
-            debt[pk] += out
     # Display signs, as key_figures: assets as stored (debit +), debt flipped (credit +).
-    return {pk: _liquidity_figure(assets[pk], -debt[pk]) for pk in set(assets) | set(debt)}
+    return {pk: _liquidity_figure(a or ZERO, -(d or ZERO)) for pk, a, d in rows}
 
 
 def _last_packs(ids: list[int]) -> dict[int, PackInfo]:
@@ -276,7 +283,7 @@ def _sort_keys() -> dict[str, Callable[[DashboardRow], Any]]:
         "result": lambda r: r.result,
         "last_year": lambda r: r.change,
         "budget": lambda r: r.variance if r.variance is not None else Decimal("-1e20"),
-        "liquidity": lambda r: r.liquidity.value if r.liquidity.value is not None else Decimal(-1),
+        "liquidity": lambda r: r.liquidity_value if r.liquidity_value is not None else Decimal(-1),
         "waiting": lambda r: r.overview.waiting or 0,
         "failed": lambda r: r.overview.failed or 0,
         "sync": lambda r: r.overview.last_run.created_at if r.overview.last_run else _EPOCH,

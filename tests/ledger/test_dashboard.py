@@ -28,7 +28,8 @@ def _m(year, month):
 
 
 def _firm(name, n, user, role=Role.ACCOUNTANT, *, changes=(), balances=(), budgets=()):
-    """A company with the user as member; balances as (account, month, change or out)."""
+    """A company with the user as member; balances as (account, month, change or out), a row
+    for every month an account's balance is not zero, as the sync stores them."""
     company = company_create(org_number=bench_org_number(n), name=name)
     Membership.objects.create(user=user, company=company, role=role)
     now = timezone.now()
@@ -93,9 +94,11 @@ def dashboard_firms(alice):
             (1920, _m(2026, 2), "300000"),
             (1920, _m(2026, 3), "250000"),
             (1920, _m(2026, 4), "1"),
-            (1500, _m(2025, 11), "50000"),
+            (1500, _m(2025, 11), "40000"),
+            (1500, _m(2026, 3), "50000"),
             (2400, _m(2026, 3), "-100000"),
-            (2740, _m(2026, 1), "-50000"),
+            (2740, _m(2026, 1), "-70000"),
+            (2740, _m(2026, 3), "-50000"),
             (1000, _m(2026, 3), "999999"),  # fixed asset
             (2100, _m(2026, 3), "-123"),  # long-term debt
         ],
@@ -115,8 +118,9 @@ def test_figures_hand_computed(dashboard_firms, alice):
     """A, fiscal year 2026 through March. Result: Jan 100 000 − 40 000 = 60 000; Feb 120 000 −
     15 000 = 105 000; Mar 90 000 + 500 − 30 000 = 60 500; total 225 500 (8960 and April left out).
     Last year: 80 000 − 10 000 + 50 000 = 120 000, change 105 500 = 87,9 %. Budget: 90 000 +
-    100 000 + 100 000 − 50 000 = 240 000, variance −14 500 = −6,0 %. Liquidity: current assets
-    250 000 + 50 000 = 300 000 / short-term debt 100 000 + 50 000 = 150 000 = 2,00."""
+    100 000 + 100 000 − 50 000 = 240 000, variance −14 500 = −6,0 %. Liquidity at the end of March
+    (the last synced month up to today): current assets 250 000 + 50 000 = 300 000 / short-term
+    debt 100 000 + 50 000 = 150 000 = 2,00 (not February's or April's rows, nor 10xx or 21xx)."""
     a, b = dashboard_firms
     rows = {r.company.pk: r for r in office_dashboard(user=alice, today=TODAY)}
     row = rows[a.pk]
