@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from companies.models import Company
 from ledger.budgets.selectors import budget_by_account
+from ledger.figures.keyfigures import CashFlow, KeyFigure, KeyFigures, cash_flow, key_figures
 from ledger.figures.layout import PNL_GROUPS, PNL_LAYOUT, TotalSpec, display_sign, group_of
 from ledger.figures.selectors import (
     BalanceSheet,
@@ -29,7 +30,8 @@ from ledger.figures.selectors import (
     figures_status_for,
     pnl_for_period,
 )
-from ledger.periods import fiscal_year_of, fiscal_year_start_month_of, month_next
+from ledger.holdings.selectors import Position, Realisation, positions, realisations
+from ledger.periods import fiscal_year_of, fiscal_year_start_month_of, month_end, month_next
 from ledger.sync.selectors import FiguresStatus
 from reporting.models import ReportComment, Section
 
@@ -57,6 +59,34 @@ class PnlRow:
 
 
 @dataclass
+class Holdings:
+    """What the firm holds at the end of the month, and what it sold in the year to date."""
+
+    positions: list[Position]
+    realisations: list[Realisation]
+
+    @property
+    def cost_total(self) -> Decimal:
+        return sum((p.cost for p in self.positions), ZERO)
+
+    @property
+    def result_total(self) -> Decimal:
+        return sum((r.result for r in self.realisations), ZERO)
+
+
+def holdings_for(*, company: Company, period: Period) -> Holdings | None:
+    """The holdings section (None for a firm that has never held securities here)."""
+    end = month_end(period.through)
+    held = positions(company=company, on=end)
+    sold = [
+        r for r in realisations(company=company) if period.fiscal_year.start <= r.trade_date <= end
+    ]
+    if not held and not sold:
+        return None
+    return Holdings(held, sold)
+
+
+@dataclass
 class PackContent:
     """Everything the PDF template renders."""
 
@@ -69,13 +99,18 @@ class PackContent:
     comments: dict[str, str]
     generated_at: datetime.datetime
     highlights: dict[str, Decimal] = field(default_factory=dict)
-    # Sections whose sources other parts of the ledger provide; None leaves the section out.
-    key_figures: object | None = None
-    holdings: object | None = None
+    key_figures: KeyFigures | None = None
+    cash_flow: CashFlow | None = None
+    holdings: Holdings | None = None
 
     @property
     def month(self) -> datetime.date:
         return self.period.through
+
+    @property
+    def key_figure_list(self) -> list[KeyFigure]:
+        """The key figures (a template cannot reach KeyFigures.figures past its __getitem__)."""
+        return self.key_figures.figures if self.key_figures else []
 
 
 def pack_period(*, company: Company, month: datetime.date) -> Period:
@@ -101,6 +136,7 @@ def pack_content(*, company: Company, month: datetime.date) -> PackContent:
         company=company, date_from=period.fiscal_year.start, date_to=month_next(month)
     )
     rows = pnl_rows(pnl, budget)
+    date_from, date_to = period.fiscal_year.start, month_next(month)
     balance = balance_sheet_at(company=company, period=period)
     highlights = {
         "revenue": _row_ytd(pnl, "revenue"),
@@ -121,6 +157,9 @@ def pack_content(*, company: Company, month: datetime.date) -> PackContent:
         comments=comments_for(company=company, month=month),
         generated_at=timezone.localtime(),
         highlights=highlights,
+        key_figures=key_figures(company=company, date_from=date_from, date_to=date_to),
+        cash_flow=cash_flow(company=company, date_from=date_from, date_to=date_to),
+        holdings=holdings_for(company=company, period=period),
     )
 
 

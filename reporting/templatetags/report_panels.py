@@ -29,3 +29,19 @@ def report_pack_panel(context: template.Context) -> str:
 def wrap_list(value: object) -> list[object]:
     """One row as a list, for a template that loops over rows."""
     return [value]
+
+
+@register.filter
+def units(value: object) -> str:
+    """A quantity of units as it is (up to 4 decimals, trailing zeros dropped): 1 250 or 12,5."""
+    from decimal import Decimal, InvalidOperation
+
+    from ledger.templatetags.money import format_amount
+
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    exponent = amount.normalize().as_tuple().exponent
+    decimals = min(4, -exponent) if isinstance(exponent, int) and exponent < 0 else 0
+    return format_amount(amount, decimals)

@@ -294,3 +294,73 @@ def test_a_new_company_member_sees_no_pack_of_before(client, pack_firm, tmp_path
     page = client.get(reverse("reporting:pack", kwargs={"company_slug": other.slug}))
     assert page.status_code == 200
     assert b'data-testid="no-packs"' in page.content
+
+
+def test_key_figures_and_holdings_sections(pack_firm, tmp_path):
+    """Key figures from ledger/figures/keyfigures.py and holdings from ledger/holdings/selectors.py.
+
+    Key figures of January–March 2025: no short-term debt (liquidity ratio '–'); result margin =
+    result before tax / operating revenue = 59 000 / 305 000 = 19,34… % → 19,3 %. Holdings: 100
+    Equinor bought 10.02.2025 for 25 000 (no fees), 40 sold 05.03.2025 for 12 000: FIFO cost of the
+    sale 40/100 × 25 000 = 10 000, gain 2 000; held 60 at 15 000, average 250,0000."""
+    from django.utils import timezone
+
+    from ledger.models import LedgerAccount, Lot, LotUse, Transaction
+    from tests.ledger.support import record
+
+    with scope(company=pack_firm):
+        for number, name in ((1810, "Aksjer"), (8077, "Gevinst aksjer"), (8177, "Tap aksjer")):
+            LedgerAccount.objects.create(
+                company=pack_firm,
+                tripletex_id=200_000 + number,
+                number=number,
+                name=name,
+                synced_at=timezone.now(),
+            )
+    buy = record(
+        pack_firm,
+        trade_date=month(2025, 2).replace(day=10),
+        quantity=Decimal(100),
+        amount=Decimal("25000.00"),
+        fees=Decimal(0),
+    )
+    sell = record(
+        pack_firm,
+        kind="sale",
+        trade_date=month(2025, 3).replace(day=5),
+        quantity=Decimal(40),
+        amount=Decimal("12000.00"),
+        fees=Decimal(0),
+    )
+    with scope(company=pack_firm):
+        # The lots as the holdings ledger stores them once both rows are queued (its own tests,
+        # tests/ledger/test_lots.py, prove how they get there): 40 of the 100 used by the sale.
+        Transaction.objects.filter(pk__in=[buy.pk, sell.pk]).update(status="queued")
+        lot = Lot.objects.create(
+            company=pack_firm,
+            opened_by=buy,
+            instrument_key="NO0010096985",
+            instrument_name="Equinor ASA",
+            isin="NO0010096985",
+            acquired=buy.trade_date,
+            quantity=Decimal(100),
+            cost=Decimal("25000.00"),
+        )
+        LotUse.objects.create(
+            company=pack_firm,
+            lot=lot,
+            transaction=sell,
+            quantity=Decimal(40),
+            cost=Decimal("10000.00"),
+        )
+        rendered = pack_render(company=pack_firm, month=MARCH)
+    text = pdf_text(rendered.data, tmp_path)
+    (ARTIFACTS / "report-pack-holdings.pdf").write_bytes(rendered.data)
+    assert "Nøkkeltall" in text
+    assert "19,3 %" in line_starting(text, "Resultatgrad")
+    held = line_starting(text, "Equinor ASA")
+    assert amounts_of(held) == [Decimal("15000.00"), Decimal("250.00")]
+    assert " 60 " in f" {held} "
+    sale = [ln for ln in text.splitlines() if "05.03.2025" in ln]
+    assert len(sale) == 1
+    assert amounts_of(sale[0]) == [Decimal("12000.00"), Decimal("10000.00"), Decimal("2000.00")]
