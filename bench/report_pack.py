@@ -8,8 +8,9 @@ the accountant's comments. Measured in-process, through the same service the Cel
 1. one pack: wall seconds (best and median of 5), and the peak of Python allocations while making
    it (tracemalloc, a separate run since tracing slows it);
 2. a batch of 50: `batch_start` for every firm of one office with Celery eager (the packs are made
-   one after another in this process, as one worker would), wall seconds in all and per pack, the
-   traced peak, and the process's maximum resident size (ru_maxrss) at the end.
+   one after another in this process, as one worker would), wall seconds in all and per pack, and
+   the process's maximum resident size (ru_maxrss) at the end (not traced: tracemalloc slows
+   WeasyPrint several times over).
 
 Runs on PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/dynamik_bench_pack
 (created if missing; the bench's firms are made again each run). Prints figures, asserts nothing.
@@ -143,6 +144,7 @@ def main() -> None:
     _ensure_database(url)
     _setup(url)
     import datetime
+    import logging
 
     from celery import current_app
     from django_scopes import scope, scopes_disabled
@@ -150,6 +152,7 @@ def main() -> None:
     from reporting.models import ReportPack
     from reporting.packs.services import batch_start, pack_generate
 
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     user, office, firms = _seed(args.firms)
     month = datetime.date(2026, 3, 1)
     first = firms[0]
@@ -180,19 +183,15 @@ def main() -> None:
     )
 
     current_app.conf.task_always_eager = True
-    tracemalloc.start()
     start = time.perf_counter()
     batch = batch_start(user=user, office=office, label="Bench-kontoret", month=month)
     elapsed = time.perf_counter() - start
-    _, peak_batch = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
     with scopes_disabled():
         done = ReportPack.objects.filter(batch=batch, status=ReportPack.Status.DONE).count()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(
-        f"batch of {batch.total} report packs (traced): {elapsed:.1f} s in all, "
-        f"{elapsed / batch.total:.2f} s per pack, {done} ready; traced peak "
-        f"{peak_batch / 2**20:.1f} MiB; process max RSS {rss:.0f} MiB"
+        f"batch of {batch.total} report packs: {elapsed:.1f} s in all, "
+        f"{elapsed / batch.total:.2f} s per pack, {done} ready; process max RSS {rss:.0f} MiB"
     )
 
 
