@@ -654,3 +654,31 @@ def test_when_tripletex_cannot_be_read_the_stored_rows_are_used_and_the_page_say
     assert response.status_code == 200
     assert any("is closed in Tripletex" in e for e in _form_errors(response))
     assert "could not be read just now" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_checks_refuse_exactly_the_dates_the_sandbox_refuses_to_post(
+    sandbox_acme, tripletex_sandbox, local_cache
+):
+    """Our rule (checks.period_problem) against the sandbox's own (store.is_closed, which refuses
+    the POST): the same verdict before the first period, in closed and open months, and after the
+    last period."""
+    from tests.ledger.support import HOLDING_ID
+
+    today = timezone.localdate()
+    first = date(today.year - 1, 1, 1)
+    days = [
+        first - timedelta(days=1),
+        first,
+        (today.replace(day=1) - timedelta(days=40)),
+        (today.replace(day=1) - timedelta(days=1)),
+        today,
+        date(today.year + 1, 1, 15),
+    ]
+    with scope(company=sandbox_acme):
+        ref = checks.reference_load(company=sandbox_acme, days=days)
+    assert ref.refreshed
+    assert ref.periods
+    for day in days:
+        refused = bool(checks.period_problem(day, ref))
+        assert refused == tripletex_sandbox.store.is_closed(HOLDING_ID, day), day
