@@ -176,6 +176,9 @@ class Verdict:
 
     shortfalls: dict[int, str] = field(default_factory=dict)
     conflicts: dict[int, str] = field(default_factory=dict)
+    # The FIFO cost of what each sale or fund switch covered by the holdings would dispose of, in
+    # the same walk (the inbox shows each row's voucher with it).
+    costs: dict[int, Decimal] = field(default_factory=dict)
 
     def problems(self) -> dict[int, list[str]]:
         """Every message per index."""
@@ -213,6 +216,8 @@ def fifo_verdict(
     for index, entry in entries.items():
         if entry.ref in with_new.errors:
             verdict.shortfalls[index] = str(with_new.errors[entry.ref])
+        elif entry.txn.kind in DISPOSING and (took := with_new.takes.get(entry.ref)) is not None:
+            verdict.costs[index] = sum((cost for _quantity, cost in took.values()), ZERO)
     takers = [e for e in history if e.txn.status in RESERVED and e.txn.kind in TAKING]
     if not takers:
         return verdict
