@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from companies import admin_views
 from companies.admin_mixins import ReadOnlyAdminMixin
 from companies.audit import audit_record
+from companies.audit_actions import AUDIT_ACTIONS
 from companies.credentials import connection_remove, office_key_set
 from companies.forms import CompanyAdminForm, OfficeKeyAdminForm
 from companies.invitations import InvitationError, invitation_resend, invitation_revoke
@@ -337,14 +338,46 @@ class TripletexConnectionAdmin(admin.ModelAdmin):
         self.message_user(request, gettext("%(n)s connection(s) removed.") % {"n": len(companies)})
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter the audit log by what happened, named in words (never the raw code)."""
+
+    title = _("event")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return sorted(
+            ((code, str(label)) for code, label in AUDIT_ACTIONS.items()), key=lambda c: c[1]
+        )
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent]
+    ) -> QuerySet[AuditEvent]:
+        if self.value():
+            return queryset.filter(action=self.value())
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The audit log, read-only for staff."""
+    """The audit log, read-only for staff: each event by its label, not its code."""
 
-    list_display = ["at", "action", "company_label", "actor", "detail"]
-    list_filter = ["action"]
+    list_display = ["at", "event", "company_label", "actor", "detail"]
+    list_filter = [AuditActionFilter]
     search_fields = ["company_label", "detail", "actor__email"]
     date_hierarchy = "at"
+    fields: ClassVar[tuple[str, ...]] = (
+        "at",
+        "event",
+        "company",
+        "company_label",
+        "actor",
+        "detail",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("event"), ordering="action")
+    def event(self, audit_event: AuditEvent) -> str:
+        return audit_event.action_label
 
 
 @admin.register(User)

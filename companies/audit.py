@@ -1,12 +1,15 @@
 """The audit log: who did what to which firm, key or person."""
 
+from django.db.models import QuerySet
+
 from companies.models import AuditEvent, Company, User
 
 
 def audit_record(
     *, company: Company | None, actor: User | None, action: str, detail: str = ""
 ) -> None:
-    """Append an audit event (never pass a key in `detail`)."""
+    """Append an audit event (never pass a key in `detail`); `action` is a code with a label in
+    companies/audit_actions.py."""
     AuditEvent.objects.create(
         company=company,
         company_label=str(company) if company else "",
@@ -14,3 +17,8 @@ def audit_record(
         action=action,
         detail=detail,
     )
+
+
+def audit_events_of(*, company: Company) -> QuerySet[AuditEvent]:
+    """The company's own audit events, newest first, with who did them (nothing of other firms)."""
+    return AuditEvent.objects.filter(company=company).select_related("actor").order_by("-at", "-pk")

@@ -12,4 +12,5 @@ urlpatterns = [
     path("brukere/<int:pk>/", views.member_change, name="member_change"),
     path("invitasjoner/<int:pk>/", views.invitation_change, name="invitation_change"),
     path("brukere/tofaktor/", views.company_mfa_policy, name="mfa_policy"),
+    path("brukere/logg/", views.audit_log, name="audit_log"),
 ]

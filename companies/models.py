@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from companies.audit_actions import audit_action_label
+
 
 class UserManager(BaseUserManager["User"]):
     """Users are identified by e-mail; there is no user name."""
@@ -80,7 +82,7 @@ class Company(models.Model):
     require_mfa = models.BooleanField(
         _("require two-step login for everyone"), default=False, db_default=False
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("company")
@@ -110,10 +112,14 @@ ROLE_RANK = {Role.ACCOUNTANT: 1, Role.FINANCE: 2, Role.ADMIN: 3}
 class Membership(models.Model):
     """Ties a user to a company with a role."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("company")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -147,7 +153,13 @@ class EncryptedKeyMixin(models.Model):
     token_last4 = models.CharField(_("last 4 characters"), max_length=4, blank=True, editable=False)
     token_set_at = models.DateTimeField(_("key set at"), null=True, blank=True, editable=False)
     token_set_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("key set by"),
     )
 
     class Meta:
@@ -167,7 +179,7 @@ class OfficeKey(EncryptedKeyMixin):
         _("Tripletex company id of the office"), null=True, blank=True
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("accounting office key")
@@ -190,10 +202,17 @@ class TripletexConnection(EncryptedKeyMixin):
         CONNECTED = "connected", _("Connected")
         BROKEN = "broken", _("Broken")
 
-    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="tripletex")
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, related_name="tripletex", verbose_name=_("company")
+    )
     key_type = models.CharField(_("key type"), max_length=10, choices=KeyType.choices)
     office_key = models.ForeignKey(
-        OfficeKey, on_delete=models.PROTECT, null=True, blank=True, related_name="connections"
+        OfficeKey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="connections",
+        verbose_name=_("accounting office key"),
     )
     # The Basic-auth user name: the client's company id for office keys, 0 for the company's own key.
     tripletex_company_id = models.BigIntegerField(_("Tripletex company id"), null=True, blank=True)
@@ -237,15 +256,27 @@ class AuditEvent(models.Model):
     """Who did what to a company's setup and when (never a key)."""
 
     company = models.ForeignKey(
-        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("company"),
     )
-    company_label = models.CharField(max_length=220, blank=True)
+    # The company's name as it was: kept when the company itself is deleted.
+    company_label = models.CharField(_("company (as it was named)"), max_length=220, blank=True)
     actor = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
     )
-    action = models.CharField(max_length=60)
-    detail = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A stable code (`membership.removed`); people see its label (companies/audit.py).
+    action = models.CharField(_("event"), max_length=60)
+    detail = models.TextField(_("detail"), blank=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("audit event")
@@ -254,6 +285,11 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.action} {self.company_label}"
+
+    @property
+    def action_label(self) -> str:
+        """What happened, in words (the code's label, companies/audit.py)."""
+        return audit_action_label(self.action)
 
 
 class Invitation(models.Model):
@@ -268,7 +304,9 @@ class Invitation(models.Model):
         DECLINED = "declined", _("Declined")
         REVOKED = "revoked", _("Withdrawn")
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("company")
+    )
     email = models.EmailField(_("e-mail"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     status = models.CharField(
@@ -294,7 +332,7 @@ class Invitation(models.Model):
         related_name="+",
         verbose_name=_("accepted by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("invitation")

@@ -2,12 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from companies.audit import audit_events_of
 from companies.forms import MemberInviteForm
 from companies.invitations import InvitationError, invitation_resend, invitation_revoke
 from companies.mfa import company_mfa_policy_set
@@ -63,6 +65,18 @@ def members(request: CompanyRequest, company_slug: str) -> HttpResponse:
         "roles": Role.choices,
     }
     return render(request, "companies/members.html", context, status=status)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@company_role_required(Role.ADMIN)
+@require_GET
+def audit_log(request: CompanyRequest, company_slug: str) -> HttpResponse:
+    """The company's own audit log, read-only, newest first, 50 events a page."""
+    paginator = Paginator(audit_events_of(company=request.company), AUDIT_PAGE_SIZE)
+    events = paginator.get_page(request.GET.get("side"))
+    return render(request, "companies/audit_log.html", {"events": events})
 
 
 def _membership(request: CompanyRequest, pk: int) -> Membership:

@@ -10,7 +10,6 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
-from ledger.models.brokers import BrokerAccount
 from ledger.models.budgets import Budget, BudgetYear
 from ledger.models.instruments import Instrument
 from ledger.models.lots import Lot, LotUse
@@ -28,7 +27,6 @@ __all__ = [
     "AWAITING_APPROVAL",
     "AccountBalance",
     "BookingAttempt",
-    "BrokerAccount",
     "Budget",
     "BudgetYear",
     "GLAccountSettings",
