@@ -149,6 +149,15 @@ def _transaction(company: Company, marker: str) -> Model:
         return transaction_create(company=company, data=data, by=None)
 
 
+def _broker_account(company: Company, marker: str) -> Model:
+    from ledger.models import BrokerAccount
+
+    with scope(company=company):
+        return BrokerAccount.objects.create(
+            company=company, broker="nordnet", number=marker, cash_account=1921
+        )
+
+
 def _membership(company: Company, marker: str) -> Model:
     return membership_set(
         company=company, user=make_user(f"{marker}@example.no"), role=Role.ACCOUNTANT
@@ -194,6 +203,7 @@ def _report_pack(company: Company, marker: str) -> Model:
 FILLERS: dict[tuple[str, str], Value | Row] = {
     ("transaksjoner", "pk"): Row(_transaction),
     ("brukere", "pk"): Row(_membership),
+    ("meglerkontoer", "pk"): Row(_broker_account),
     ("invitasjoner", "pk"): Row(_invitation),
     ("posteringer", "account"): Row(_account, key=attrgetter("number"), answers_404=False),
     ("posteringer", "year"): Value(MONTH.year),

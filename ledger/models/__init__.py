@@ -10,6 +10,7 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
+from ledger.models.brokers import BrokerAccount
 from ledger.models.budgets import Budget, BudgetYear
 from ledger.models.instruments import Instrument
 from ledger.models.lots import Lot, LotUse
@@ -27,6 +28,7 @@ __all__ = [
     "AWAITING_APPROVAL",
     "AccountBalance",
     "BookingAttempt",
+    "BrokerAccount",
     "Budget",
     "BudgetYear",
     "GLAccountSettings",

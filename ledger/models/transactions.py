@@ -44,6 +44,9 @@ class Transaction(models.Model):
         WITHHOLDING_TAX = "withholding_tax", _("Withholding tax")
         REPAYMENT = "repayment", _("Repayment of capital")
         FUND_SWITCH = "fund_switch", _("Fund switch")
+        # Money moved between the firm's bank account and a broker account (either way).
+        CASH_DEPOSIT = "cash_deposit", _("Deposit to broker account")
+        CASH_WITHDRAWAL = "cash_withdrawal", _("Withdrawal from broker account")
         JOURNAL = "journal", _("Manual journal entry")
 
     class Status(models.TextChoices):
@@ -63,6 +66,7 @@ class Transaction(models.Model):
     class Source(models.TextChoices):
         FORM = "form", _("Form")
         CSV = "csv", _("CSV import")
+        BROKER = "broker", _("Broker file")
 
     # Statuses whose rows may still be changed by the user.
     EDITABLE = (Status.DRAFT, Status.READY, Status.REJECTED, Status.REVERSED)
@@ -95,6 +99,27 @@ class Transaction(models.Model):
         _("paid through"), max_length=10, choices=SettleVia.choices, default=SettleVia.BANK
     )
     note = models.TextField(_("note"), blank=True)
+    # The broker account whose cash the transaction moves (None: the firm's bank account, or
+    # the instrument loan, as settle_via says). See ledger/models/brokers.py.
+    broker_account = models.ForeignKey(
+        "ledger.BrokerAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("broker account"),
+    )
+    # The broker's FX rate (NOK per unit of `currency`) as its file states it.
+    fx_rate = models.DecimalField(
+        _("FX rate"), null=True, blank=True, max_digits=20, decimal_places=8
+    )
+    # Foreign tax withheld from a dividend (NOK), posted in the dividend's voucher.
+    tax_withheld = models.DecimalField(_("tax withheld (NOK)"), default=Decimal("0.00"), **MONEY)
+    # The broker's own transaction id ("nordnet:<Portefølje>:<Id>"), what a re-import dedupes on;
+    # broker_ref_other holds a second row merged into this one (a dividend's withholding tax).
+    broker_ref = models.CharField(max_length=80, blank=True)
+    broker_ref_other = models.CharField(max_length=80, blank=True)
+    contract_note_number = models.CharField(_("contract note number"), max_length=40, blank=True)
     # FIFO cost of what a sale or switch disposes of, frozen when the row is queued for booking.
     cost_basis = StoredDecimalField(null=True, blank=True, **MONEY)
 
@@ -135,6 +160,11 @@ class Transaction(models.Model):
                 fields=["company", "external_voucher_number"],
                 condition=~models.Q(external_voucher_number=""),
                 name="ledger_transaction_unique_external_number",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "broker_ref"],
+                condition=~models.Q(broker_ref=""),
+                name="ledger_transaction_unique_broker_ref",
             ),
         ]
         indexes = [models.Index(fields=["company", "status"])]

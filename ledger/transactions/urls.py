@@ -2,13 +2,14 @@
 
 from django.urls import URLPattern, path
 
+from ledger.imports.views import file_import_view
 from ledger.transactions import views
 
 urlpatterns: list[URLPattern] = [
     path("transaksjoner/", views.transactions, name="transactions"),
     path("transaksjoner/ny/", views.transaction_new, name="transaction_new"),
     path("transaksjoner/ny-postering/", views.journal_new, name="journal_new"),
-    path("transaksjoner/import/", views.transactions_import_view, name="transactions_import"),
+    path("transaksjoner/import/", file_import_view, name="transactions_import"),
     path("transaksjoner/kontoinnstillinger/", views.gl_settings, name="gl_settings"),
     path(
         "transaksjoner/oppdater-fra-tripletex/",

@@ -226,6 +226,9 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
         "profit_outside",
         "loss_outside",
     ),
+    # Between the firm's bank and a broker account's own cash account (BrokerAccount).
+    Transaction.Kind.CASH_DEPOSIT: ("bank",),
+    Transaction.Kind.CASH_WITHDRAWAL: ("bank",),
 }
 
 
@@ -558,6 +561,9 @@ def voucher_description(txn: Transaction) -> str:
     if txn.description:
         return txn.description[:200]
     parts = [str(txn.get_kind_display()), txn.instrument_name]
+    if txn.kind in (Transaction.Kind.CASH_DEPOSIT, Transaction.Kind.CASH_WITHDRAWAL):
+        broker = txn.broker_account if txn.broker_account_id is not None else None
+        parts.append(broker.label if broker is not None else "")
     if txn.quantity:
         parts.append(_quantity_text(txn.quantity))
     if txn.kind == Transaction.Kind.FUND_SWITCH and txn.to_instrument_name:
@@ -593,9 +599,11 @@ def build_lines(
         raise VoucherBuildError(_("The amount must be above zero."))
     if fees < 0:
         raise VoucherBuildError(_("Fees cannot be negative."))
-    pay = gl.instrument_loan if txn.settle_via == Transaction.SettleVia.LOAN else gl.bank
+    pay = payment_account(txn=txn, gl=gl)
     name = txn.instrument_name or txn.isin
     kind = Transaction.Kind
+    if txn.kind in (kind.CASH_DEPOSIT, kind.CASH_WITHDRAWAL):
+        return _cash_transfer_lines(txn, gl, amount)
     if txn.kind == kind.PURCHASE:
         return _lines_from(
             [
@@ -614,9 +622,13 @@ def build_lines(
         kind.REPAYMENT: gl.repayment,
     }
     if txn.kind in income:
+        tax = _money(txn.tax_withheld) if txn.kind == kind.DIVIDEND else ZERO
+        if tax < 0 or tax > amount:
+            raise VoucherBuildError(_("The tax withheld cannot exceed the dividend."))
         return _lines_from(
             [
-                (pay, amount - fees, name),
+                (pay, amount - fees - tax, name),
+                (gl.withholding_tax, tax, _("Withholding tax") + " " + name),
                 (gl.fees, fees, _("Fees") + " " + name),
                 *_income_lines(txn, gl, income[txn.kind], amount, name, inside_share),
             ]
@@ -625,6 +637,29 @@ def build_lines(
     if txn.kind in expense:
         return _lines_from([(expense[txn.kind], amount, name), (pay, -amount, name)])
     raise VoucherBuildError(_("Unknown transaction type."))
+
+
+def payment_account(*, txn: Transaction, gl: GLAccountSettings) -> int:
+    """The account money of the transaction moves through: the instrument loan when paid through
+    it, else the broker account's cash account when the transaction belongs to one, else the bank."""
+    if txn.settle_via == Transaction.SettleVia.LOAN:
+        return gl.instrument_loan
+    broker = txn.broker_account if txn.broker_account_id is not None else None
+    return broker.cash_account if broker is not None else gl.bank
+
+
+def _cash_transfer_lines(
+    txn: Transaction, gl: GLAccountSettings, amount: Decimal
+) -> list[VoucherLine]:
+    """A deposit: the broker account's cash up, the bank down; a withdrawal the other way."""
+    broker = txn.broker_account if txn.broker_account_id is not None else None
+    if broker is None:
+        raise VoucherBuildError(_("A deposit or withdrawal needs a broker account."))
+    text = txn.description or broker.label
+    sign = 1 if txn.kind == Transaction.Kind.CASH_DEPOSIT else -1
+    return _lines_from(
+        [(broker.cash_account, sign * amount, text), (gl.bank, -sign * amount, text)]
+    )
 
 
 def _disposal_lines(
