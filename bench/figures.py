@@ -1,7 +1,9 @@
 """P&L page speed for a firm with 400 result accounts (+60 balance accounts) × 36 months of balances.
 
 1. Server time in-process: Django's test Client, 200 requests of the P&L page (12 months with YTD,
-   last year and variance; every account row rendered), p50/p95/max, plus the balance sheet.
+   last year and variance; every account row rendered), p50/p95/max, plus the balance sheet; the
+   same P&L compared with the budget (a budget for every account and month, issue 17), and with
+   all 36 months as columns, each printed beside the plain P&L's p95 of the same run.
 2. Under load: gunicorn on 127.0.0.1 (free port) with 20 concurrent keep-alive clients for a fixed
    number of requests each; requests/s, latency p50/p95 and errors.
 
@@ -91,9 +93,12 @@ def _seed():  # type: ignore[no-untyped-def]
     with scope(company=company):
         seeded = AccountBalance.objects.filter(company=company).count() >= 400 * 36
         if seeded and MonthSync.objects.filter(company=company, balance_rows__gt=0).count() == 36:
+            _seed_budget(company)
             return company, user
         AccountBalance.objects.filter(company=company).delete()
-        from ledger.models import LedgerAccount
+        from ledger.models import Budget, LedgerAccount
+
+        Budget.objects.filter(company=company).delete()
 
         LedgerAccount.objects.filter(company=company).delete()
         result = [3000 + i * 15 for i in range(400)]  # 3000 … 8985
@@ -104,12 +109,42 @@ def _seed():  # type: ignore[no-untyped-def]
             for n in result + balance
         }
         seed_changes(company, changes)
+        _seed_budget(company)
     from django.db import connection
 
     with connection.cursor() as cursor:
         # What autovacuum does to a table after a large write, before any page is timed.
         cursor.execute("ANALYZE ledger_accountbalance, ledger_monthsync, ledger_ledgeraccount")
     return company, user
+
+
+def _seed_budget(company) -> None:  # type: ignore[no-untyped-def]
+    """A company-level budget for every result account and month (skipped when present)."""
+    from django.utils import timezone
+
+    from ledger.models import Budget
+    from tests.ledger.figures_data import every_month, month
+
+    if Budget.objects.filter(company=company).count() >= 400 * 36:
+        return
+    Budget.objects.filter(company=company).delete()
+    now = timezone.now()
+    months = list(every_month(month(2023, 1), month(2025, 12), 0))
+    Budget.objects.bulk_create(
+        [
+            Budget(
+                company=company,
+                account_number=n,
+                month=m,
+                amount=(n % 89 + 1) * 100 * (-1 if n < 4000 else 1),
+                source=Budget.Source.UPLOAD,
+                updated_at=now,
+            )
+            for n in (3000 + i * 15 for i in range(400))
+            for m in months
+        ],
+        batch_size=5000,
+    )
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -123,11 +158,21 @@ def _in_process(company, user, n: int) -> None:  # type: ignore[no-untyped-def]
 
     client = Client()
     client.force_login(user)
+    slug = company.slug
+    baseline: float | None = None
     for label, path in (
-        ("P&L, 12 months", f"/c/{company.slug}/resultat/"),
-        ("P&L, all groups open", f"/c/{company.slug}/resultat/?apne=alle"),
-        ("Balance sheet", f"/c/{company.slug}/balanse/"),
-        ("P&L as XLSX", f"/c/{company.slug}/resultat/excel/"),
+        ("P&L, 12 months", f"/c/{slug}/resultat/"),
+        ("P&L, all groups open", f"/c/{slug}/resultat/?apne=alle"),
+        ("P&L against budget", f"/c/{slug}/resultat/?mot=budsjett"),
+        ("P&L, budget, all open", f"/c/{slug}/resultat/?mot=budsjett&apne=alle"),
+        (
+            "P&L 36 months, budget",
+            f"/c/{slug}/resultat/?periode=egen&fom=2023-01&tom=2025-12&mot=budsjett",
+        ),
+        ("Balance sheet", f"/c/{slug}/balanse/"),
+        ("Balance sheet by month", f"/c/{slug}/balanse/?periode=hittil&ar=2025&mnd=12"),
+        ("Key figures", f"/c/{slug}/nokkeltall/"),
+        ("P&L as XLSX", f"/c/{slug}/resultat/excel/"),
     ):
         for _ in range(5):
             client.get(path)  # warm caches and connections
@@ -145,11 +190,14 @@ def _in_process(company, user, n: int) -> None:  # type: ignore[no-untyped-def]
             if not assert_ok:
                 say(f"  {label}: HTTP {response.status_code}")
                 break
+        p95 = _percentile(times, 95)
+        baseline = p95 if baseline is None else baseline
+        beside = "" if p95 == baseline else f"  (P&L, 12 months p95 {baseline:.1f} ms)"
         say(
             f"{label:24} {n} requests in-process: p50 {statistics.median(times):6.1f} ms  "
-            f"p95 {_percentile(times, 95):6.1f} ms  max {max(times):6.1f} ms  "
+            f"p95 {p95:6.1f} ms  max {max(times):6.1f} ms  "
             f"CPU p50 {statistics.median(cpu):5.1f} ms p95 {_percentile(cpu, 95):5.1f} ms  "
-            f"({size / 1024:.0f} KiB)"
+            f"({size / 1024:.0f} KiB){beside}"
         )
     del connection
 
@@ -255,6 +303,7 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=25)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-load", action="store_true", help="no gunicorn run")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or BENCH_DB
     if not url.startswith("postgres"):
@@ -278,8 +327,9 @@ def main() -> None:
     if not args.skip_in_process:
         _in_process(company, user, args.requests)
         say(_load())
-    _under_load(company, user, url, args.clients, args.per_client, args.workers)
-    say(_load())
+    if not args.skip_load:
+        _under_load(company, user, url, args.clients, args.per_client, args.workers)
+        say(_load())
 
 
 if __name__ == "__main__":
