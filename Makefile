@@ -27,7 +27,10 @@ $(STAMP): $(LOCK)
 	$(VENV)/bin/pip-sync --quiet requirements-dev.txt
 	@touch $(STAMP)
 
+# axe-core for the accessibility browser tests: a pinned npm tarball, checked against its sha512
+# integrity, into var/axe/ (tests/axe.py; silent when already there).
 install: $(STAMP)
+	@$(PY) -m tests.axe
 
 # Re-resolves the lock from pyproject.toml, keeping every pin that still fits; LOCK_ARGS=--upgrade
 # takes the newest allowed releases, LOCK_ARGS="--upgrade-package celery" one package.

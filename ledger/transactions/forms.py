@@ -17,10 +17,9 @@ from ledger.models import GLAccountSettings, Transaction
 from ledger.templatetags.money import format_amount
 from ledger.transactions.checks import NOTE_MAX_LENGTH
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
+from ledger.transactions.dates import ConfirmFarDates, NorwegianDateField
 from ledger.transactions.services import journal_line_problems, securities_problems
 from ledger.transactions.vouchers import ChartAccount, gl_account_problem
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class NorwegianDecimalField(forms.Field):
@@ -50,16 +49,14 @@ class NorwegianDecimalField(forms.Field):
 SECURITIES_KINDS = [(k, label) for k, label in Transaction.Kind.choices if k != "journal"]
 
 
-class SecuritiesForm(forms.Form):
+class SecuritiesForm(ConfirmFarDates, forms.Form):
     """A securities transaction: purchase, sale, dividend, interest, fee, tax, repayment, switch."""
 
+    far_date_fields = ("trade_date", "settlement_date")
+
     kind = forms.ChoiceField(label=_("Type"), choices=SECURITIES_KINDS)
-    trade_date = forms.DateField(
-        label=_("Trade date"), widget=DATE_WIDGET, initial=timezone.localdate
-    )
-    settlement_date = forms.DateField(
-        label=_("Settlement date"), widget=DATE_WIDGET, required=False
-    )
+    trade_date = NorwegianDateField(label=_("Trade date"), initial=timezone.localdate)
+    settlement_date = NorwegianDateField(label=_("Settlement date"), required=False)
     instrument_name = forms.CharField(label=_("Instrument"), max_length=200, required=False)
     isin = forms.CharField(label=_("ISIN"), max_length=12, required=False)
     quantity = NorwegianDecimalField(label=_("Quantity"))
@@ -89,17 +86,22 @@ class SecuritiesForm(forms.Form):
         data["to_isin"] = (data.get("to_isin") or "").strip().upper()
         data["currency"] = (data.get("currency") or "NOK").strip().upper()
         data["fees"] = data.get("fees") or Decimal("0.00")
-        if self.errors:
-            return data
+        # Every problem at once: a field that failed to parse keeps its own message, and the
+        # others are still checked (an empty form names each missing field, not only the first).
+        failed = set(self.errors)
         for name, problem in securities_problems(data).items():
-            self.add_error(name if name in self.fields else None, problem)
+            if name not in failed:
+                self.add_error(name if name in self.fields else None, problem)
+        self.far_dates_check()
         return data
 
 
-class JournalForm(forms.Form):
+class JournalForm(ConfirmFarDates, forms.Form):
     """The head of a manual journal entry."""
 
-    trade_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET, initial=timezone.localdate)
+    far_date_fields = ("trade_date",)
+
+    trade_date = NorwegianDateField(label=_("Date"), initial=timezone.localdate)
     description = forms.CharField(label=_("Voucher text"), max_length=200)
     note = forms.CharField(
         label=_("Note"),
@@ -107,6 +109,11 @@ class JournalForm(forms.Form):
         required=False,
         max_length=NOTE_MAX_LENGTH,
     )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        self.far_dates_check()
+        return self.cleaned_data
 
 
 class JournalLineForm(forms.Form):
@@ -121,6 +128,18 @@ class JournalLineForm(forms.Form):
     department_number = forms.CharField(label=_("Department"), max_length=40, required=False)
     project_number = forms.CharField(label=_("Project"), max_length=40, required=False)
     vat_code = forms.CharField(label=_("VAT code"), max_length=10, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The inputs sit in a table under column headings, with no <label> each: name every one
+        # "Account, line 2". The empty form's template says __number__, which "Add line" fills in.
+        index = (self.prefix or "").rsplit("-", 1)[-1]
+        number = str(int(index) + 1) if index.isdigit() else "__number__"
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = _("%(field)s, line %(number)s") % {
+                "field": field.label,
+                "number": number,
+            }
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {})
@@ -218,5 +237,12 @@ class ImportForm(forms.Form):
         return upload
 
 
-class ReverseForm(forms.Form):
-    date = forms.DateField(label=_("Reversal date"), widget=DATE_WIDGET)
+class ReverseForm(ConfirmFarDates, forms.Form):
+    far_date_fields = ("date",)
+
+    date = NorwegianDateField(label=_("Reversal date"))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        self.far_dates_check()
+        return self.cleaned_data

@@ -1,6 +1,7 @@
 // Figures pages: open and close account groups in place. Without JavaScript each group toggle is a
-// link that reloads the page with ?apne=… — here we toggle in place and keep the URL in step, so the
-// address still bookmarks exactly what is shown.
+// link that reloads the page with ?apne=… — here it becomes a real button (Space and Enter toggle,
+// aria-expanded says the state, aria-controls names the rows it shows), toggling in place and
+// keeping the URL in step, so the address still bookmarks exactly what is shown.
 document.addEventListener("DOMContentLoaded", () => {
   const openKeys = () =>
     [...document.querySelectorAll("tbody.group.is-open")].map((g) => g.dataset.group);
@@ -16,12 +17,27 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
 
+  // The link, replaced by a button with the same content and state.
+  const asButton = (link) => {
+    const group = link.closest("tbody.group");
+    if (!group.id) group.id = `group-rows-${link.dataset.groupToggle}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = link.className;
+    button.dataset.groupToggle = link.dataset.groupToggle;
+    button.setAttribute("aria-expanded", String(group.classList.contains("is-open")));
+    button.setAttribute("aria-controls", group.id);
+    button.append(...link.childNodes);
+    link.replaceWith(button);
+    return button;
+  };
+
   for (const link of document.querySelectorAll("a[data-group-toggle]")) {
-    link.addEventListener("click", (event) => {
-      event.preventDefault();
-      const group = link.closest("tbody.group");
+    const button = asButton(link);
+    button.addEventListener("click", () => {
+      const group = button.closest("tbody.group");
       const isOpen = group.classList.toggle("is-open");
-      link.setAttribute("aria-expanded", String(isOpen));
+      button.setAttribute("aria-expanded", String(isOpen));
       syncUrl();
     });
   }

@@ -4,7 +4,30 @@
 (() => {
   const PENDING = new Set(["queued", "booking"]);
   const POLL_MS = 1500;
+  const ANNOUNCE_KEY = `dynamik-announce:${window.location.pathname}`;
   document.documentElement.classList.add("js");
+
+  // What the detail page says once booking has finished: the status, the voucher, the messages.
+  function announcement(row) {
+    const region = document.querySelector("[data-booking-status]");
+    const parts = [row.label];
+    if (row.voucher) parts.push(`${region ? region.dataset.voucherWord : ""} ${row.voucher}`.trim());
+    return [...parts, ...row.messages].join(". ");
+  }
+
+  // After the reload that follows a finished booking, say the result in the live status region
+  // and move focus there, so a screen reader user hears "Booked" (or why it was rejected).
+  function announceStored() {
+    const text = window.sessionStorage.getItem(ANNOUNCE_KEY);
+    const region = document.querySelector("[data-booking-status]");
+    if (!text || !region) return;
+    window.sessionStorage.removeItem(ANNOUNCE_KEY);
+    region.focus();
+    // Filled after the focus (and a tick), so the region's change is announced too.
+    window.setTimeout(() => {
+      region.querySelector("[data-booking-announce]").textContent = text;
+    }, 100);
+  }
 
   function statusNodes() {
     return Array.from(document.querySelectorAll("[data-txn-status]"));
@@ -56,13 +79,14 @@
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { rows: [] }))
       .then((data) => {
-        let finished = false;
+        let finished = null;
         for (const row of data.rows) {
-          if (!PENDING.has(row.status)) finished = true;
+          if (!PENDING.has(row.status)) finished = row;
           render(row);
         }
         // A finished row may now offer other actions (book again, reverse): reload the detail page.
         if (finished && document.querySelector(".tx-booking") && pendingIds().length === 0) {
+          window.sessionStorage.setItem(ANNOUNCE_KEY, announcement(finished));
           window.setTimeout(() => window.location.reload(), 600);
           return;
         }
@@ -77,7 +101,9 @@
     const body = document.querySelector(`[data-formset-prefix="${prefix}"] tbody`);
     if (!template || !total || !body) return;
     const index = Number(total.value);
-    const html = template.innerHTML.replaceAll("__prefix__", String(index));
+    const html = template.innerHTML
+      .replaceAll("__prefix__", String(index))
+      .replaceAll("__number__", String(index + 1));
     body.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
   }
@@ -99,6 +125,7 @@
       button.addEventListener("click", () => addLine(button.dataset.formsetAdd));
     }
     kindFields();
+    announceStored();
     if (pendingIds().length) window.setTimeout(poll, POLL_MS);
   });
 })();

@@ -145,7 +145,7 @@ def test_invited_person_sets_a_password_and_lands_in_the_company(page, acme, ber
     page.wait_for_url("**/konto/tofaktor/ny/**")
     enrol_in_browser(page)
     page.wait_for_url(f"**/c/{acme.slug}/")
-    assert "Acme Holding AS" in page.locator(".companybar h1").inner_text()
+    assert "Acme Holding AS" in page.locator("[data-testid=company-name]").inner_text()
     save_screenshot(page, "invitation-done")
     kari = User.objects.get(email="kari@acme.no")
     assert kari.check_password(NEW_PASSWORD)

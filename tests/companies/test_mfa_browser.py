@@ -52,4 +52,4 @@ def test_enrol_then_log_in_with_a_code(page, acme, alice):
     page.wait_for_url("**/")
     page.click("table >> text=Acme Holding AS")
     page.wait_for_url(f"**/c/{acme.slug}/")
-    assert "Acme Holding AS" in page.locator(".companybar h1").inner_text()
+    assert "Acme Holding AS" in page.locator("[data-testid=company-name]").inner_text()

@@ -57,7 +57,7 @@ def test_accountant_reads_figures(page, firm):
     # Expand a group in place (JavaScript), and the URL remembers it.
     opex_account = page.locator('tbody[data-group="opex"] tr.row-account').first
     assert not opex_account.is_visible()
-    page.click('a[data-group-toggle="opex"]')
+    page.click('[data-group-toggle="opex"]')
     assert opex_account.is_visible()
     assert "apne=opex" in page.url
     save_screenshot(page, "figures-pnl")

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope
 
 from ledger.models import JournalLine, Transaction
@@ -222,7 +223,7 @@ def test_the_purchase_form_refuses_an_amount_too_big_for_its_column(finance, acm
         _url("transaction_new", acme),
         {
             "kind": "purchase",
-            "trade_date": "2026-11-02",
+            "trade_date": timezone.localdate().isoformat(),
             "instrument_name": "Equinor ASA",
             "quantity": "1",
             "amount": "9" * 25,
@@ -241,7 +242,7 @@ def test_the_journal_form_refuses_a_debit_too_big_for_its_column(finance, acme):
     response = finance.post(
         _url("journal_new", acme),
         {
-            "trade_date": "2026-11-02",
+            "trade_date": timezone.localdate().isoformat(),
             "description": "Honorar",
             "lines-TOTAL_FORMS": "2",
             "lines-INITIAL_FORMS": "0",

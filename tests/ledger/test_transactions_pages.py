@@ -33,7 +33,7 @@ def test_finance_records_a_purchase_with_decimal_comma(client, fiona, acme, loca
         _url("transaction_new", acme),
         {
             "kind": "purchase",
-            "trade_date": "2026-11-02",
+            "trade_date": timezone.localdate().isoformat(),
             "instrument_name": "Equinor ASA",
             "isin": "no0010096985",
             "quantity": "1 000",
@@ -69,7 +69,7 @@ def test_bad_input_is_explained_and_changes_nothing(client, fiona, acme):
         _url("transaction_new", acme),
         {
             "kind": "sale",
-            "trade_date": "2026-11-02",
+            "trade_date": timezone.localdate().isoformat(),
             "isin": "NO0010096986",
             "quantity": "5",
             "amount": "12,345",
@@ -87,7 +87,7 @@ def test_bad_input_is_explained_and_changes_nothing(client, fiona, acme):
 def test_journal_entry_must_balance(client, fiona, acme):
     client.force_login(fiona)
     base = {
-        "trade_date": "2026-11-02",
+        "trade_date": timezone.localdate().isoformat(),
         "description": "Honorar",
         "lines-TOTAL_FORMS": "2",
         "lines-INITIAL_FORMS": "0",

@@ -1,0 +1,74 @@
+"""What every page gives assistive technology (issue 18): a skip link to the main content, the
+banner, navigation, main and footer landmarks with the firm's heading block inside the banner,
+one <h1> naming the page, the firm in the title, flash messages in a live region on a wrapper (a
+list item takes no role), and a company switcher that acts only on "Gå"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.messages import constants
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(client, user, url):
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_firm_page_has_a_skip_link_landmarks_and_one_h1(client, alice, acme):
+    html = _page(
+        client, alice, reverse("companies:company_home", kwargs={"company_slug": acme.slug})
+    )
+    body = html[html.index("<body>") :]
+    # The skip link is the first thing in the body, pointing at <main id="main">.
+    assert re.match(r'<body>\s*<a class="skip-link" href="#main">Hopp til hovedinnhold</a>', body)
+    assert '<main class="page" id="main" tabindex="-1">' in html
+    # The firm's heading block is inside the banner (<header>), not outside every landmark.
+    header = html[html.index('<header class="site-header">') : html.index("</header>")]
+    assert 'data-testid="company-name">Acme Holding AS<' in header
+    assert 'class="tabs"' in header
+    assert html.count("<h1") == 1
+    assert "<h1>Oversikt</h1>" in html
+    assert "<title>Oversikt · Acme Holding AS · Dynamik</title>" in html
+
+
+def test_the_switcher_has_a_go_button_and_no_autosubmit(client, alice, acme):
+    html = _page(
+        client, alice, reverse("companies:company_home", kwargs={"company_slug": acme.slug})
+    )
+    switcher = html[
+        html.index('class="switcher"') : html.index("</form>", html.index('class="switcher"'))
+    ]
+    assert "data-autosubmit" not in switcher
+    assert (
+        '<button type="submit" class="button small switcher-go" data-testid="switcher-go">Gå</button>'
+        in switcher
+    )
+    assert "<noscript>" not in switcher
+
+
+def test_flash_messages_are_a_live_region_on_a_wrapper():
+    request = RequestFactory().get("/")
+    request.session = {}
+    storage = FallbackStorage(request)
+    storage.add(constants.SUCCESS, "Saved.")
+    html = render_to_string("_messages.html", {"messages": storage})
+    assert re.search(r'<div class="messages" role="status" aria-live="polite" tabindex="-1"', html)
+    assert '<li class="message success">Saved.</li>' in html
+    assert '<li class="message success" role=' not in html
+
+
+def test_the_members_page_has_one_h1_and_named_tables(client, alice, acme):
+    html = _page(client, alice, reverse("companies:members", kwargs={"company_slug": acme.slug}))
+    assert html.count("<h1") == 1
+    assert "<h1>Brukere</h1>" in html
+    assert '<caption class="visually-hidden">Brukere</caption>' in html

@@ -1,0 +1,192 @@
+"""axe-core (tests/axe.py: pinned from the npm registry) in Chromium over every page of the main
+journeys, error states and a flash message included: no critical or serious violation anywhere.
+Every page audited also has exactly one <h1>, and every company page names the firm in its title.
+
+To audit another page, add a Visit to SIGNED_IN (or ANONYMOUS) at the end: a path (formatted
+with the world's values: slug, booked, ready, year, month) and optionally what to do there first
+(`then`: fill a form, submit it, click something). The signed-in user is staff and an
+administrator of the firm, so every page of the product is open to them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope
+
+from companies.credentials import connection_mark, connection_set_own_key, tripletex_client_for
+from companies.services import company_create, membership_set
+from ledger.booking.protocol import booking_queue, booking_run
+from ledger.models import SyncRun
+from tests.axe import AxeUnavailable, axe_violations, describe
+from tests.browser import log_in, save_screenshot
+from tests.conftest import PASSWORD, make_user
+from tests.ledger.figures_data import seed_from_tripletex
+from tests.ledger.support import purchase_data
+from tests.requirements import missing
+from tripletex.sandbox import demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A page state to audit: go to `path`, then do `then` (if any), then run axe."""
+
+    name: str
+    path: str
+    then: Callable | None = None
+    company_page: bool = True
+
+
+def _submit(selector: str = "[data-testid=save]") -> Callable:
+    def submit(page) -> None:
+        with page.expect_navigation():
+            page.click(selector)
+
+    return submit
+
+
+def _wrong_password(page) -> None:
+    page.fill("#id_username", "nobody@example.no")
+    page.fill("#id_password", "not-the-password")
+    _submit("button[type=submit]")(page)
+
+
+def _empty_purchase(page) -> None:
+    page.fill("#id_trade_date", "")
+    page.fill("#id_currency", "")
+    _submit()(page)
+
+
+def _far_date_purchase(page) -> None:
+    far = timezone.localdate() - datetime.timedelta(days=800)
+    page.fill("#id_trade_date", far.strftime("%d.%m.%Y"))
+    page.fill("#id_instrument_name", "Equinor ASA")
+    page.fill("#id_quantity", "10")
+    page.fill("#id_amount", "2 500,00")
+    _submit()(page)
+
+
+def _saved_purchase(page) -> None:
+    """Save a purchase: the transaction's page with the flash message."""
+    page.fill("#id_instrument_name", "Equinor ASA")
+    page.fill("#id_quantity", "10")
+    page.fill("#id_amount", "2 500,00")
+    _submit()(page)
+
+
+def _open_group(page) -> None:
+    page.click('[data-group-toggle="opex"]')
+
+
+def _drill_down(page) -> None:
+    with page.expect_navigation():
+        page.locator('tr[data-account="6705"] td a').first.click()
+
+
+ANONYMOUS = [
+    Visit("login", "/konto/logg-inn/", company_page=False),
+    Visit("login-error", "/konto/logg-inn/", _wrong_password, company_page=False),
+]
+
+SIGNED_IN = [
+    Visit("overview", "/", company_page=False),
+    Visit("firm", "/c/{slug}/"),
+    Visit("pnl", "/c/{slug}/resultat/"),
+    Visit("pnl-group-open", "/c/{slug}/resultat/", _open_group),
+    Visit("balance", "/c/{slug}/balanse/?apne=alle"),
+    Visit("drill-down", "/c/{slug}/resultat/?apne=opex", _drill_down),
+    Visit("key-figures", "/c/{slug}/nokkeltall/"),
+    Visit("transactions", "/c/{slug}/transaksjoner/"),
+    Visit("purchase-form", "/c/{slug}/transaksjoner/ny/"),
+    Visit("purchase-errors", "/c/{slug}/transaksjoner/ny/", _empty_purchase),
+    Visit("purchase-far-date", "/c/{slug}/transaksjoner/ny/", _far_date_purchase),
+    Visit("flash-message", "/c/{slug}/transaksjoner/ny/", _saved_purchase),
+    Visit("booked", "/c/{slug}/transaksjoner/{booked}/"),
+    Visit("journal-form", "/c/{slug}/transaksjoner/ny-postering/"),
+    Visit("journal-errors", "/c/{slug}/transaksjoner/ny-postering/", _submit()),
+    Visit("import", "/c/{slug}/transaksjoner/import/"),
+    Visit("sync", "/c/{slug}/synk/"),
+    Visit("gl-settings", "/c/{slug}/transaksjoner/kontoinnstillinger/"),
+    Visit("members", "/c/{slug}/brukere/"),
+    Visit("members-error", "/c/{slug}/brukere/", _submit("[data-testid=invite-submit]")),
+    Visit("two-step-login", "/konto/tofaktor/", company_page=False),
+    Visit("staff-admin", "/admin/", company_page=False),
+    Visit("staff-admin-firms", "/admin/companies/company/", company_page=False),
+    Visit("staff-admin-onboard", "/admin/companies/company/onboard/", company_page=False),
+    Visit("staff-admin-sync-runs", "/admin/ledger/syncrun/", company_page=False),
+]
+
+
+@pytest.fixture
+def a11y_world(tripletex_sandbox, local_cache, private_var_dir) -> dict:
+    """The sandbox's holding company with synced figures and sync runs, a transaction booked into
+    the sandbox and one ready to book; its user is staff and the firm's administrator."""
+    company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
+    connection_set_own_key(company=company, token=demo.HOLDING_TOKEN, by=None)
+    connection_mark(company=company, status="connected")
+    today = tripletex_sandbox.store.today()
+    user = make_user("tilgjengelig@fjellvik.no", is_staff=True, is_superuser=True)
+    membership_set(company=company, user=user, role="admin")
+    from ledger.transactions.services import transaction_create
+
+    with scope(company=company):
+        seed_from_tripletex(
+            company,
+            tripletex_client_for(company),
+            datetime.date(today.year - 1, 1, 1),
+            today.replace(day=1),
+        )
+        SyncRun.objects.create(
+            company=company, trigger="schedule", status="succeeded", finished_at=timezone.now()
+        )
+        booked = transaction_create(company=company, data=purchase_data(), by=None)
+        booking_queue(company=company, transaction_ids=[booked.pk], enqueue=False)
+        assert booking_run(company=company, transaction_id=booked.pk) == "booked"
+        ready = transaction_create(
+            company=company, data=purchase_data(instrument_name="DNB Bank ASA", isin=""), by=None
+        )
+    return {
+        "company": company,
+        "user": user,
+        "values": {"slug": company.slug, "booked": booked.pk, "ready": ready.pk},
+    }
+
+
+def _audit(page, visits: list[Visit], values: dict, company_name: str | None) -> list[str]:
+    """Visit each page; what is wrong with each, as readable lines (empty when all is well)."""
+    problems = []
+    for visit in visits:
+        page.goto(visit.path.format(**values))
+        if visit.then:
+            visit.then(page)
+        page.wait_for_load_state("load")
+        try:
+            violations = axe_violations(page)
+        except AxeUnavailable as exc:
+            missing("browser", f"axe-core is not available: {exc}")
+        if violations:
+            problems.append(f"{visit.name} ({page.url}):\n{describe(violations)}")
+        headings = page.locator("h1").count()
+        if headings != 1:
+            problems.append(f"{visit.name} ({page.url}): {headings} <h1> elements, not one")
+        if visit.company_page and company_name and company_name not in page.title():
+            problems.append(f"{visit.name}: the title {page.title()!r} does not name the firm")
+        save_screenshot(page, f"a11y-{visit.name}")
+    return problems
+
+
+def test_anonymous_pages_have_no_serious_violations(page):
+    problems = _audit(page, ANONYMOUS, {}, None)
+    assert not problems, "\n".join(problems)
+
+
+def test_signed_in_pages_have_no_serious_violations(page, a11y_world):
+    log_in(page, a11y_world["user"].email, PASSWORD)
+    problems = _audit(page, SIGNED_IN, a11y_world["values"], a11y_world["company"].name)
+    assert not problems, "\n".join(problems)
