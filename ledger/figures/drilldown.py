@@ -30,7 +30,7 @@ from ledger.figures.layout import (
     display_sign,
     group_of,
 )
-from ledger.figures.selectors import money
+from ledger.figures.selectors import Dimensions, money
 from ledger.models import AccountBalance, LedgerAccount, Posting, PostingMonth, Transaction
 from ledger.periods import month_next
 from ledger.sync.postings import postings_month_refresh
@@ -86,6 +86,7 @@ class PostingsPage:
     synced_change: Decimal | None = None
     as_of: datetime.datetime | None = None
     is_raw: bool = True
+    dimensions: Dimensions | None = None
 
     @property
     def page_total(self) -> Decimal:
@@ -123,9 +124,11 @@ def postings_for_account_month(
     month: datetime.date,
     page: int = 1,
     is_raw: bool = True,
+    dimensions: Dimensions | None = None,
 ) -> PostingsPage:
     """A page of the account's stored postings in [month, next month), marked ours or not, in
-    Tripletex's signs (`is_raw`) or in the figures pages' display signs (the cell's sign)."""
+    Tripletex's signs (`is_raw`) or in the figures pages' display signs (the cell's sign); with
+    `dimensions` only that department's or project's, as on the filtered P&L the link came from."""
     page = max(1, page)
     sign = drill_sign(account_number, is_raw=is_raw)
     account = LedgerAccount.objects.filter(company=company, number=account_number).first()
@@ -138,7 +141,9 @@ def postings_for_account_month(
         account_name=account.name if account else "",
         month=month,
         page=page,
-        synced_change=None if synced is None else money(synced) * sign,
+        # The synced balances are the whole company's: no control figure for a filter.
+        synced_change=None if synced is None or dimensions else money(synced) * sign,
+        dimensions=dimensions,
         is_raw=is_raw,
         as_of=stored.synced_at if stored else None,
     )
@@ -156,6 +161,7 @@ def postings_for_account_month(
             account_number=account_number,
             date__gte=month,
             date__lt=month_next(month),
+            **(dimensions.lookups() if dimensions else {}),
         ).order_by("date", "tripletex_id")[start : start + PAGE_SIZE + 1]
     )
     ours = _our_voucher_ids(company, {p.voucher_id for p in postings if p.voucher_id})

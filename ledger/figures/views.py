@@ -211,11 +211,18 @@ def _page_context(
         "chosen": keep,
         # Relative to /c/<slug>/resultat/ and /balanse/: thousands of links, so keep them short.
         "drill_base": "../posteringer/",
-        # The drill-down shows the postings in the signs of the cell they came from.
-        "drill_query": "?fortegn=" + RAW_SIGNS if period.is_raw else "",
-        "balance_drill_query": "?fra=balanse"
-        + ("&amp;fortegn=" + RAW_SIGNS if period.is_raw else ""),
+        # The drill-down shows the postings of the cell it came from: its signs, its filter.
+        "drill_query": _drill_query(period, keep),
+        "balance_drill_query": _drill_query(period, {"fra": "balanse", **keep}),
     }
+
+
+def _drill_query(period: Period, keep: dict[str, str]) -> str:
+    """The drill-down links' query string, HTML-escaped (it goes into thousands of href="…")."""
+    params = {name: value for name, value in keep.items() if value}
+    if period.is_raw:
+        params["fortegn"] = RAW_SIGNS
+    return "?" + urlencode(params).replace("&", "&amp;") if params else ""
 
 
 def _range_months(period: Period) -> list[datetime.date]:
@@ -303,12 +310,14 @@ def postings(
         messages.warning(request, str(exc))
         page = 1
     is_raw = request.GET.get("fortegn") == RAW_SIGNS
+    dimensions = _dimensions(request)
     result = postings_for_account_month(
         company=request.company,
         account_number=account,
         month=datetime.date(year, month, 1),
         page=page,
         is_raw=is_raw,
+        dimensions=dimensions,
     )
     back = request.GET.get("fra", "")
     start_month = fiscal_year_start_month_of(company=request.company)
@@ -317,6 +326,10 @@ def postings(
     keep = {"fra": back} if back else {}
     if is_raw:
         back_params["fortegn"] = keep["fortegn"] = RAW_SIGNS
+    if dimensions is not None:
+        for name in DIMENSION_PARAMS:
+            if request.GET.get(name):
+                back_params[name] = keep[name] = request.GET[name]
     return render(
         request,
         "ledger/figures/postings.html",
@@ -353,7 +366,7 @@ def postings_refresh(
             "month": month,
         },
     )
-    keep = {name: request.POST.get(name, "") for name in ("fra", "fortegn")}
+    keep = {name: request.POST.get(name, "") for name in ("fra", "fortegn", *DIMENSION_PARAMS)}
     query = urlencode({name: value for name, value in keep.items() if value})
     return redirect(f"{target}?{query}" if query else target)
 

@@ -21,6 +21,7 @@ from January 2024 to December 2025, result accounts restarting at zero every 1 J
 import datetime
 import re
 from decimal import Decimal
+from urllib.parse import urljoin
 
 import pytest
 from django.utils import timezone
@@ -332,3 +333,21 @@ def test_department_filter_on_the_balance_page_and_its_exports(client, alice, de
     assert ";Konto 1920;200,00;" in csv
     pnl_csv = client.get(f"/c/{company.slug}/resultat/csv/{query}").content.decode()
     assert ";Konto 3000;200,00;" in pnl_csv
+
+
+def test_the_drill_down_from_a_department_shows_that_departments_postings(
+    client, alice, department_company
+):
+    company, department = department_company
+    client.force_login(alice)
+    page = f"/c/{company.slug}/resultat/?periode=mnd&ar=2025&mnd=1&avd={department.pk}"
+    html = client.get(page).content.decode()
+    row = re.search(r'<tr class="row-account" data-account="3000".*?</tr>', html, re.S)[0]
+    href = re.search(r'<a href="([^"]+)"', row)[1].replace("&amp;", "&")
+    assert f"avd={department.pk}" in href
+    assert "200" in row  # Oslo's 200 of the 500
+    drill = client.get(urljoin(page, href)).content.decode()
+    assert 'data-testid="postings-filter"' in drill
+    total = re.search(r'data-testid="page-total">(.*?)</td>', drill, re.S)[1]
+    assert total == "200,00"  # the cell's amount, not the company's 500
+    assert drill.count('class="posting-row"') == 1
