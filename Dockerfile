@@ -17,7 +17,7 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktMDAwMDAwMDAwMDAwMDAwMDA= \
     TRIPLETEX_CONSUMER_TOKEN=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
- && mkdir -p /app/var && chown -R dynamik /app/var
+ && mkdir -p /app/var/contract-notes && chown -R dynamik /app/var
 USER dynamik
 EXPOSE 8000
 CMD ["gunicorn", "dynamik.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -298,6 +298,13 @@ TRIPLETEX_READ_TIMEOUT = env.float("TRIPLETEX_READ_TIMEOUT", default=30.0)
 # takes it over.
 BOOKING_SETTLE_SECONDS = env.float("BOOKING_SETTLE_SECONDS", default=120.0)
 BOOKING_STUCK_SECONDS = env.float("BOOKING_STUCK_SECONDS", default=600.0)
+# Contract notes (ledger/contract_notes/): the folder their files are kept in, one folder per
+# company, never served from a URL (only through the company's own download page), and the largest
+# file taken. Web and workers must see the same folder (docker-compose.yml shares a volume).
+CONTRACT_NOTES_ROOT = Path(env.str("CONTRACT_NOTES_ROOT", default="") or VAR_DIR / "contract-notes")
+if not CONTRACT_NOTES_ROOT.is_absolute():
+    CONTRACT_NOTES_ROOT = BASE_DIR / CONTRACT_NOTES_ROOT
+CONTRACT_NOTE_MAX_BYTES = env.int("CONTRACT_NOTE_MAX_BYTES", default=10 * 1024 * 1024)
 # The night's plan (ledger/sync/night.py) paces each Tripletex key's syncs to this limit: calls per
 # window per employee token, of which it leaves a fifth to bookings and "Sync now". Tripletex
 # publishes no numbers (its API reads them out in X-Rate-Limit-* headers); the one sample recorded
@@ -397,6 +404,8 @@ CELERY_TASK_ROUTES = {
     "ledger.booking_tasks.transactions_book_batch_task": _INTERACTIVE,
     "ledger.booking_tasks.bookings_resolve_stuck_task": _INTERACTIVE,
     "ledger.booking_tasks.bookings_refresh_approved_task": _INTERACTIVE,
+    "ledger.contract_note_tasks.contract_notes_upload_task": _INTERACTIVE,
+    "ledger.contract_note_tasks.contract_notes_resolve_task": _INTERACTIVE,
     "ledger.booking_tasks.bookings_reconcile_task": _BATCH,
     # Scheduled runs; "Sync now" sends the same task to the interactive queue (ledger/queue.py).
     "ledger.sync_tasks.balances_sync_task": _BATCH,
@@ -420,6 +429,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Rows stuck in "booking" (a worker died mid-post) are looked up and finished.
     "bookings-resolve-stuck": {
         "task": "ledger.booking_tasks.bookings_resolve_stuck_task",
+        "schedule": 120.0,
+    },
+    # Contract notes whose upload to a booked voucher was left unfinished (a worker died, a task
+    # was lost) are sent again, the voucher looked at first.
+    "contract-notes-resolve": {
+        "task": "ledger.contract_note_tasks.contract_notes_resolve_task",
         "schedule": 120.0,
     },
     # Vouchers sent for approval (sendToLedger=false): record their numbers once approved.

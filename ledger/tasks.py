@@ -3,5 +3,6 @@ own modules."""
 
 from ledger.booking.tasks import *  # noqa: F403
 from ledger.budgets.tasks import *  # noqa: F403
+from ledger.contract_notes.tasks import *  # noqa: F403
 from ledger.sync.tasks import *  # noqa: F403
 from ledger.transactions.tasks import *  # noqa: F403

@@ -2,6 +2,7 @@
 
 from ledger.booking.urls import urlpatterns as booking_urls
 from ledger.budgets.urls import urlpatterns as budget_urls
+from ledger.contract_notes.urls import urlpatterns as contract_note_urls
 from ledger.figures.urls import urlpatterns as figures_urls
 from ledger.imports.urls import urlpatterns as import_urls
 from ledger.holdings.urls import urlpatterns as holdings_urls
@@ -10,4 +11,4 @@ from ledger.transactions.urls import urlpatterns as transaction_urls
 
 app_name = "ledger"
 
-urlpatterns = [*transaction_urls, *import_urls, *holdings_urls, *booking_urls, *sync_urls, *figures_urls, *budget_urls]
+urlpatterns = [*transaction_urls, *contract_note_urls, *import_urls, *holdings_urls, *booking_urls, *sync_urls, *figures_urls, *budget_urls]

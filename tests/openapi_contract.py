@@ -147,3 +147,26 @@ def validate_request(
     ref = _schema_ref(request_body.get("content", {}))
     if ref is not None:
         _check(ref, body, write=True, what=f"{what} request body")
+
+
+def validate_multipart_request(method: str, url: str, content_type: str, body: bytes) -> None:
+    """Assert a multipart/form-data request matches the spec: its query parameters (as
+    validate_request), an operation that takes a form, and the form's parts (every required one
+    present, none the schema does not declare); raises AssertionError."""
+    import email.parser
+    import email.policy
+
+    validate_request(method, url)
+    template, operation = _operation(method, url)
+    what = f"{method.upper()} {template}"
+    content = (operation.get("requestBody") or {}).get("content", {})
+    assert "multipart/form-data" in content, f"{what} takes no multipart form"
+    assert content_type.startswith("multipart/form-data; boundary="), f"{what}: {content_type}"
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    names = {part.get_param("name", header="content-disposition") for part in message.iter_parts()}
+    schema = content["multipart/form-data"]["schema"]
+    missing = set(schema.get("required", ())) - names
+    unknown = names - set(schema.get("properties", {}))
+    assert not missing, f"{what}: missing form part(s) {sorted(missing)}"
+    assert not unknown, f"{what}: undeclared form part(s) {sorted(map(str, unknown))}"

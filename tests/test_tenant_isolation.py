@@ -200,8 +200,19 @@ def _report_pack(company: Company, marker: str) -> Model:
         )
 
 
+def _contract_note(company: Company, marker: str) -> Model:
+    from ledger.contract_notes.services import contract_note_attach
+    from tests.ledger.contract_notes.support import pdf_with_text, upload
+
+    txn = _transaction(company, marker)
+    with scope(company=company):
+        pdf = upload(f"{marker}.pdf", pdf_with_text(f"Sluttseddel {marker}"))
+        return contract_note_attach(company=company, txn=txn, upload=pdf, by=None)
+
+
 FILLERS: dict[tuple[str, str], Value | Row] = {
     ("transaksjoner", "pk"): Row(_transaction),
+    ("transaksjoner", "note_id"): Row(_contract_note),
     ("brukere", "pk"): Row(_membership),
     ("meglerkontoer", "pk"): Row(_broker_account),
     ("invitasjoner", "pk"): Row(_invitation),

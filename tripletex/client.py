@@ -58,6 +58,7 @@ from .schemas import (
     ResultBudget,
     VatType,
     Voucher,
+    VoucherAttachment,
     VoucherPayload,
     VoucherType,
     WhoAmI,
@@ -114,6 +115,9 @@ VOUCHER_FIELDS = (
     VOUCHER_HEADER_FIELDS + ",postings(id,row,date,description,account(id,number,name),amount,"
     "amountGross,department(id),project(id))"
 )
+# What shows whether an upload landed: the attachment document grows with each one (README
+# "Contract notes"). The spec's Document: id, version, fileName, size, mimeType.
+VOUCHER_ATTACHMENT_FIELDS = "id,version,attachment(id,version,fileName,size,mimeType)"
 DEPARTMENT_FIELDS = "id,departmentNumber,name,isInactive"
 PROJECT_FIELDS = "id,number,name,isClosed"
 # README §8.5's field list, with the row's id (the stable sort key of the pages).
@@ -507,6 +511,42 @@ class TripletexClient:
             body = self._call("PUT", path, params={"date": date.isoformat()}, on_send=on_send)
             return self._parse(Voucher.from_api, self._value(body))
 
+    def voucher_attachment(self, voucher_id: int) -> VoucherAttachment | None:
+        """The voucher's attachment document, None when it has none; raises TripletexNotFound
+        when the voucher is gone."""
+        # Reference: GET /ledger/voucher/{id}
+        body = self._get(
+            f"/ledger/voucher/{int(voucher_id)}", {"fields": VOUCHER_ATTACHMENT_FIELDS}
+        )
+        return self._parse(VoucherAttachment.of_voucher, self._value(body))
+
+    def voucher_attachment_upload(
+        self,
+        voucher_id: int,
+        *,
+        file_name: str,
+        content: bytes,
+        content_type: str,
+        on_send: Callable[[], None] | None = None,
+    ) -> VoucherAttachment | None:
+        """Upload a file to the voucher; returns the attachment the answer shows (None if it
+        shows none). Never resent once it may have arrived: a second upload is appended as more
+        pages (the spec's summary), so a lost answer raises TripletexOutcomeUnknown and the
+        caller looks at the voucher. `on_send` as for voucher_create."""
+        # Reference: POST /ledger/voucher/{voucherId}/attachment (multipart/form-data, part `file`)
+        path = f"/ledger/voucher/{int(voucher_id)}/attachment"
+        with self._write_answer("POST", path):
+            body = self._call(
+                "POST",
+                path,
+                files={"file": (file_name, content, content_type)},
+                on_send=on_send,
+            )
+            value = body.get("value") if isinstance(body, dict) else None
+            if not isinstance(value, dict):
+                return None
+            return self._parse(VoucherAttachment.of_voucher, value)
+
     # ---- session --------------------------------------------------------------------------------
 
     def session_delete(self) -> None:
@@ -657,9 +697,11 @@ class TripletexClient:
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         on_send: Callable[[], None] | None = None,
     ) -> Any:
         """One logical call: rate limit, session, retries, error mapping; returns parsed JSON.
+        `body` is sent as JSON, `files` as a multipart form (requests sets its boundary).
 
         `on_send` runs right before each HTTP send, after the rate-limit wait and the session
         lookup, so nothing that can take time lies between it and the bytes leaving."""
@@ -693,6 +735,7 @@ class TripletexClient:
                     url,
                     params=params,
                     data=body,
+                    files=files,
                     headers=headers,
                     auth=(str(self.company_id), session.token),
                     timeout=shared.timeout,

@@ -311,6 +311,44 @@ class Voucher:
 
 
 @dataclass(frozen=True)
+class VoucherAttachment:
+    """A voucher's attachment (Tripletex's `Document`): one document that every upload appends
+    pages to, so its size (and version) grow with each upload that lands."""
+
+    id: int
+    version: int | None
+    file_name: str
+    size: int | None
+    mime_type: str
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> VoucherAttachment:
+        return cls(
+            id=int(data["id"]),
+            version=_int(data.get("version")),
+            file_name=_str(data.get("fileName")),
+            size=_int(data.get("size")),
+            mime_type=_str(data.get("mimeType")),
+        )
+
+    @classmethod
+    def of_voucher(cls, data: Mapping[str, Any]) -> VoucherAttachment | None:
+        """The `attachment` of a voucher object, None when it has none."""
+        raw = data.get("attachment")
+        return cls.from_api(raw) if isinstance(raw, Mapping) and raw.get("id") else None
+
+    def as_evidence(self) -> dict[str, Any]:
+        """JSON-friendly primitives, for storing what Tripletex showed."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "fileName": self.file_name,
+            "size": self.size,
+            "mimeType": self.mime_type,
+        }
+
+
+@dataclass(frozen=True)
 class Department:
     """A department (avdeling), a posting dimension."""
 

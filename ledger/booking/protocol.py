@@ -48,6 +48,7 @@ from companies.models import Company
 from companies.tenancy import company_for_task
 from ledger import queue
 from ledger.booking.messages import forbidden_message, plain_messages
+from ledger.contract_notes.services import contract_notes_voucher_ready
 from ledger.holdings.exemption import inside_share_for
 from ledger.holdings.services import (
     lots_lock,
@@ -347,7 +348,7 @@ def _finish(
 @transaction.atomic
 def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: Sequence[str] = ()) -> str:
     # The voucher exists whoever holds the claim now: record it even if the lease moved on.
-    Transaction.objects.filter(pk=run.txn.pk, status=Status.BOOKING).update(
+    booked = Transaction.objects.filter(pk=run.txn.pk, status=Status.BOOKING).update(
         status=Status.BOOKED,
         tripletex_voucher_id=voucher.id,
         voucher_number=voucher.number,  # None while it waits for approval in Tripletex
@@ -358,6 +359,11 @@ def _mark_booked(run: _Run, voucher: Voucher, outcome: str, *, extra: Sequence[s
         claim_token="",
         next_retry_at=None,
     )
+    if booked:
+        # Its contract notes go onto the voucher now that it exists (after this commit).
+        contract_notes_voucher_ready(
+            company=run.company, transaction_id=run.txn.pk, voucher_id=voucher.id
+        )
     logger.info("Transaction %s booked as voucher %s (%s)", run.txn.pk, voucher.id, outcome)
     return _finish(run, outcome, messages=list(extra), voucher_id=voucher.id)
 

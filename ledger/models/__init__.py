@@ -12,6 +12,7 @@ from ledger.models.balances import (
 )
 from ledger.models.brokers import BrokerAccount
 from ledger.models.budgets import Budget, BudgetYear
+from ledger.models.contract_notes import ContractNote
 from ledger.models.instruments import Instrument
 from ledger.models.lots import Lot, LotUse
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
@@ -31,6 +32,7 @@ __all__ = [
     "BrokerAccount",
     "Budget",
     "BudgetYear",
+    "ContractNote",
     "GLAccountSettings",
     "Instrument",
     "JournalLine",

@@ -92,6 +92,10 @@ def _exercise_every_method() -> None:
     office_client.vouchers_between(**span)
     office_client.vouchers_non_posted(**span)
     office_client.voucher_reverse(1, date=date(2025, 4, 1))
+    office_client.voucher_attachment(1)
+    office_client.voucher_attachment_upload(
+        1, file_name="sluttseddel.pdf", content=b"%PDF-1.4\n", content_type="application/pdf"
+    )
     office_client.session_delete()
 
 
@@ -104,8 +108,14 @@ def test_every_request_matches_the_spec(captured: FakeTripletex):
     seen = set()
     for request in _requests(captured):
         body = request.body
-        parsed = json.loads(body, parse_float=Decimal) if body else None
-        openapi_contract.validate_request(request.method, request.url, body=parsed)
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            openapi_contract.validate_multipart_request(
+                request.method, request.url, content_type, body
+            )
+        else:
+            parsed = json.loads(body, parse_float=Decimal) if body else None
+            openapi_contract.validate_request(request.method, request.url, body=parsed)
         seen.add((request.method, openapi_contract._template(request.url)))
     # Every endpoint of the client was exercised (and so checked).
     assert {
@@ -126,6 +136,7 @@ def test_every_request_matches_the_spec(captured: FakeTripletex):
         ("GET", "/ledger/voucher"),
         ("GET", "/ledger/voucher/>nonPosted"),
         ("PUT", "/ledger/voucher/{id}/:reverse"),
+        ("POST", "/ledger/voucher/{voucherId}/attachment"),
         ("DELETE", "/token/session/{token}"),
     } <= seen
 
@@ -207,3 +218,14 @@ def test_fields_check_catches_a_wrong_name(openapi_spec):
         "vatType.bogus",
         "isBalanceAccount",
     ]
+
+
+def test_multipart_check_catches_a_missing_part(openapi_spec):
+    import requests
+
+    url = f"{BASE}/ledger/voucher/7/attachment"
+    wrong = requests.Request("POST", url, files={"document": ("a.pdf", b"%PDF-", "x")}).prepare()
+    with pytest.raises(AssertionError, match="missing form part"):
+        openapi_contract.validate_multipart_request(
+            "POST", url, wrong.headers["Content-Type"], wrong.body
+        )

@@ -74,6 +74,7 @@ class Context:
     body: bytes
     request_id: str
     authorization: str = ""
+    content_type: str = ""
     base_url: str = ""
     params: dict[str, str] = field(default_factory=dict)
     token: TokenInfo | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import demo, seed
 from .api import ApiError, Context, Handler, Server, encode_json, validation_error
+from .attachments import document_get, voucher_attachment_upload
 from .entities import ore_to_decimal, vat_type_entities, voucher_type_entities
 from .fields import FieldSelectionError, Ref
 from .specfields import SPEC_FIELDS
@@ -738,6 +739,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/ledger/voucher/(?P<id>\d+)", _voucher_get),
         ("DELETE", r"/ledger/voucher/(?P<id>\d+)", _voucher_delete),
         ("PUT", r"/ledger/voucher/(?P<id>\d+)/:reverse", _voucher_reverse),
+        ("POST", r"/ledger/voucher/(?P<voucherId>\d+)/attachment", voucher_attachment_upload),
+        ("GET", r"/document/(?P<id>\d+)", document_get),
         ("GET", r"/department", _departments),
         ("GET", r"/department/(?P<id>\d+)", _entity_get("department")),
         ("GET", r"/project", _projects),

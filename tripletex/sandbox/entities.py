@@ -127,8 +127,10 @@ def posting_entity(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def voucher_entity(row: tuple[Any, ...], postings: list[Ref]) -> dict[str, Any]:
-    """Voucher entity from a `vouchers` table row and its posting refs."""
+def voucher_entity(
+    row: tuple[Any, ...], postings: list[Ref], document_id: int | None = None
+) -> dict[str, Any]:
+    """Voucher entity from a `vouchers` table row, its posting refs and its attachment's id."""
     (
         vid,
         _company,
@@ -157,7 +159,7 @@ def voucher_entity(row: tuple[Any, ...], postings: list[Ref]) -> dict[str, Any]:
         "reverseVoucher": _ref("voucher", reverse_id),
         "postings": postings,
         "document": None,
-        "attachment": None,
+        "attachment": _ref("document", document_id),
         "externalVoucherNumber": external,
         "ediDocument": None,
         "vendorInvoiceNumber": None,

@@ -3,8 +3,8 @@
 One mutable `Faults` object per server. Tests flip attributes directly (`server.faults`), the
 CLI sets them at start, and `/_sandbox/faults` (only with --admin) reads and updates them as
 JSON. Counters (`fail_next`, `fail_path_statuses`, `drop_reply_after_voucher_store`,
-`limit_voucher_writes`, `hold_voucher_writes`) are consumed under a lock so
-concurrent requests never take the same fault twice.
+`drop_reply_after_attachment_store`, `limit_voucher_writes`, `hold_voucher_writes`) are consumed
+under a lock so concurrent requests never take the same fault twice.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ class Faults:
     rate_window: float = DEFAULT_RATE_WINDOW
     omit_reset_on_429: bool = False
     drop_reply_after_voucher_store: int = 0
+    # Attachment uploads (POST /ledger/voucher/{id}/attachment), counted down per upload: the
+    # file is appended to the voucher, then the connection drops before any answer, as when a
+    # reply is lost on the way (the client cannot tell whether the upload happened).
+    drop_reply_after_attachment_store: int = 0
     # Voucher writes (POST /ledger/voucher, PUT :reverse), counted down per write: answer 429
     # with an X-Rate-Limit-Reset of `limit_voucher_writes_reset` s before anything is stored,
     # or store only after `hold_voucher_writes_seconds`, as a slow Tripletex does while the
@@ -136,6 +140,10 @@ class Faults:
     def take_drop_reply(self) -> bool:
         """True if this voucher store should be answered by a dropped connection."""
         return self._take("drop_reply_after_voucher_store")
+
+    def take_drop_attachment_reply(self) -> bool:
+        """True if this attachment upload should be answered by a dropped connection."""
+        return self._take("drop_reply_after_attachment_store")
 
     def take_limit_voucher_write(self) -> bool:
         """True if this voucher write should be refused with a 429."""

@@ -29,6 +29,7 @@ KIND_PATHS = {
     "employee": "employee",
     "company": "company",
     "currency": "currency",
+    "document": "document",
 }
 
 MODEL_NAMES = {
@@ -44,6 +45,7 @@ MODEL_NAMES = {
     "company": "CompanyDTO",
     "currency": "CurrencyDTO",
     "resultBudget": "ResultBudgetDTO",
+    "document": "DocumentDTO",
 }
 
 Tree = dict[str, "Tree | None"]

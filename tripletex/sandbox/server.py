@@ -216,6 +216,8 @@ class SandboxServer:
                 return store.posting(company_id, ident)
             if kind == "voucher":
                 return store.voucher(company_id, ident)
+            if kind == "document":
+                return store.document(company_id, ident)
             if kind == "company":
                 return store.company(ident)
             if kind == "employee":
@@ -405,6 +407,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body,
             request_id,
             authorization=self.header("Authorization"),
+            content_type=self.header("Content-Type"),
             base_url=f"http://{self.header('Host') or sandbox.host}/v2",
         )
         headers: dict[str, str]
@@ -418,7 +421,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             ctx.path = path[3:]
             status, payload, headers = sandbox.handle(ctx)
         if ctx.drop_reply:
-            # Fault: the voucher is stored, but the client never hears about it.
+            # Fault: the voucher (or the attachment) is stored, but the client never hears.
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return

@@ -75,6 +75,7 @@ SPEC_FIELDS: dict[str, frozenset[str]] = {
         "companyMigration invoiceShowDeliveryDate customerCompanyId"
     ),
     "currency": _names("id version changes url code description factor displayName isDisabled"),
+    "document": _names("id version changes url fileName size mimeType"),
     "resultBudget": _names(
         "id version changes url account accountingPeriod amount department project product "
         "employee resultBudgetType"

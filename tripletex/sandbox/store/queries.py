@@ -41,6 +41,7 @@ from ..entities import (
     voucher_entity,
 )
 from ..fields import Ref, Url
+from .attachments import Attachments
 from .schema import INSERT_BUDGET, INSERT_POSTING, INSERT_VOUCHER, PostingInput, decimal_to_ore
 from .seeding import Seeding
 
@@ -95,7 +96,7 @@ class _CompanyCache:
     version: int = field(default_factory=lambda: next(_VERSIONS))
 
 
-class Queries(Seeding):
+class Queries(Attachments, Seeding):
     """The sandbox's operations on its data, with in-memory indexes for fast reads."""
 
     # `today` fixes the sandbox's clock (tests); None means the real date in Oslo.
@@ -636,7 +637,12 @@ class Queries(Seeding):
             ids,
         ):
             postings[voucher_id].append(Ref("posting", posting_id))
-        return [voucher_entity(r, postings[r[0]]) for r in rows]
+        documents = dict(
+            self.db.execute(
+                f"SELECT voucher_id, id FROM documents WHERE voucher_id IN ({marks})", ids
+            ).fetchall()
+        )
+        return [voucher_entity(r, postings[r[0]], documents.get(r[0])) for r in rows]
 
     def vouchers(
         self,
@@ -903,6 +909,7 @@ class Queries(Seeding):
         with self._lock:
             with self._transaction():
                 self.db.execute("DELETE FROM postings WHERE voucher_id=?", (voucher_id,))
+                self._delete_attachment(voucher_id)
                 gone = self.db.execute(
                     "DELETE FROM vouchers WHERE id=? AND company_id=?", (voucher_id, company_id)
                 ).rowcount

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS postings (
     date_ord INTEGER, account_id INTEGER, amount INTEGER, amount_gross INTEGER,
     vat_type_id INTEGER, department_id INTEGER, project_id INTEGER, description TEXT,
     system_generated INTEGER, is_posted INTEGER);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY, company_id INTEGER, voucher_id INTEGER UNIQUE, file_name TEXT);
+CREATE TABLE IF NOT EXISTS document_parts (
+    id INTEGER PRIMARY KEY, document_id INTEGER, file_name TEXT, mime_type TEXT, size INTEGER,
+    sha256 TEXT);
 CREATE TABLE IF NOT EXISTS result_budgets (
     id INTEGER PRIMARY KEY, company_id INTEGER, account_id INTEGER, period_id INTEGER,
     amount INTEGER, department_id INTEGER, project_id INTEGER);
