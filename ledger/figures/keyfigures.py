@@ -37,6 +37,7 @@ split of proceeds); value changes of 18xx shares booked in the result likewise.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,10 +46,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
-from ledger.accounts import RESULT, AccountRange
-from ledger.figures.selectors import balances_at, money, results_through
-from ledger.models import AccountBalance
-from ledger.periods import add_months, fiscal_year_of, fiscal_year_start_month_of
+from ledger.accounts import BALANCE, RESULT, AccountRange
+from ledger.figures.selectors import Dimensions, balances_at, money, results_through
+from ledger.models import AccountBalance, Posting
+from ledger.periods import add_months, fiscal_year_of, fiscal_year_start_month_of, month_next
 
 ZERO = Decimal(0)
 
@@ -156,18 +157,70 @@ def _check_period(date_from: datetime.date, date_to: datetime.date) -> None:
 
 
 def _result_changes(
-    company: Company, date_from: datetime.date, date_to: datetime.date
+    company: Company,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    dimensions: Dimensions | None = None,
 ) -> dict[int, Decimal]:
-    """Each result account's change in [date_from, date_to) (Tripletex signs)."""
+    """Each result account's change in [date_from, date_to) (Tripletex signs); with
+    `dimensions`, summed from that department's or project's stored postings."""
+    rows: Iterable[tuple[int, Decimal]]
+    if dimensions is not None:
+        rows = (
+            Posting.objects.filter(
+                company=company,
+                **RESULT.lookups(),
+                **dimensions.lookups(),
+                date__gte=date_from,
+                date__lt=date_to,
+            )
+            .values("account_number")
+            .annotate(total=Sum("amount"))
+            .values_list("account_number", "total")
+        )
+    else:
+        rows = (
+            AccountBalance.objects.filter(
+                company=company, **RESULT.lookups(), month__gte=date_from, month__lt=date_to
+            )
+            .values("account_number")
+            .annotate(total=Sum("balance_change"))
+            .values_list("account_number", "total")
+        )
+    return {number: money(total) for number, total in rows}
+
+
+def _balances(
+    company: Company, month: datetime.date, dimensions: Dimensions | None
+) -> dict[int, Decimal]:
+    """Each balance account's balance at the end of `month`; with `dimensions`, the sum of that
+    department's or project's stored postings up to then (as the balance sheet's filter)."""
+    if dimensions is None:
+        return balances_at(company=company, month=month)
     rows = (
-        AccountBalance.objects.filter(
-            company=company, **RESULT.lookups(), month__gte=date_from, month__lt=date_to
+        Posting.objects.filter(
+            company=company,
+            **BALANCE.lookups(),
+            **dimensions.lookups(),
+            date__lt=month_next(month),
         )
         .values("account_number")
-        .annotate(total=Sum("balance_change"))
+        .annotate(total=Sum("amount"))
         .values_list("account_number", "total")
     )
     return {number: money(total) for number, total in rows}
+
+
+def _unallocated(company: Company, last: datetime.date, dimensions: Dimensions | None) -> Decimal:
+    """Raw sum of the result accounts from the fiscal year's start through `last`."""
+    fiscal_year = fiscal_year_of(last, fiscal_year_start_month_of(company=company))
+    if dimensions is None:
+        now, _before = results_through(
+            company=company, now=fiscal_year, at=last, before=fiscal_year.previous()
+        )
+        return now
+    changes = _result_changes(company, fiscal_year.start, month_next(last), dimensions)
+    return sum(changes.values(), ZERO)
 
 
 def _sum(values: dict[int, Decimal], accounts: AccountRange) -> Decimal:
@@ -178,19 +231,21 @@ def _sum(values: dict[int, Decimal], accounts: AccountRange) -> Decimal:
 
 
 def key_figures(
-    *, company: Company, date_from: datetime.date, date_to: datetime.date
+    *,
+    company: Company,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    dimensions: Dimensions | None = None,
 ) -> KeyFigures:
-    """Liquidity ratio, equity ratio, result margin, return on equity and on assets (4 queries).
+    """Liquidity ratio, equity ratio, result margin, return on equity and on assets (4 queries);
+    with `dimensions`, of one department's or project's stored postings.
 
     Raises ValueError unless [date_from, date_to) is a non-empty period of whole months."""
     _check_period(date_from, date_to)
     last = add_months(date_to, -1)
-    closing = balances_at(company=company, month=last)
-    fiscal_year = fiscal_year_of(last, fiscal_year_start_month_of(company=company))
-    unallocated, _before = results_through(
-        company=company, now=fiscal_year, at=last, before=fiscal_year.previous()
-    )
-    results = _result_changes(company, date_from, date_to)
+    closing = _balances(company, last, dimensions)
+    unallocated = _unallocated(company, last, dimensions)
+    results = _result_changes(company, date_from, date_to, dimensions)
     # Display signs: assets as stored (debit +), equity, debt and profit flipped (credit +).
     current_assets = _sum(closing, CURRENT_ASSETS)
     total_assets = _sum(closing, TOTAL_ASSETS)
@@ -335,15 +390,22 @@ _FINANCING: tuple[tuple[str, str | Promise, str | Promise, tuple[Term, ...]], ..
 )
 
 
-def cash_flow(*, company: Company, date_from: datetime.date, date_to: datetime.date) -> CashFlow:
-    """The indirect cash-flow statement of [date_from, date_to) (3 queries).
+def cash_flow(
+    *,
+    company: Company,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    dimensions: Dimensions | None = None,
+) -> CashFlow:
+    """The indirect cash-flow statement of [date_from, date_to) (3 queries); with `dimensions`,
+    of one department's or project's stored postings.
 
     Raises ValueError unless the period is a non-empty period of whole months."""
     _check_period(date_from, date_to)
-    opening = balances_at(company=company, month=add_months(date_from, -1))
-    closing = balances_at(company=company, month=add_months(date_to, -1))
+    opening = _balances(company, add_months(date_from, -1), dimensions)
+    closing = _balances(company, add_months(date_to, -1), dimensions)
     delta = {n: closing.get(n, ZERO) - opening.get(n, ZERO) for n in set(opening) | set(closing)}
-    sources = {"r": _result_changes(company, date_from, date_to), "d": delta}
+    sources = {"r": _result_changes(company, date_from, date_to, dimensions), "d": delta}
     by_key: dict[str, CashFlowLine] = {}
     sections = []
     for key, label, total_label, specs in (

@@ -283,13 +283,17 @@ def balance(request: CompanyRequest, company_slug: str) -> HttpResponse:
 def key_figures_page(request: CompanyRequest, company_slug: str) -> HttpResponse:
     """Key figures with their formulas and the indirect cash-flow statement of the period."""
     period = _period(request)
-    company = request.company
-    context = _page_context(request, period)
+    dimensions = _dimensions(request)
+    company, start, end = request.company, period.start, period.end
+    context = _page_context(request, period, dimensions=dimensions)
     context.update(
         {
-            "figures": key_figures(company=company, date_from=period.start, date_to=period.end),
-            "cash_flow": cash_flow(company=company, date_from=period.start, date_to=period.end),
-            "no_filter": True,
+            "figures": key_figures(
+                company=company, date_from=start, date_to=end, dimensions=dimensions
+            ),
+            "cash_flow": cash_flow(
+                company=company, date_from=start, date_to=end, dimensions=dimensions
+            ),
             "no_compare": True,
         }
     )

@@ -27,6 +27,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
+from ledger.figures.keyfigures import cash_flow, key_figures
 from ledger.figures.selectors import (
     COMPARE_BUDGET,
     CUSTOM,
@@ -351,3 +352,27 @@ def test_the_drill_down_from_a_department_shows_that_departments_postings(
     total = re.search(r'data-testid="page-total">(.*?)</td>', drill, re.S)[1]
     assert total == "200,00"  # the cell's amount, not the company's 500
     assert drill.count('class="posting-row"') == 1
+
+
+def test_key_figures_and_cash_flow_of_one_department(client, alice, department_company):
+    company, department = department_company
+    with scope(company=company):
+        dimensions = pnl_dimensions_resolve(company=company, department=department.pk, project=None)
+        span = {"company": company, "date_from": month(2025, 1), "date_to": month(2025, 2)}
+        figures = key_figures(**span, dimensions=dimensions)
+        flow = cash_flow(**span, dimensions=dimensions)
+        whole = cash_flow(**span)
+    # Oslo: bank 200, revenue 200, no debt. Liquidity has no denominator; equity is the
+    # unallocated 200 of assets 200 (100 %); result margin 200 / 200 = 100 %.
+    assert figures["liquidity_ratio"].value is None
+    assert figures["equity_ratio"].value == D("100.0")
+    assert figures["result_margin"].value == D("100.0")
+    assert (flow["pre_tax"].amount, flow.net_change, flow.cash_closing) == (D(200), D(200), D(200))
+    assert flow.is_reconciled
+    assert whole.net_change == D(500)
+    client.force_login(alice)
+    html = client.get(
+        f"/c/{company.slug}/nokkeltall/?periode=mnd&ar=2025&mnd=1&avd={department.pk}"
+    ).content.decode()
+    assert 'data-testid="keyfigures-filter"' in html
+    assert 'data-reconciled="true"' in html
