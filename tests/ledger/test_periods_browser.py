@@ -134,3 +134,18 @@ def test_an_accountant_picks_a_quarter_and_a_department_and_compares_with_budget
     assert href is not None
     for part in ("periode=kvartal", "kv=2", "mot=budsjett", f"avd={department.pk}"):
         assert part in href
+
+
+def test_the_key_figures_page_from_the_figures_navigation(page, wide_firm):
+    company, user, _department = wide_firm
+    log_in(page, user.email, PASSWORD)
+    page.goto(f"/c/{company.slug}/resultat/?ar=2025&mnd=12")
+    page.click('[data-testid="nav-key-figures"]')
+    page.wait_for_url("**/nokkeltall/**")
+    name = page.locator('[data-testid="keyfigure-result_margin"] abbr')
+    assert "driftsinntekter" in (name.get_attribute("title") or "")
+    formula = page.locator("#formula-result_margin")
+    assert formula.is_visible()
+    value = page.locator('[data-testid="value-result_margin"]')
+    assert value.get_attribute("aria-describedby") == "formula-result_margin"
+    save_screenshot(page, "figures-key-figures")
