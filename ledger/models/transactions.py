@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from companies.models import Company
 from ledger.models.fields import MONEY, QUANTITY, StoredDecimalField
@@ -383,6 +384,14 @@ class BookingAttempt(models.Model):
         REVERSED = "reversed", _("Reversed")
         LOST_CLAIM = "lost-claim", _("Taken over by another worker")
 
+    class Action(models.TextChoices):
+        """What a run set out to do (the booking log's "Action" column)."""
+
+        BOOK = "book", pgettext_lazy("booking log action", "Booking")
+        # A later run after an unclear answer: looks the voucher up before anything is resent.
+        RESOLVE = "resolve", pgettext_lazy("booking log action", "Check after an unclear answer")
+        REVERSE = "reverse", pgettext_lazy("booking log action", "Reversal")
+
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="booking_attempts"
@@ -406,6 +415,15 @@ class BookingAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} #{self.attempt} {self.outcome}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in words. (Action is not the field's `choices`: that would only change the
+        migration state, and the column's values are the enum's already.)"""
+        try:
+            return str(self.Action(self.action).label)
+        except ValueError:
+            return self.action
 
 
 class Reversal(models.Model):
