@@ -98,6 +98,9 @@ INVITATION_SESSION_KEY = "invitation_token_hash"
 def _invitation_page(
     request: HttpRequest, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
+    # These states are the page's news that it failed: "Feil: " in the title, like a failed form.
+    page_error = context.get("state") in {"invalid", "throttled", "other_account"}
+    context = {**context, "page_error": page_error}
     return render(request, "registration/invitation_accept.html", context, status=status)
 
 

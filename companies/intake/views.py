@@ -63,6 +63,7 @@ def _refused(request: HttpRequest, context: dict[str, Any]) -> int | None:
     throttle, address = intake_throttle(), client_address(request)
     if throttle.is_blocked(email="", address=address):
         context["throttled"] = True
+        context["page_error"] = True  # "Feil: " in the title, like a failed form
         return 429
     throttle.record_failure(email="", address=address)
     try:

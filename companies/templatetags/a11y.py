@@ -1,15 +1,19 @@
 """What every page says to assistive technology: the page title and a failed form's error summary.
 
 * `{% page_title %}…{% endpage_title %}` (base.html) wraps the page's title block: it puts
-  "Feil: " before it when a submitted form on the page has errors, and the firm's name after it on
-  a company page (unless the title names the firm already), then " · Dynamik".
+  "Feil: " before it when a submitted form on the page has errors (or the view set `page_error`:
+  a page whose news is a failure no form holds, such as an expired link or a file's bad rows), and
+  the firm's name after it on a company page (unless the title names the firm already), then
+  " · Dynamik".
 * `{% error_summary form formset … %}` at the top of a form: after a failed submit, every problem
   in one list (role="alert", focused by static/js/app.js), each field's problem a link to the field.
+  `notes=` adds problems no field holds (a string or a list of them), `hint=` a sentence under
+  the list, `title=` another heading than "Nothing was saved…".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django import forms, template
@@ -32,8 +36,10 @@ def _failed(value: object) -> bool:
 
 
 def page_has_errors(context: template.Context) -> bool:
-    """Whether any form or formset in the template context was submitted with errors."""
-    return any(_failed(value) for value in context.flatten().values())
+    """Whether any form or formset in the template context was submitted with errors, or the view
+    said the page reports a failure (`page_error`)."""
+    values = context.flatten()
+    return bool(values.get("page_error")) or any(_failed(value) for value in values.values())
 
 
 class PageTitleNode(template.Node):
@@ -97,9 +103,16 @@ def summary_problems(*candidates: Any) -> list[dict[str, str]]:
 
 
 @register.simple_tag
-def error_summary(*candidates: Any) -> str:
-    """The error summary of the given forms and formsets ('' when none of them failed)."""
+def error_summary(
+    *candidates: Any, notes: str | Sequence[str] | None = None, hint: str = "", title: str = ""
+) -> str:
+    """The error summary of the given forms and formsets and `notes` ('' when there is nothing
+    to say): see the module."""
     problems = summary_problems(*candidates)
+    if isinstance(notes, str):
+        notes = [notes] if notes else []
+    problems.extend({"text": str(note), "target": ""} for note in notes or [])
     if not problems:
         return ""
-    return render_to_string("_error_summary.html", {"problems": problems})
+    context = {"problems": problems, "hint": hint, "title": title}
+    return render_to_string("_error_summary.html", context)

@@ -60,7 +60,8 @@ def file_import_view(request: CompanyRequest, company_slug: str) -> HttpResponse
                 messages.add_message(request, level, text)
             return redirect(transactions_url(request))
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "result": result}
+    # A file with bad rows: "Feil: " in the title, like a failed form.
+    context = {"form": form, "result": result, "page_error": bool(result and not result.ok)}
     return render(request, "ledger/imports/import.html", context, status=status)
 
 

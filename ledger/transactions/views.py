@@ -302,6 +302,7 @@ def transactions_import_view(request: CompanyRequest, company_slug: str) -> Http
         "result": result,
         "reference_note": note if result is not None else "",
         "reference_synced_at": result.reference.synced_at if result and result.reference else None,
+        "page_error": result is not None and not result.ok,  # "Feil: " in the title
     }
     status = 400 if result is not None and not result.ok else 200
     return render(request, "ledger/transactions/import.html", context, status=status)

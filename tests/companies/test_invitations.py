@@ -40,7 +40,7 @@ def _invite(company, email, role="finance", by=None, capture=None):
 def _answer(page, email: str) -> str:
     """The success message and the invitation's row for `email`, with the address taken out."""
     html = page.content.decode()
-    message = re.search(r'<ul class="messages">.*?</ul>', html, re.S)
+    message = re.search(r'<div class="messages".*?</div>', html, re.S)
     row = re.search(
         rf'<tr data-testid="invitation" data-email="{re.escape(email)}">.*?</tr>', html, re.S
     )

@@ -72,3 +72,50 @@ def test_the_members_page_has_one_h1_and_named_tables(client, alice, acme):
     assert html.count("<h1") == 1
     assert "<h1>Brukere</h1>" in html
     assert '<caption class="visually-hidden">Brukere</caption>' in html
+
+
+def _summary(html: str) -> str:
+    """The error summary's markup (it is on the page exactly once)."""
+    assert html.count("data-error-summary") == 1
+    start = html.index('<div class="error-summary"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_an_invitation_link_that_cannot_be_used_is_an_error_summary_with_feil_in_the_title(client):
+    response = client.get(reverse("invitation_open", kwargs={"token": "no-such-token"}))
+    html = response.content.decode()
+    assert re.search(r"<title>\s*Feil: Invitasjon · Dynamik\s*</title>", html)
+    summary = _summary(html)
+    assert 'role="alert"' in summary
+    assert "Invitasjonen kunne ikke åpnes" in summary
+    assert "Denne lenken er brukt, trukket tilbake eller utløpt." in summary
+    assert 'role="alert"' not in html.replace(summary, "")
+
+
+def test_the_key_request_lists_every_problem_in_the_shared_summary(client):
+    response = client.post(reverse("key_request"), {"users-TOTAL_FORMS": "1"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r"<title>\s*Feil: ", html)
+    summary = _summary(html)
+    # The bot check's reason (the form was not loaded from the page) and the advice about the key.
+    assert "<li>" in summary
+    assert "Av sikkerhetshensyn blir nøkkelen ikke tatt vare på" in summary
+    assert 'role="alert"' not in html.replace(summary, "")
+
+
+def test_a_paused_address_gets_feil_in_the_title_and_the_reason_in_the_summary(client, monkeypatch):
+    from companies.intake import views as intake_views
+
+    class Paused:
+        def is_blocked(self, *, email: str, address: str) -> bool:
+            return True
+
+    monkeypatch.setattr(intake_views, "intake_throttle", Paused)
+    response = client.post(reverse("key_request"), {})
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert re.search(r"<title>\s*Feil: ", html)
+    summary = _summary(html)
+    assert "Forespørselen ble ikke sendt" in summary
+    assert 'data-testid="key-request-throttled"' in html
