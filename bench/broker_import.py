@@ -162,10 +162,73 @@ def _run(company: Any, content: bytes, *, save: bool, trace: bool) -> tuple[floa
     return elapsed, peak, result
 
 
+def _run_inbox(company: Any, content: bytes, *, trace: bool) -> tuple[float, float, int, int, Any]:
+    """The same file through the inbox (ledger/imports/inbox.py): upload, check and the batch page's
+    first page (the time to the preview), then acceptance (the batch checked again, then saved).
+    Returns both times, both peaks (0 untraced) and what acceptance did."""
+    from django_scopes import scope
+
+    from ledger.imports.inbox import batch_accept, inbox_upload
+    from ledger.imports.inbox_pages import batch_page
+
+    peaks = []
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    with scope(company=company):
+        upload = inbox_upload(company=company, content=content, file_name="bench.csv", by=None)
+        assert upload.batch is not None, upload.errors
+        batch_page(company=company, batch=upload.batch, page="1")
+    preview_s = time.perf_counter() - started
+    if trace:
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.reset_peak()
+    started = time.perf_counter()
+    with scope(company=company):
+        accepted = batch_accept(company=company, batch=upload.batch, by=None)
+    accept_s = time.perf_counter() - started
+    if trace:
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    preview_peak, accept_peak = peaks or [0, 0]
+    return preview_s, accept_s, preview_peak, accept_peak, accepted
+
+
+def _inbox_table(sizes: list[int], earlier: int, first_index: int) -> None:
+    """The inbox's figures for each size, on fresh firms (a timed one and a traced twin)."""
+    print(
+        f"inbox: {'rows':>7} {'preview s':>10} {'accept s':>9} {'ms/row':>7} "
+        f"{'preview MB':>11} {'accept MB':>10} {'max RSS MB':>11}  result"
+    )
+    for n, size in enumerate(sizes):
+        company, account = _firm(first_index + 2 * n, earlier)
+        preview_s, accept_s, _p, _a, accepted = _run_inbox(
+            company, nordnet_file(size, account.number), trace=False
+        )
+        twin, twin_account = _firm(first_index + 2 * n + 1, earlier)
+        _ps, _as, preview_peak, accept_peak, _r = _run_inbox(
+            twin, nordnet_file(size, twin_account.number), trace=True
+        )
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        outcome = f"{accepted.created:,} accepted" if accepted.ok else accepted.refused
+        print(
+            f"       {size:>7,} {preview_s:>10.2f} {accept_s:>9.2f} "
+            f"{1000 * (preview_s + accept_s) / size:>7.2f} {preview_peak / 1e6:>11.1f} "
+            f"{accept_peak / 1e6:>10.1f} {rss_mb:>11.0f}  {outcome}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--earlier", type=int, default=5000)
+    parser.add_argument(
+        "--only",
+        choices=("direct", "inbox"),
+        default="",
+        help="Only the direct import or the inbox.",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -193,7 +256,7 @@ def main() -> None:
         f"{'rows':>7} {'file MB':>8} {'preview s':>10} {'save s':>8} {'ms/row':>7} "
         f"{'preview MB':>11} {'save MB':>8} {'max RSS MB':>11}  result"
     )
-    for n, size in enumerate(sizes):
+    for n, size in enumerate(sizes if args.only != "inbox" else []):
         company, account = _firm(2 * n, args.earlier)
         content = nordnet_file(size, account.number)
         preview_s, _peak, preview = _run(company, content, save=False, trace=False)
@@ -212,6 +275,8 @@ def main() -> None:
             flush=True,
         )
         assert preview.ok, preview.errors
+    if args.only != "direct":
+        _inbox_table(sizes, args.earlier, first_index=2 * len(sizes))
 
 
 if __name__ == "__main__":

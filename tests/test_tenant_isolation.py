@@ -158,6 +158,27 @@ def _broker_account(company: Company, marker: str) -> Model:
         )
 
 
+def _inbox_batch(company: Company, marker: str) -> Model:
+    from ledger.models import ImportBatch
+
+    with scope(company=company):
+        return ImportBatch.objects.create(
+            company=company, format_key="nordnet", format_label="Nordnet", file_name=marker
+        )
+
+
+def _inbox_row(company: Company, marker: str) -> Model:
+    from ledger.models import InboxRow
+
+    batch = _inbox_batch(company, marker)
+    data = {"kind": "fee", "trade_date": "2026-03-02", "amount": "10.00", "note": marker}
+    with scope(company=company):
+        return InboxRow.objects.create(
+            company=company, batch=batch, line=2, position=0, source_type="AVGIFT", kind="fee",
+            data=data,
+        )  # fmt: skip
+
+
 def _membership(company: Company, marker: str) -> Model:
     return membership_set(
         company=company, user=make_user(f"{marker}@example.no"), role=Role.ACCOUNTANT
@@ -215,6 +236,8 @@ FILLERS: dict[tuple[str, str], Value | Row] = {
     ("transaksjoner", "note_id"): Row(_contract_note),
     ("brukere", "pk"): Row(_membership),
     ("meglerkontoer", "pk"): Row(_broker_account),
+    ("innboks", "batch_id"): Row(_inbox_batch),
+    ("innboks", "row_id"): Row(_inbox_row),
     ("invitasjoner", "pk"): Row(_invitation),
     ("posteringer", "account"): Row(_account, key=attrgetter("number"), answers_404=False),
     ("posteringer", "year"): Value(MONTH.year),

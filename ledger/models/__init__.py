@@ -13,6 +13,7 @@ from ledger.models.balances import (
 from ledger.models.brokers import BrokerAccount
 from ledger.models.budgets import Budget, BudgetYear
 from ledger.models.contract_notes import ContractNote
+from ledger.models.inbox import ImportBatch, InboxRow
 from ledger.models.instruments import Instrument
 from ledger.models.lots import Lot, LotUse
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
@@ -34,6 +35,8 @@ __all__ = [
     "BudgetYear",
     "ContractNote",
     "GLAccountSettings",
+    "ImportBatch",
+    "InboxRow",
     "Instrument",
     "JournalLine",
     "Lot",

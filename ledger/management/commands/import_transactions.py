@@ -1,6 +1,6 @@
 """manage.py import_transactions ORGNR FILE — the import of the transactions page, for any format
 the page recognises (Nordnet, DNB, our own CSV): prints what it found, then imports the rows as
-ready (or, with --dry-run, nothing)."""
+ready (or, with --dry-run, nothing; with --inbox, leaves them in the inbox to check)."""
 
 from pathlib import Path
 from typing import Any
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope
 
 from companies.models import Company
+from ledger.imports.inbox import inbox_upload
 from ledger.imports.service import FileImport, file_import
 from ledger.models import BrokerAccount
 
@@ -30,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Only print what would be imported."
         )
+        parser.add_argument(
+            "--inbox",
+            action="store_true",
+            help="Put the new rows in the inbox to check (Transactions → Inbox) instead of "
+            "importing them as ready.",
+        )
 
     def handle(self, *args: Any, org_number: str, file: str, **options: Any) -> None:
         org_number = org_number.replace(" ", "")
@@ -47,6 +54,9 @@ class Command(BaseCommand):
                 ).first()
                 if account is None:
                     raise CommandError(f"No broker account {options['account']} for {company}.")
+            if options["inbox"]:
+                self._inbox(company, path, account)
+                return
             result = file_import(
                 company=company,
                 content=path.read_bytes(),
@@ -80,3 +90,33 @@ class Command(BaseCommand):
             self.stdout.write(f"Enter by hand, not imported: {type_name} ({n})")
         for line, message in result.warnings:
             self.stdout.write(f"{name}:{line}: warning: {message}")
+
+    def _inbox(self, company: Company, path: Path, account: BrokerAccount | None) -> None:
+        """The file's new rows into the inbox (ledger/imports/inbox.py), nothing saved as ready."""
+        upload = inbox_upload(
+            company=company,
+            content=path.read_bytes(),
+            file_name=path.name,
+            by=None,
+            account=account,
+        )
+        self.stdout.write(f"Format: {upload.format_label or 'not recognised'}")
+        if not upload.ok or upload.batch is None:
+            for line, message in upload.errors:
+                self.stderr.write(f"{path.name}:{line}: {message}")
+            raise CommandError(f"Nothing put in the inbox: {len(upload.errors)} problem(s).")
+        batch = upload.batch
+        for source_type, kind_label, rows, new in batch.types:
+            self.stdout.write(
+                f"  {source_type:<24} → {kind_label:<32} {rows:>6} row(s), {new:>6} new"
+            )
+        self.stdout.write(f"New: {upload.new}, already imported: {upload.already}")
+        for gap in batch.saldo_gaps:
+            self.stdout.write(f"Warning, line {gap['line']}: {gap['warning']}")
+        for name, n in sorted(batch.unknown_types.items()):
+            self.stdout.write(f"Unknown type, not imported: {name} ({n})")
+        problems = batch.rows.exclude(problems=[]).count()
+        self.stdout.write(
+            f"In the inbox as file {batch.pk} for {company.name}: {upload.new} row(s) to check, "
+            f"{problems} with problems. Nothing was saved as ready."
+        )

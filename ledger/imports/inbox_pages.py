@@ -1,0 +1,147 @@
+"""What the inbox pages show (selectors): a batch's rows a page at a time, grouped per broker
+account, each with the voucher it would become (ledger/transactions/vouchers.py's preview), and
+the batch's summary: counts, types, the Saldo gaps with the rows around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from companies.models import Company
+from ledger.imports.base import FEE_REFUND
+from ledger.imports.inbox import batch_counts, candidate, counts_message
+from ledger.models import ImportBatch, InboxRow, Transaction
+from ledger.transactions.vouchers import (
+    DEFAULT_ACCOUNT_NAMES,
+    VoucherLine,
+    VoucherPreview,
+    chart_known,
+    voucher_description,
+    voucher_preview,
+)
+
+PAGE_SIZE = 100
+
+
+@dataclass
+class ShownRow:
+    """One row as the batch page shows it."""
+
+    row: InboxRow
+    kind_label: str
+    values: dict[str, Any]
+    preview: VoucherPreview
+
+    @property
+    def quantity_decimals(self) -> int:
+        """As many decimals as the quantity has (fund units have some, shares none)."""
+        quantity = self.values.get("quantity")
+        if not isinstance(quantity, Decimal):
+            return 0
+        exponent = quantity.normalize().as_tuple().exponent
+        return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+@dataclass
+class Group:
+    """The rows of one broker account on this page."""
+
+    label: str
+    rows: list[ShownRow] = field(default_factory=list)
+
+
+def _kind_label(kind: str) -> str:
+    if kind == FEE_REFUND:
+        return _("Refund of fees")
+    return str(dict(Transaction.Kind.choices).get(kind, kind))
+
+
+def _preview(company: Company, row: InboxRow) -> VoucherPreview:
+    """The voucher the row would become: the preview builder with the batch's FIFO cost (the
+    rows before it in the batch are not saved, so the walk of the batch check knows the cost)."""
+    item = candidate(company, row)
+    txn = item.txn
+    if item.lines is None:
+        txn.cost_basis = row.cost
+        return voucher_preview(company=company, txn=txn)
+    # A refund of fees is a journal entry whose lines are not saved yet: its lines as stored.
+    chart = chart_known(company=company)
+    preview = VoucherPreview(
+        date=txn.trade_date, description=voucher_description(txn), external_voucher_number=""
+    )
+    for number, line in enumerate(item.lines, start=1):
+        amount = Decimal(line.get("debit") or 0) - Decimal(line.get("credit") or 0)
+        account = chart.get(line["account_number"])
+        name = account.name if account else DEFAULT_ACCOUNT_NAMES.get(line["account_number"], "")
+        preview.lines.append(
+            VoucherLine(
+                row=number,
+                account_number=line["account_number"],
+                amount=amount,
+                description=line.get("description", ""),
+                account_name=name,
+            )
+        )
+    return preview
+
+
+def _rows(company: Company, batch: ImportBatch, only_problems: bool) -> QuerySet[InboxRow]:
+    rows = InboxRow.objects.filter(company=company, batch=batch).select_related("broker_account")
+    if only_problems:
+        rows = rows.filter(excluded=False).exclude(problems=[])
+    return rows.order_by("broker_account__broker", "broker_account__number", "position")
+
+
+def batch_page(
+    *, company: Company, batch: ImportBatch, page: str, only_problems: bool = False
+) -> dict[str, Any]:
+    """The context of the batch page."""
+    paginator = Paginator(_rows(company, batch, only_problems), PAGE_SIZE)
+    current = paginator.get_page(page)
+    groups: list[Group] = []
+    for row in current.object_list:
+        label = row.broker_account.label if row.broker_account else _("No broker account")
+        if not groups or groups[-1].label != label:
+            groups.append(Group(label))
+        groups[-1].rows.append(
+            ShownRow(row, _kind_label(row.kind), row.values, _preview(company, row))
+        )
+    counts = batch_counts(company=company, batch=batch)
+    new = sum(t[3] for t in batch.types)
+    return {
+        "batch": batch,
+        "groups": groups,
+        "page_obj": current,
+        "only_problems": only_problems,
+        "counts": counts,
+        "summary": counts_message(new=new, already=batch.already),
+        "saldo_gaps": [_gap(gap) for gap in batch.saldo_gaps],
+    }
+
+
+def _gap(gap: dict[str, Any]) -> dict[str, Any]:
+    """A Saldo gap with its rows' amounts as Decimals (the template formats them)."""
+    rows = [
+        {
+            **r,
+            "amount": Decimal(r["amount"]),
+            "saldo": Decimal(r["saldo"]),
+            "is_gap": str(r["line"]) == str(gap["line"]),
+        }
+        for r in gap["rows"]
+    ]
+    return {**gap, "expected": Decimal(gap["expected"]), "rows": rows}
+
+
+def row_form_initial(row: InboxRow) -> dict[str, Any]:
+    """The transaction form's initial values from the stored row."""
+    values = row.values
+    initial = {name: values.get(name) for name in values}
+    initial["currency"] = values.get("currency") or "NOK"
+    initial["settle_via"] = values.get("settle_via") or Transaction.SettleVia.BANK
+    return initial
