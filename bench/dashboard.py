@@ -2,7 +2,7 @@
 
 Each firm has two fiscal years of monthly balances (40 result and 12 balance accounts × 24 months,
 the months up to today), a company-level budget (40 accounts × 12 months), three sync runs, a few
-transactions and a report pack when the reporting app is installed; one finance user is a member
+transactions and a report pack; one finance user is a member
 of all of them. Django's test Client requests `/kontor/` 100 times in-process (after 5 warm-ups)
 and prints p50/p95/max and the number of queries per page (the same for 3 firms and 200,
 tests/ledger/test_dashboard.py).
@@ -49,13 +49,12 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
     import datetime
     from decimal import Decimal
 
-    from django.apps import apps
     from django.utils import timezone
     from django_scopes import scopes_disabled
 
     from companies.models import Membership, Role, User
     from companies.services import company_create
-    from ledger.models import AccountBalance, Budget, MonthSync, SyncRun, Transaction
+    from ledger.models import AccountBalance, Budget, MonthSync, ReportPack, SyncRun, Transaction
     from ledger.periods import add_months, month_start, today_local
     from tripletex.sandbox.store import bench_org_number
 
@@ -116,9 +115,7 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
                     status=("ready", "failed", "booked")[k],
                     description=f"Bench {n}-{k}",
                 )
-            if apps.is_installed("reporting"):
-                pack_model = apps.get_model("reporting", "ReportPack")
-                pack_model.objects.create(company=company, month=months[-2], status="done")
+            ReportPack.objects.create(company=company, month=months[-2], status="done")
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -3,7 +3,7 @@
 Each firm is a holding company's year and a quarter of books: 45 result accounts and 15 balance
 accounts × 15 months (January of last year through March), a budget for this year's months, and
 the accountant's comments. Measured in-process, through the same service the Celery task runs
-(`reporting.packs.services.pack_generate`, PDF stored in the database):
+(`ledger.packs.services.pack_generate`, PDF stored in the database):
 
 1. one pack: wall seconds (best and median of 5), and the peak of Python allocations while making
    it (tracemalloc, a separate run since tracing slows it);
@@ -86,8 +86,7 @@ def _seed(firms: int) -> tuple[User, OfficeKey, list[Company]]:
     from companies.credentials import connection_set_office_key, office_key_set
     from companies.models import Company, OfficeKey, Role, User
     from companies.services import company_create, membership_set
-    from ledger.models import Budget
-    from reporting.models import ReportComment
+    from ledger.models import Budget, ReportComment
     from tests.ledger.figures_data import seed_changes
 
     with scopes_disabled():
@@ -149,8 +148,8 @@ def main() -> None:
     from celery import current_app
     from django_scopes import scope, scopes_disabled
 
-    from reporting.models import ReportPack
-    from reporting.packs.services import batch_start, pack_generate
+    from ledger.models import ReportPack
+    from ledger.packs.services import batch_start, pack_generate
 
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     user, office, firms = _seed(args.firms)

@@ -97,8 +97,6 @@ INSTALLED_APPS = [
     "companies.twofactor",
     "tripletex",
     "ledger",
-    # The report pack and the group view (reads the ledger's figures).
-    "reporting",
 ]
 
 MIDDLEWARE = [

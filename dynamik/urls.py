@@ -15,7 +15,6 @@ from ledger.figures.views import overview
 company_urlpatterns = [
     path("", include("companies.company_urls")),
     path("", include("ledger.urls")),
-    path("", include("reporting.urls")),
 ]
 
 urlpatterns = [
@@ -29,7 +28,7 @@ urlpatterns = [
     # The office dashboard: result, budget, liquidity, transactions, sync and packs of every firm.
     path("kontor/", dashboard, name="office_dashboard"),
     path("", include("companies.urls")),
-    path("rapportpakker/", include("reporting.office_urls")),
+    path("rapportpakker/", include("ledger.packs.office_urls")),
     path("c/<slug:company_slug>/", include(company_urlpatterns)),
 ]
 

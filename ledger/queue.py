@@ -24,6 +24,7 @@ BOOK_BATCH = "ledger.booking_tasks.transactions_book_batch_task"
 RESOLVE_STUCK_BOOKINGS = "ledger.booking_tasks.bookings_resolve_stuck_task"
 SYNC_RUN = "ledger.sync_tasks.balances_sync_task"
 BUDGETS_SYNC = "ledger.budget_tasks.budgets_sync_task"
+PACK_GENERATE = "ledger.pack_tasks.report_pack_generate_task"
 UPLOAD_CONTRACT_NOTES = "ledger.contract_note_tasks.contract_notes_upload_task"
 
 # Runs a person is waiting for; the schedule's go to the batch queue (the command line runs its

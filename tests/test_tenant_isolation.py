@@ -213,7 +213,7 @@ def _account(company: Company, marker: str) -> Model:
 
 
 def _report_pack(company: Company, marker: str) -> Model:
-    from reporting.models import ReportPack
+    from ledger.models import ReportPack
 
     with scope(company=company):
         return ReportPack.objects.create(

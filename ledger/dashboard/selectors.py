@@ -13,8 +13,7 @@ short-term debt, and the last report pack.
 * Liquidity ratio: as `ledger.figures.keyfigures.key_figures` computes it (current assets
   14xx–19xx / short-term debt 23xx–29xx), at the end of the firm's last synced month up to the
   current one, for every firm in one query instead of that function's four per firm.
-* The last report pack: the newest pack of the reporting app (`reporting.ReportPack`) when that
-  app is installed; looked up through the app registry so that the ledger imports nothing above it.
+* The last report pack: the newest `ReportPack` of the firm (`ledger.packs`), any state.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Max, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope, scopes_disabled
@@ -35,7 +33,7 @@ from django_scopes import scope, scopes_disabled
 from companies.models import User
 from ledger.figures.keyfigures import CURRENT_ASSETS, NET_RESULT, SHORT_TERM_DEBT, KeyFigure
 from ledger.figures.overview import OverviewRow, companies_figures_overview
-from ledger.models import AccountBalance, Budget, MonthSync
+from ledger.models import AccountBalance, Budget, MonthSync, ReportPack
 from ledger.periods import (
     FiscalYear,
     MonthSummary,
@@ -114,11 +112,6 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / abs(whole) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def has_report_packs() -> bool:
-    """True when the reporting app (with its ReportPack model) is installed."""
-    return apps.is_installed("reporting")
-
-
 def office_dashboard(
     *, user: User, sort: str = "name", today: datetime.date | None = None
 ) -> list[DashboardRow]:
@@ -136,7 +129,7 @@ def office_dashboard(
         results = _sums(AccountBalance, "balance_change", ids, windows)
         budgets = _sums(Budget, "amount", ids, windows, department_id=None, project_id=None)
         liquidity = _liquidity(last_synced)
-        packs = _last_packs(ids) if has_report_packs() else {}
+        packs = _last_packs(ids)
     rows = []
     for row in overview:
         pk = row.company.pk
@@ -260,15 +253,14 @@ def _liquidity(last: dict[int, datetime.date]) -> dict[int, KeyFigure]:
 
 def _last_packs(ids: list[int]) -> dict[int, PackInfo]:
     """The newest report pack per firm (one query)."""
-    pack_model = apps.get_model("reporting", "ReportPack")
     with scopes_disabled():
         newest = (
-            pack_model.objects.filter(company_id__in=ids)
+            ReportPack.objects.filter(company_id__in=ids)
             .values("company_id")
             .annotate(last=Max("id"))
             .values_list("last", flat=True)
         )
-        packs = pack_model.objects.filter(id__in=Subquery(newest)).values_list(
+        packs = ReportPack.objects.filter(id__in=Subquery(newest)).values_list(
             "id", "company_id", "month", "status", "created_at"
         )
         return {pk: PackInfo(pid, month, status, at) for pid, pk, month, status, at in packs}

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from companies.tenancy import AuthenticatedRequest
-from ledger.dashboard.selectors import DASHBOARD_SORTS, has_report_packs, office_dashboard
+from ledger.dashboard.selectors import DASHBOARD_SORTS, office_dashboard
 from ledger.periods import month_start, today_local
 
 
@@ -24,6 +24,5 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         "rows": rows,
         "sort": sort,
         "through": month_start(today_local()),
-        "show_packs": has_report_packs(),
     }
     return render(request, "ledger/dashboard/dashboard.html", context)

@@ -1,4 +1,5 @@
-"""Ledger models: what is synced from Tripletex (balances.py) and what users record (transactions.py)."""
+"""Ledger models: what is synced from Tripletex (balances.py), what users record (transactions.py)
+and what the report packs and the group view store (reporting.py)."""
 
 from ledger.models.balances import (
     AccountBalance,
@@ -17,6 +18,13 @@ from ledger.models.inbox import ImportBatch, InboxRow
 from ledger.models.instruments import Instrument
 from ledger.models.lots import Lot, LotUse
 from ledger.models.postings import FiscalYearSync, Posting, PostingMonth
+from ledger.models.reporting import (
+    CompanyGroup,
+    EliminationPair,
+    ReportBatch,
+    ReportComment,
+    ReportPack,
+)
 from ledger.models.transactions import (
     AWAITING_APPROVAL,
     BookingAttempt,
@@ -33,6 +41,11 @@ __all__ = [
     "BrokerAccount",
     "Budget",
     "BudgetYear",
+    "CompanyGroup",
+    "EliminationPair",
+    "ReportBatch",
+    "ReportComment",
+    "ReportPack",
     "ContractNote",
     "GLAccountSettings",
     "ImportBatch",

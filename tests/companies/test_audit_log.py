@@ -15,7 +15,7 @@ from companies.models import AuditEvent, Membership
 from companies.services import member_remove
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("companies", "ledger", "dynamik", "reporting", "tripletex")
+SOURCES = ("companies", "ledger", "dynamik", "tripletex")
 CODE = re.compile(r"^[a-z_]+\.[a-z_]+$")
 
 
