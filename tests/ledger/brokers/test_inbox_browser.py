@@ -1,9 +1,8 @@
 """Issue 14's browser test: a finance user uploads a Nordnet file into the inbox, checks its rows
-and the voucher each would become, leaves one out, accepts the rest, books the purchase (a real
-Celery worker posts to the sandbox) and sees its voucher. The pages are in bokmål.
-
-Attaching the contract note is not in this test yet: the contract-note pages (issue 14, item 5)
-had not landed when it was written."""
+and the voucher each would become, leaves one out, accepts the rest, drops the purchase's contract
+note on the contract-notes page linked from the inbox (matched by its Sluttseddelnummer), books the
+purchase (a real Celery worker posts the voucher to the sandbox and then uploads the note) and sees
+the voucher with its attachment. The pages are in bokmål."""
 
 import pytest
 from django.utils import timezone
@@ -14,8 +13,9 @@ from ledger.models import BrokerAccount, Transaction
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 from tests.ledger.brokers.files import APPLE, EQUINOR, nordnet_30, row
-from tests.ledger.support import reload
-from tests.processes import broker_connection, celery_worker
+from tests.ledger.contract_notes.support import nordnet_note
+from tests.ledger.support import HOLDING_ID, reload
+from tests.processes import broker_connection, celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,6 +28,20 @@ def _send_to(queue: str):
             )
 
     return delay
+
+
+@pytest.fixture
+def inbox_notes_root(settings, tmp_path, monkeypatch):
+    """The contract notes' folder, the same for this process and the worker."""
+    root = tmp_path / "contract-notes"
+    settings.CONTRACT_NOTES_ROOT = root
+    monkeypatch.setenv("CONTRACT_NOTES_ROOT", str(root))
+    return root
+
+
+def _attached(page) -> bool:
+    page.reload()
+    return page.locator("[data-testid=contract-note][data-state=uploaded]").count() == 1
 
 
 def _file() -> bytes:
@@ -48,7 +62,7 @@ def _file() -> bytes:
 
 
 def test_a_nordnet_file_through_the_inbox_to_a_booked_voucher(
-    page, fiona, sandbox_acme, tripletex_sandbox, monkeypatch, tmp_path
+    page, fiona, sandbox_acme, tripletex_sandbox, monkeypatch, tmp_path, inbox_notes_root
 ):
     with scope(company=sandbox_acme):
         BrokerAccount.objects.create(
@@ -56,6 +70,8 @@ def test_a_nordnet_file_through_the_inbox_to_a_booked_voucher(
         )
     path = tmp_path / "transactions-and-notes-export.csv"
     path.write_bytes(_file())
+    note = tmp_path / "Sluttseddel Equinor.pdf"
+    note.write_bytes(nordnet_note(number="SN-5002", day=f"{timezone.localdate():%d.%m.%Y}"))
     with celery_worker(broker_url="filesystem://") as worker:
         monkeypatch.setattr(booking_tasks.transaction_book_task, "delay", _send_to(worker.queue))
         log_in(page, fiona.email, PASSWORD)
@@ -99,11 +115,31 @@ def test_a_nordnet_file_through_the_inbox_to_a_booked_voucher(
             assert not saved.filter(broker_ref="nordnet:12345678:5004").exists()
             purchase = saved.get(broker_ref="nordnet:12345678:5002")
 
+        # Back to the file: its contract notes are dropped on the page the inbox links to.
+        page.go_back()
+        page.click("[data-testid=inbox-contract-notes]")
+        page.set_input_files("#id_files", [str(note)])
+        page.click("[data-testid=drop-submit]")
+        page.wait_for_selector("[data-testid=drop-result]")
+        assert page.locator("[data-testid=drop-matched]").count() == 1
+        save_screenshot(page, "inbox-contract-note-dropped")
+
         page.goto(f"/c/{sandbox_acme.slug}/transaksjoner/{purchase.pk}/")
-        page.wait_for_selector("[data-testid=preview]")
+        page.wait_for_selector("[data-testid=contract-note]")
         page.click("[data-testid=book]")
         page.wait_for_selector("[data-testid=voucher] a", timeout=60_000)
-        save_screenshot(page, "inbox-purchase-booked")
+        wait_for(
+            lambda: _attached(page),
+            timeout=60,
+            interval=1,
+            what=f"the contract note on the voucher (log: {worker.log_path})",
+        )
+        assert page.locator("[data-testid=contract-note-state]").inner_text() == "Bilag vedlagt"
+        assert page.locator("[data-testid=contract-note-link]").inner_text() == note.name
+        save_screenshot(page, "inbox-purchase-booked-with-note")
     booked = reload(purchase)
     assert booked.status == Transaction.Status.BOOKED
-    assert booked.tripletex_voucher_id
+    parts = tripletex_sandbox.store.voucher_attachment_parts(
+        HOLDING_ID, booked.tripletex_voucher_id
+    )
+    assert [p["fileName"] for p in parts] == [note.name]
