@@ -274,7 +274,8 @@ def balance(request: CompanyRequest, company_slug: str) -> HttpResponse:
     dimensions = _dimensions(request)
     sheet = balance_sheet_at(company=request.company, period=period, dimensions=dimensions)
     context = _page_context(request, period, dimensions=dimensions)
-    context["sheet"] = sheet
+    # The balance sheet compares with the previous year end, never with a budget.
+    context.update({"sheet": sheet, "no_compare": True})
     return render(request, "ledger/figures/balance.html", context)
 
 

@@ -149,3 +149,27 @@ def test_the_key_figures_page_from_the_figures_navigation(page, wide_firm):
     value = page.locator('[data-testid="value-result_margin"]')
     assert value.get_attribute("aria-describedby") == "formula-result_margin"
     save_screenshot(page, "figures-key-figures")
+
+
+def test_the_balance_sheet_by_month_keeps_its_last_columns_in_view(page, wide_firm):
+    company, user, _department = wide_firm
+    page.set_viewport_size({"width": 1440, "height": 900})
+    log_in(page, user.email, PASSWORD)
+    page.goto(f"/c/{company.slug}/balanse/?periode=hittil&ar=2025&mnd=12&apne=alle")
+    change = page.locator('[data-testid="col-change"]')
+    change.wait_for()
+    save_screenshot(page, "figures-balance-by-month-1440")
+    box = change.bounding_box()
+    wrap = page.locator(".table-wrap").first.bounding_box()
+    assert box is not None
+    assert wrap is not None
+    assert box["x"] + box["width"] <= min(1440, wrap["x"] + wrap["width"] + 0.5)
+    heads = page.locator("#balance-table thead th").all_inner_texts()
+    assert len(heads) == 1 + 12 + 2
+    assert heads[-1] == "Endring"
+    # Neither of the two headings on the right is cut off inside its cell.
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('#balance-table thead th')].slice(-2)"
+        ".filter(th => th.scrollWidth > th.clientWidth).map(th => th.innerText)"
+    )
+    assert clipped == []
