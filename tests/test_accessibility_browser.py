@@ -4,8 +4,10 @@ Every page audited also has exactly one <h1>, and every company page names the f
 
 To audit another page, add a Visit to SIGNED_IN (or ANONYMOUS) at the end: a path (formatted
 with the world's values: slug, booked, ready, year, month) and optionally what to do there first
-(`then`: fill a form, submit it, click something). The signed-in user is staff and an
-administrator of the firm, so every page of the product is open to them.
+(`then`: fill a form, submit it, click something); `failed=True` for a failed submit or an error
+page, whose title must start with "Feil: " (and no other page's may). The signed-in user is staff
+and an administrator of the firm and of a second one, so every page of the product is open to
+them, the group view included.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 from django_scopes import scope
+from playwright.sync_api import Error as PlaywrightError
 
 from companies.credentials import connection_mark, connection_set_own_key, tripletex_client_for
 from companies.services import company_create, membership_set
 from ledger.booking.protocol import booking_queue, booking_run
-from ledger.models import SyncRun
+from ledger.models import BrokerAccount, SyncRun
 from tests.axe import AxeUnavailable, axe_violations, describe
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD, make_user
+from tests.ledger.brokers.files import EQUINOR, nordnet_30, row
 from tests.ledger.figures_data import seed_from_tripletex
 from tests.ledger.support import purchase_data
 from tests.requirements import missing
@@ -41,6 +45,7 @@ class Visit:
     path: str
     then: Callable | None = None
     company_page: bool = True
+    failed: bool = False  # a failed submit or an error page: the title starts with "Feil: "
 
 
 def _submit(selector: str = "[data-testid=save]") -> Callable:
@@ -89,9 +94,78 @@ def _drill_down(page) -> None:
         page.locator('tr[data-account="6705"] td a').first.click()
 
 
+def _click(selector: str) -> Callable:
+    def click(page) -> None:
+        with page.expect_navigation():
+            page.locator(selector).first.click()
+
+    return click
+
+
+def _start_batch(page) -> None:
+    """Start report packs for the firms on their own key: the batch's progress page."""
+    page.fill("#id_mnd", timezone.localdate().strftime("%Y-%m"))
+    _submit("[data-testid=batch-start]")(page)
+
+
+def _drop_not_a_pdf(page) -> None:
+    """Drop a file named .pdf that is no PDF: the contract notes page says it was refused."""
+    page.set_input_files(
+        "#id_files",
+        {"name": "sluttseddel.pdf", "mimeType": "application/pdf", "buffer": b"not a PDF"},
+    )
+    _submit("[data-testid=drop-submit]")(page)
+
+
+def _inbox_upload(page) -> None:
+    """Put a Nordnet export (a deposit and a purchase today) in the inbox: the file's page."""
+    day = timezone.localdate().isoformat()
+    content = nordnet_30(
+        [
+            row(7001, day, "INNSKUDD", "50 000,00", "50 000,00"),
+            row(7002, day, "KJØPT", "-25 049,00", "24 951,00", instrument=EQUINOR,
+                quantity="100", price="250,00", fees="49,00", note="SN-7002"),
+        ]
+    )  # fmt: skip
+    page.set_input_files(
+        "#id_file", {"name": "nordnet.csv", "mimeType": "text/csv", "buffer": content}
+    )
+    _submit("[data-testid=inbox-upload] button[type=submit]")(page)
+
+
+def _inbox_open_row(page) -> None:
+    """From the inbox, the file put there above, then its purchase row's correction form."""
+    _click("[data-testid=inbox-batch] a")(page)
+    _click("[data-testid=inbox-edit]")(page)
+
+
+def _budget_not_a_workbook(page) -> None:
+    """Upload a file named .xlsx that is no workbook: the page saying why nothing changed."""
+    page.set_input_files(
+        "#budget-file",
+        {"name": "budsjett.xlsx", "mimeType": "application/octet-stream", "buffer": b"not a file"},
+    )
+    _submit("[data-testid=budget-upload-button]")(page)
+
+
+def _key_request_empty(page) -> None:
+    _submit("[data-testid=key-request-submit]")(page)
+
+
+def _create_group(page) -> None:
+    """Make the holding a group with its subsidiary: the mapping page, with the flash message."""
+    page.locator("[data-testid=group-form] input[type=checkbox]").first.check()
+    _submit("[data-testid=group-create]")(page)
+
+
 ANONYMOUS = [
     Visit("login", "/konto/logg-inn/", company_page=False),
-    Visit("login-error", "/konto/logg-inn/", _wrong_password, company_page=False),
+    Visit("login-error", "/konto/logg-inn/", _wrong_password, company_page=False, failed=True),
+    Visit("key-request", "/koble-til/", company_page=False),
+    Visit("key-request-errors", "/koble-til/", _key_request_empty, company_page=False, failed=True),
+    Visit(
+        "invitation-invalid", "/konto/invitasjon/no-such-token/", company_page=False, failed=True
+    ),
 ]
 
 SIGNED_IN = [
@@ -104,29 +178,77 @@ SIGNED_IN = [
     Visit("key-figures", "/c/{slug}/nokkeltall/"),
     Visit("transactions", "/c/{slug}/transaksjoner/"),
     Visit("purchase-form", "/c/{slug}/transaksjoner/ny/"),
-    Visit("purchase-errors", "/c/{slug}/transaksjoner/ny/", _empty_purchase),
-    Visit("purchase-far-date", "/c/{slug}/transaksjoner/ny/", _far_date_purchase),
+    Visit("purchase-errors", "/c/{slug}/transaksjoner/ny/", _empty_purchase, failed=True),
+    Visit("purchase-far-date", "/c/{slug}/transaksjoner/ny/", _far_date_purchase, failed=True),
     Visit("flash-message", "/c/{slug}/transaksjoner/ny/", _saved_purchase),
     Visit("booked", "/c/{slug}/transaksjoner/{booked}/"),
     Visit("journal-form", "/c/{slug}/transaksjoner/ny-postering/"),
-    Visit("journal-errors", "/c/{slug}/transaksjoner/ny-postering/", _submit()),
+    Visit("journal-errors", "/c/{slug}/transaksjoner/ny-postering/", _submit(), failed=True),
     Visit("import", "/c/{slug}/transaksjoner/import/"),
     Visit("sync", "/c/{slug}/synk/"),
     Visit("gl-settings", "/c/{slug}/transaksjoner/kontoinnstillinger/"),
     Visit("members", "/c/{slug}/brukere/"),
-    Visit("members-error", "/c/{slug}/brukere/", _submit("[data-testid=invite-submit]")),
+    Visit(
+        "members-error", "/c/{slug}/brukere/", _submit("[data-testid=invite-submit]"), failed=True
+    ),
     Visit("two-step-login", "/konto/tofaktor/", company_page=False),
     Visit("staff-admin", "/admin/", company_page=False),
     Visit("staff-admin-firms", "/admin/companies/company/", company_page=False),
     Visit("staff-admin-onboard", "/admin/companies/company/onboard/", company_page=False),
     Visit("staff-admin-sync-runs", "/admin/ledger/syncrun/", company_page=False),
+    # Pages added after the first accessibility pass.
+    Visit("budget", "/c/{slug}/budsjett/"),
+    Visit("budget-upload-failed", "/c/{slug}/budsjett/", _budget_not_a_workbook, failed=True),
+    Visit("office-dashboard", "/kontor/", company_page=False),
+    Visit("holdings", "/c/{slug}/transaksjoner/beholdning/"),
+    Visit("instruments", "/c/{slug}/transaksjoner/verdipapirer/"),
+    Visit(
+        "instrument-edit",
+        "/c/{slug}/transaksjoner/verdipapirer/",
+        _click("[data-testid=instrument-edit]"),
+    ),
+    Visit("broker-accounts", "/c/{slug}/meglerkontoer/"),
+    Visit(
+        "broker-accounts-error",
+        "/c/{slug}/meglerkontoer/",
+        _submit("[data-testid=broker-account-form] button[type=submit]"),
+        failed=True,
+    ),
+    Visit("report-pack", "/c/{slug}/rapportpakke/"),
+    Visit("report-batch-new", "/rapportpakker/", company_page=False),
+    Visit(
+        "report-batch-error",
+        "/rapportpakker/",
+        _submit("[data-testid=batch-start]"),
+        company_page=False,
+        failed=True,
+    ),
+    Visit("report-batch", "/rapportpakker/", _start_batch, company_page=False),
+    Visit("group-new", "/c/{slug}/konsern/"),
+    Visit("group-mapping", "/c/{slug}/konsern/", _create_group),
+    Visit("group", "/c/{slug}/konsern/"),
+    Visit("group-members", "/c/{slug}/konsern/selskaper/"),
+    Visit("contract-notes", "/c/{slug}/transaksjoner/sluttsedler/"),
+    Visit("contract-notes-refused", "/c/{slug}/transaksjoner/sluttsedler/", _drop_not_a_pdf),
+    Visit("inbox", "/c/{slug}/innboks/"),
+    Visit(
+        "inbox-error",
+        "/c/{slug}/innboks/",
+        _submit("[data-testid=inbox-upload] button[type=submit]"),
+        failed=True,
+    ),
+    Visit("inbox-batch", "/c/{slug}/innboks/", _inbox_upload),
+    Visit("inbox-row", "/c/{slug}/innboks/", _inbox_open_row),
+    # Last: "book all ready" queues the ready purchase and holds back the one in a closed period.
+    Visit("held-back", "/c/{slug}/transaksjoner/", _submit("[data-testid=book-all]")),
 ]
 
 
 @pytest.fixture
 def a11y_world(tripletex_sandbox, local_cache, private_var_dir) -> dict:
     """The sandbox's holding company with synced figures and sync runs, a transaction booked into
-    the sandbox and one ready to book; its user is staff and the firm's administrator."""
+    the sandbox, one ready to book and one ready but in a closed period, and the operating company
+    beside it (for the group view); its user is staff and both firms' administrator."""
     company = company_create(org_number=demo.HOLDING.org_number, name=demo.HOLDING.name)
     connection_set_own_key(company=company, token=demo.HOLDING_TOKEN, by=None)
     connection_mark(company=company, status="connected")
@@ -151,6 +273,20 @@ def a11y_world(tripletex_sandbox, local_cache, private_var_dir) -> dict:
         ready = transaction_create(
             company=company, data=purchase_data(instrument_name="DNB Bank ASA", isin=""), by=None
         )
+        # Ready too, but dated in a month Tripletex has closed: "book all ready" holds it back.
+        closed_month = today.replace(day=1) - datetime.timedelta(days=70)
+        transaction_create(
+            company=company,
+            data=purchase_data(instrument_name="Orkla ASA", isin="", trade_date=closed_month),
+            by=None,
+        )
+        # The Nordnet account a file put in the inbox belongs to.
+        BrokerAccount.objects.create(
+            company=company, broker="nordnet", number="12345678", cash_account=1920
+        )
+    # A subsidiary the user can open, for the group view.
+    subsidiary = company_create(org_number=demo.OPERATING.org_number, name=demo.OPERATING.name)
+    membership_set(company=subsidiary, user=user, role="admin")
     return {
         "company": company,
         "user": user,
@@ -164,7 +300,12 @@ def _audit(page, visits: list[Visit], values: dict, company_name: str | None) ->
     for visit in visits:
         page.goto(visit.path.format(**values))
         if visit.then:
-            visit.then(page)
+            try:
+                visit.then(page)
+            except PlaywrightError as exc:
+                problems.append(f"{visit.name} ({page.url}): could not get there: {exc.message}")
+                save_screenshot(page, f"a11y-{visit.name}")
+                continue
         page.wait_for_load_state("load")
         try:
             violations = axe_violations(page)
@@ -175,6 +316,9 @@ def _audit(page, visits: list[Visit], values: dict, company_name: str | None) ->
         headings = page.locator("h1").count()
         if headings != 1:
             problems.append(f"{visit.name} ({page.url}): {headings} <h1> elements, not one")
+        if visit.failed != page.title().startswith("Feil: "):
+            expected = "starts" if visit.failed else "does not start"
+            problems.append(f"{visit.name}: the title {page.title()!r} {expected} with 'Feil: '")
         if visit.company_page and company_name and company_name not in page.title():
             problems.append(f"{visit.name}: the title {page.title()!r} does not name the firm")
         save_screenshot(page, f"a11y-{visit.name}")

@@ -112,7 +112,12 @@ def budget_upload_view(request: CompanyRequest, company_slug: str) -> HttpRespon
             by=request.user,
         )
     except BudgetUploadError as exc:
-        context = {"problems": exc.problems, "fiscal_year": fiscal_year, "back": back}
+        context = {
+            "problems": exc.problems,
+            "fiscal_year": fiscal_year,
+            "back": back,
+            "page_error": True,  # "Feil: " in the title, like a failed form
+        }
         return render(request, "ledger/budgets/upload_failed.html", context, status=400)
     messages.success(
         request,

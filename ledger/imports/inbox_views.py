@@ -70,6 +70,7 @@ def inbox(request: CompanyRequest, company_slug: str) -> HttpResponse:
         "upload": upload,
         "batches": svc.batches_open(company=request.company),
         "recent": svc.batches_recent(company=request.company),
+        "page_error": bool(upload and not upload.ok),  # a file with bad rows: "Feil: " in the title
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "ledger/imports/inbox.html", context, status=status)
