@@ -3,13 +3,21 @@ a bad value or an account the chart lacks, check against the sandbox's chart), C
 lists its rows) and a manual journal entry with several lines (unbalanced is explained; balanced
 shows the voucher preview)."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from ledger.models import GLAccountSettings, JournalLine, Transaction
+from ledger.models import (
+    AccountingPeriod,
+    GLAccountSettings,
+    JournalLine,
+    LedgerAccount,
+    Transaction,
+)
+from ledger.models.transactions import GL_DEFAULTS
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD
 
@@ -29,6 +37,30 @@ def _open_transactions(page, user, company) -> None:
 def _transactions(company) -> list[Transaction]:
     with scope(company=company):
         return list(Transaction.objects.filter(company=company).order_by("pk"))
+
+
+def _read_from_tripletex(company, *, accounts: tuple[int, ...]) -> None:
+    """Store what a firm in use has read from Tripletex: every month of last year and this year as
+    an open accounting period, and a chart with the GL settings' accounts and `accounts`. (A firm
+    that never read them is told so on every save, which is right for it but not what these tests
+    are about: tests/ledger/test_entry_checks.py covers that warning.)"""
+    now = timezone.now()
+    year = timezone.localdate().year
+    with scope(company=company):
+        for index in range(24):
+            start = datetime.date(year - 1 + index // 12, index % 12 + 1, 1)
+            end = datetime.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            AccountingPeriod.objects.create(
+                company=company, tripletex_id=30_000 + index, start=start, end=end, synced_at=now
+            )
+        for number in sorted({*GL_DEFAULTS.values(), *accounts}):
+            LedgerAccount.objects.create(
+                company=company,
+                tripletex_id=200_000 + number,
+                number=number,
+                name=f"Konto {number}",
+                synced_at=now,
+            )
 
 
 def _gl(company) -> GLAccountSettings:
@@ -95,6 +127,7 @@ def test_gl_settings_save_refuse_a_bad_value_and_check_against_tripletex(page, f
 
 
 def test_csv_import_refuses_a_bad_file_and_imports_a_good_one(page, fiona, acme):
+    _read_from_tripletex(acme, accounts=(6705, 2400))
     _open_transactions(page, fiona, acme)
     page.click("text=Importer CSV")
     page.wait_for_url("**/transaksjoner/import/")
@@ -152,6 +185,7 @@ def _fill_line(page, index: int, account: str, debit: str = "", credit: str = ""
 
 
 def test_journal_entry_with_several_lines(page, fiona, acme, local_cache):
+    _read_from_tripletex(acme, accounts=(6705, 2400))
     _open_transactions(page, fiona, acme)
     page.click("text=Nytt manuelt bilag")
     page.wait_for_selector("[data-testid=journal-form]")
