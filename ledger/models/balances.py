@@ -190,35 +190,48 @@ class SyncRun(models.Model):
         CURRENT = "current", _("Current month")
         RECHECK = "recheck", _("All months, closed ones re-checked")
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
-    trigger = models.CharField(max_length=20, choices=Trigger.choices)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FULL)
-    requested_by = models.ForeignKey(
-        "companies.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("company")
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    only_month = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    months_total = models.PositiveIntegerField(default=0)
-    months_done = models.PositiveIntegerField(default=0)
-    rows_written = models.PositiveIntegerField(default=0)
-    tripletex_calls = models.PositiveIntegerField(default=0)
-    rate_limit_waits = models.PositiveIntegerField(default=0)
-    waited_seconds = models.FloatField(default=0)
-    months_skipped = models.PositiveIntegerField(default=0)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, verbose_name=_("trigger"))
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.FULL, verbose_name=_("kind")
+    )
+    requested_by = models.ForeignKey(
+        "companies.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
+    only_month = models.DateField(null=True, blank=True, verbose_name=_("only month"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    months_total = models.PositiveIntegerField(default=0, verbose_name=_("months in all"))
+    months_done = models.PositiveIntegerField(default=0, verbose_name=_("months done"))
+    rows_written = models.PositiveIntegerField(default=0, verbose_name=_("rows written"))
+    tripletex_calls = models.PositiveIntegerField(default=0, verbose_name=_("Tripletex calls"))
+    rate_limit_waits = models.PositiveIntegerField(default=0, verbose_name=_("rate-limit waits"))
+    waited_seconds = models.FloatField(default=0, verbose_name=_("seconds waited"))
+    months_skipped = models.PositiveIntegerField(default=0, verbose_name=_("months skipped"))
     # Touched after every month: a running run whose heartbeat stopped lost its worker.
-    progress_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    request_ids = models.JSONField(default=list, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last progress at"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    request_ids = models.JSONField(default=list, blank=True, verbose_name=_("request ids"))
     # How the run pulled each fiscal year it pulled whole: [{"year": "2025", "strategy":
     # "postings" | "months", "postings": 412, "reason": "..."}] (FiscalYearSync keeps the last).
-    strategies = models.JSONField(default=list, blank=True)
+    strategies = models.JSONField(default=list, blank=True, verbose_name=_("strategies"))
 
     objects = CompanyScopedManager()
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-created_at"]
         constraints = [
             # At most one queued or running sync per company: a second "Sync now" finds the first.
@@ -259,7 +272,9 @@ class SyncSchedule(models.Model):
     staff edit `nightly_at` and the refresh settings in admin and the due times follow.
     """
 
-    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="sync_schedule")
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, related_name="sync_schedule", verbose_name=_("company")
+    )
     is_enabled = models.BooleanField(_("scheduled sync on"), default=True)
     nightly_at = models.TimeField(_("nightly sync at (Oslo time)"))
     refresh_every_minutes = models.PositiveIntegerField(
@@ -272,10 +287,12 @@ class SyncSchedule(models.Model):
     recheck_due = models.BooleanField(
         _("re-check closed months at the next nightly sync"), default=False
     )
-    last_recheck_at = models.DateTimeField(null=True, blank=True)
+    last_recheck_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last re-check at")
+    )
     # The problem the company's admins were last e-mailed about; cleared when a sync succeeds.
-    alerted_at = models.DateTimeField(null=True, blank=True)
-    alert_reason = models.TextField(blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("alerted at"))
+    alert_reason = models.TextField(blank=True, verbose_name=_("alert reason"))
 
     objects = CompanyScopedManager()
 

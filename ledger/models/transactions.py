@@ -75,12 +75,16 @@ class Transaction(models.Model):
     BOOKABLE = (Status.READY, Status.REJECTED, Status.FAILED)
     WAITING = (Status.READY, Status.QUEUED, Status.BOOKING)
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="transactions")
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="transactions", verbose_name=_("company")
+    )
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.READY, db_index=True
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FORM)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.FORM, verbose_name=_("source")
+    )
     trade_date = models.DateField(_("trade date"))
     settlement_date = models.DateField(_("settlement date"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
@@ -118,43 +122,62 @@ class Transaction(models.Model):
     tax_withheld = models.DecimalField(_("tax withheld (NOK)"), default=Decimal("0.00"), **MONEY)
     # The broker's own transaction id ("nordnet:<Portefølje>:<Id>"), what a re-import dedupes on;
     # broker_ref_other holds a second row merged into this one (a dividend's withholding tax).
-    broker_ref = models.CharField(max_length=80, blank=True)
-    broker_ref_other = models.CharField(max_length=80, blank=True)
+    broker_ref = models.CharField(max_length=80, blank=True, verbose_name=_("broker reference"))
+    broker_ref_other = models.CharField(
+        max_length=80, blank=True, verbose_name=_("second broker reference")
+    )
     contract_note_number = models.CharField(_("contract note number"), max_length=40, blank=True)
     # FIFO cost of what a sale or switch disposes of, frozen when the row is queued for booking.
-    cost_basis = StoredDecimalField(null=True, blank=True, **MONEY)
+    cost_basis = StoredDecimalField(
+        null=True, blank=True, **MONEY, verbose_name=_("cost basis (FIFO)")
+    )
 
     # Booking state. The round grows by one after each reversal, so the key changes with it.
-    booking_round = models.PositiveIntegerField(default=1)
-    external_voucher_number = models.CharField(max_length=60, blank=True, db_index=True)
-    tripletex_voucher_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    booking_round = models.PositiveIntegerField(default=1, verbose_name=_("booking round"))
+    external_voucher_number = models.CharField(
+        max_length=60, blank=True, db_index=True, verbose_name=_("external voucher number")
+    )
+    tripletex_voucher_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, verbose_name=_("Tripletex voucher id")
+    )
     # Set when the voucher is in the ledger; a voucher sent for approval has only a temporary
     # number until someone approves it in Tripletex (bookings_refresh_approved picks that up).
-    voucher_number = models.IntegerField(null=True, blank=True)
-    voucher_year = models.IntegerField(null=True, blank=True)
-    voucher_temp_number = models.IntegerField(null=True, blank=True)
-    messages = models.JSONField(default=list, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    claim_token = models.CharField(max_length=40, blank=True)
-    lease_at = models.DateTimeField(null=True, blank=True)
+    voucher_number = models.IntegerField(null=True, blank=True, verbose_name=_("voucher number"))
+    voucher_year = models.IntegerField(null=True, blank=True, verbose_name=_("voucher year"))
+    voucher_temp_number = models.IntegerField(
+        null=True, blank=True, verbose_name=_("temporary voucher number")
+    )
+    messages = models.JSONField(default=list, blank=True, verbose_name=_("messages"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    claim_token = models.CharField(max_length=40, blank=True, verbose_name=_("claim token"))
+    lease_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     # When an HTTP send of this round's voucher POST last left (stamped right before each send,
     # the client's own resends included): until its settle deadline, never post again.
-    last_post_at = models.DateTimeField(null=True, blank=True)
+    last_post_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sent at"))
     # The same for the PUT :reverse of the booked voucher: never reversed twice, never unlooked.
-    reverse_sent_at = models.DateTimeField(null=True, blank=True)
-    next_retry_at = models.DateTimeField(null=True, blank=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    booked_at = models.DateTimeField(null=True, blank=True)
+    reverse_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("reversal sent at")
+    )
+    next_retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    queued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("queued at"))
+    booked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("booked at"))
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = CompanyScopedManager()
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         ordering = ["-trade_date", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -288,7 +311,9 @@ class GLAccountSettings(models.Model):
         # An outside-the-method role whose chart has no outside account: the inside one is used.
         FALLBACK = "fallback", _("Proposed: the inside account (the chart has none outside)")
 
-    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="gl_settings")
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, related_name="gl_settings", verbose_name=_("company")
+    )
     bank = models.PositiveIntegerField(_("Bank"), default=GL_DEFAULTS["bank"])
     securities = models.PositiveIntegerField(_("Securities"), default=GL_DEFAULTS["securities"])
     profit = models.PositiveIntegerField(_("Gain on sale"), default=GL_DEFAULTS["profit"])
@@ -319,7 +344,7 @@ class GLAccountSettings(models.Model):
     )
     # {role: RoleState}: proposed from the firm's chart (onboarding, the settings page) until a
     # person saves the settings page, which confirms every role.
-    role_states = models.JSONField(default=dict, blank=True)
+    role_states = models.JSONField(default=dict, blank=True, verbose_name=_("role states"))
 
     class PostingMode(models.TextChoices):
         LEDGER = "ledger", _("Post vouchers straight to the ledger")
@@ -333,7 +358,7 @@ class GLAccountSettings(models.Model):
         choices=PostingMode.choices,
         default=PostingMode.LEDGER,
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = CompanyScopedManager()
 
@@ -392,25 +417,36 @@ class BookingAttempt(models.Model):
         RESOLVE = "resolve", pgettext_lazy("booking log action", "Check after an unclear answer")
         REVERSE = "reverse", pgettext_lazy("booking log action", "Reversal")
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    transaction = models.ForeignKey(
-        Transaction, on_delete=models.CASCADE, related_name="booking_attempts"
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
     )
-    attempt = models.PositiveIntegerField()
-    action = models.CharField(max_length=20, default="book")
-    external_voucher_number = models.CharField(max_length=60, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
-    posted = models.BooleanField(default=False)
-    tripletex_calls = models.PositiveIntegerField(default=0)
-    request_ids = models.JSONField(default=list, blank=True)
-    messages = models.JSONField(default=list, blank=True)
-    voucher_id = models.BigIntegerField(null=True, blank=True)
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.CASCADE,
+        related_name="booking_attempts",
+        verbose_name=_("transaction"),
+    )
+    attempt = models.PositiveIntegerField(verbose_name=_("attempt"))
+    action = models.CharField(max_length=20, default="book", verbose_name=_("action"))
+    external_voucher_number = models.CharField(
+        max_length=60, blank=True, verbose_name=_("external voucher number")
+    )
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, verbose_name=_("outcome")
+    )
+    posted = models.BooleanField(default=False, verbose_name=_("posted"))
+    tripletex_calls = models.PositiveIntegerField(default=0, verbose_name=_("Tripletex calls"))
+    request_ids = models.JSONField(default=list, blank=True, verbose_name=_("request ids"))
+    messages = models.JSONField(default=list, blank=True, verbose_name=_("messages"))
+    voucher_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("voucher id"))
 
     objects = CompanyScopedManager()
 
     class Meta:
+        verbose_name = _("booking attempt")
+        verbose_name_plural = _("booking attempts")
         ordering = ["-started_at", "-pk"]
 
     def __str__(self) -> str:
@@ -429,25 +465,49 @@ class BookingAttempt(models.Model):
 class Reversal(models.Model):
     """A booked voucher of a transaction that was reversed in Tripletex, linked to its reversal."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="reversals")
-    booking_round = models.PositiveIntegerField()
-    external_voucher_number = models.CharField(max_length=60)
-    original_voucher_id = models.BigIntegerField()
-    original_number = models.IntegerField(null=True, blank=True)
-    original_year = models.IntegerField(null=True, blank=True)
-    reversal_voucher_id = models.BigIntegerField()
-    reversal_number = models.IntegerField(null=True, blank=True)
-    reversal_year = models.IntegerField(null=True, blank=True)
-    reversal_date = models.DateField()
-    reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.CASCADE,
+        related_name="reversals",
+        verbose_name=_("transaction"),
+    )
+    booking_round = models.PositiveIntegerField(verbose_name=_("booking round"))
+    external_voucher_number = models.CharField(
+        max_length=60, verbose_name=_("external voucher number")
+    )
+    original_voucher_id = models.BigIntegerField(verbose_name=_("original voucher id"))
+    original_number = models.IntegerField(
+        null=True, blank=True, verbose_name=_("original voucher number")
+    )
+    original_year = models.IntegerField(
+        null=True, blank=True, verbose_name=_("original voucher year")
+    )
+    reversal_voucher_id = models.BigIntegerField(verbose_name=_("reversal voucher id"))
+    reversal_number = models.IntegerField(
+        null=True, blank=True, verbose_name=_("reversal voucher number")
+    )
+    reversal_year = models.IntegerField(
+        null=True, blank=True, verbose_name=_("reversal voucher year")
+    )
+    reversal_date = models.DateField(verbose_name=_("reversal date"))
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reversed by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = CompanyScopedManager()
 
     class Meta:
+        verbose_name = _("reversal")
+        verbose_name_plural = _("reversals")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
