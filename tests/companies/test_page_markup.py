@@ -119,3 +119,22 @@ def test_a_paused_address_gets_feil_in_the_title_and_the_reason_in_the_summary(c
     summary = _summary(html)
     assert "Forespørselen ble ikke sendt" in summary
     assert 'data-testid="key-request-throttled"' in html
+
+
+def test_a_wrong_two_step_code_is_in_the_shared_summary_with_feil_in_the_title(
+    client, alice, settings
+):
+    from tests.companies.test_mfa import VERIFY, password_login
+    from tests.mfa import enrol
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    enrol(alice)
+    password_login(client, alice)
+    response = client.post(VERIFY, {"code": "000000", "next": "/"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(r"<title>\s*Feil: Totrinnsinnlogging · Dynamik\s*</title>", html)
+    summary = _summary(html)
+    assert 'role="alert"' in summary
+    assert "<li>" in summary
+    assert 'role="alert"' not in html.replace(summary, "")
