@@ -343,11 +343,13 @@ def batch_check(
     """Check every row not left out (module docstring) and store each row's problems and cost;
     the candidates, in saving order, for whoever saves them."""
     ref = reference if reference is not None else reference_stored(company=company)
-    rows = list(
-        InboxRow.objects.filter(company=company, batch=batch)
-        .select_related("broker_account")
-        .order_by("position")
-    )
+    rows = list(InboxRow.objects.filter(company=company, batch=batch).order_by("position"))
+    # The few broker accounts once, not one instance per row (select_related would make them).
+    ids = {row.broker_account_id for row in rows if row.broker_account_id is not None}
+    accounts = BrokerAccount.objects.filter(company=company).in_bulk(ids)
+    for row in rows:
+        if row.broker_account_id is not None:
+            row.broker_account = accounts.get(row.broker_account_id)
     included, changed = _check_rows(company, rows, ref)
     InboxRow.objects.bulk_update(changed, ["problems", "cost"], batch_size=BULK)
     batch.checked_at = timezone.now()
