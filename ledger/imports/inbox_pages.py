@@ -135,7 +135,8 @@ def _gap(gap: dict[str, Any]) -> dict[str, Any]:
         }
         for r in gap["rows"]
     ]
-    return {**gap, "expected": Decimal(gap["expected"]), "rows": rows}
+    saldo = next((r["saldo"] for r in rows if r["is_gap"]), None)
+    return {**gap, "expected": Decimal(gap["expected"]), "saldo": saldo, "rows": rows}
 
 
 def row_form_initial(row: InboxRow) -> dict[str, Any]:

@@ -5,7 +5,9 @@ ready (or, with --dry-run, nothing; with --inbox, leaves them in the inbox to ch
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django_scopes import scope
 
 from companies.models import Company
@@ -93,13 +95,16 @@ class Command(BaseCommand):
 
     def _inbox(self, company: Company, path: Path, account: BrokerAccount | None) -> None:
         """The file's new rows into the inbox (ledger/imports/inbox.py), nothing saved as ready."""
-        upload = inbox_upload(
-            company=company,
-            content=path.read_bytes(),
-            file_name=path.name,
-            by=None,
-            account=account,
-        )
+        # The rows' problems and the file's warnings are stored as text and shown on the inbox
+        # pages: in the site's language (bokmål), not the command's untranslated English.
+        with translation.override(settings.LANGUAGE_CODE):
+            upload = inbox_upload(
+                company=company,
+                content=path.read_bytes(),
+                file_name=path.name,
+                by=None,
+                account=account,
+            )
         self.stdout.write(f"Format: {upload.format_label or 'not recognised'}")
         if not upload.ok or upload.batch is None:
             for line, message in upload.errors:

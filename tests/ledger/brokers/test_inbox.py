@@ -252,6 +252,7 @@ def test_a_saldo_gap_is_a_warning_with_the_rows_around_it(client, fiona, acme, i
     assert gap["expected"] == "74941.00"
     assert 'data-testid="saldo-gap"' in page
     assert "Saldo" in page
+    assert "Saldoen på linje 4 følger ikke av raden før: forventet 74\u00a0941,00" in page
     assert "70\u00a0000,00" in page
     assert "forventet 74\u00a0941,00" in page
     assert page.count('data-testid="saldo-gap-row"') == 1
@@ -297,6 +298,8 @@ def test_the_command_with_inbox_leaves_the_rows_to_check(acme, inbox_nordnet, tm
     batch = _batch(acme)
     assert len(_rows(acme, batch)) == 5
     assert batch.file_name == path.name
+    # What is stored for the pages is in the site's language, not the command's English.
+    assert batch.check_note.startswith("Firmaets regnskapsperioder og kontoplan er ikke lest")
     # Again: everything is waiting in the inbox already.
     call_command("import_transactions", "923609016", str(path), "--inbox")
     assert "New: 0, already imported: 5" in capsys.readouterr().out
