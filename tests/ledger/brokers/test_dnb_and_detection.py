@@ -165,7 +165,7 @@ def test_a_finance_user_uploads_a_nordnet_file_on_the_import_page(client, fiona,
     response = client.post(_url("transactions_import", acme), {"file": upload}, follow=True)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "imported 2 new, 0 already imported" in page
+    assert "importerte 2 nye, 0 var importert fra før" in page
     with scope(company=acme):
         assert Transaction.objects.filter(company=acme, source="broker").count() == 2
 
