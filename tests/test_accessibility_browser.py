@@ -239,6 +239,9 @@ SIGNED_IN = [
     ),
     Visit("inbox-batch", "/c/{slug}/innboks/", _inbox_upload),
     Visit("inbox-row", "/c/{slug}/innboks/", _inbox_open_row),
+    Visit("audit-log", "/c/{slug}/brukere/logg/"),
+    Visit("transaction-edit", "/c/{slug}/transaksjoner/{ready}/endre/"),
+    Visit("reverse", "/c/{slug}/transaksjoner/{booked}/tilbakefor/"),
     # Last: "book all ready" queues the ready purchase and holds back the one in a closed period.
     Visit("held-back", "/c/{slug}/transaksjoner/", _submit("[data-testid=book-all]")),
 ]
