@@ -31,13 +31,18 @@ class BookingAttemptInline(admin.TabularInline):
     fields = (
         "started_at",
         "attempt",
-        "action",
+        "action_label",
         "outcome",
         "tripletex_calls",
         "request_ids",
         "messages",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("Action"))
+    def action_label(self, obj: BookingAttempt) -> str:
+        """In words, as on the transaction's page (not the stored "book")."""
+        return obj.action_label
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -51,3 +51,16 @@ def test_every_action_the_booking_code_records_has_a_label():
     assert recorded <= set(BookingAttempt.Action.values), recorded - set(
         BookingAttempt.Action.values
     )
+
+
+@pytest.mark.django_db
+def test_the_staff_admin_shows_the_actions_in_words_too(client, staff, acme):
+    txn = record(acme)
+    with scope(company=acme):
+        BookingAttempt.objects.create(company=acme, transaction=txn, attempt=1, action="resolve")
+    client.force_login(staff)
+    page = client.get(reverse("admin:ledger_transaction_change", args=[txn.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Kontroll etter uklart svar" in html
+    assert not re.search(r">\s*resolve\s*<", html)
