@@ -5,7 +5,8 @@ Every page audited also has exactly one <h1>, and every company page names the f
 To audit another page, add a Visit to SIGNED_IN (or ANONYMOUS) at the end: a path (formatted
 with the world's values: slug, booked, ready, year, month) and optionally what to do there first
 (`then`: fill a form, submit it, click something); `failed=True` for a failed submit or an error
-page, whose title must start with "Feil: " (and no other page's may). The signed-in user is staff
+page, whose title must start with "Feil: " (and no other page's may) and whose focus must be on
+what went wrong (the error summary or the list of a file's bad rows). The signed-in user is staff
 and an administrator of the firm and of a second one, so every page of the product is open to
 them, the group view included.
 """
@@ -148,6 +149,21 @@ def _budget_not_a_workbook(page) -> None:
     _submit("[data-testid=budget-upload-button]")(page)
 
 
+def _unknown_portfolio(form: str) -> Callable:
+    """Upload a Nordnet export of a portfolio the firm has no broker account for: every row is
+    an error and nothing is imported (the import page) or put in the inbox."""
+
+    def upload(page) -> None:
+        day = timezone.localdate().isoformat()
+        content = nordnet_30([row(7101, day, "INNSKUDD", "1,00", "1,00", portfolio="999")])
+        page.set_input_files(
+            f"{form} #id_file", {"name": "nordnet.csv", "mimeType": "text/csv", "buffer": content}
+        )
+        _submit(f"{form} button[type=submit]")(page)
+
+    return upload
+
+
 def _key_request_empty(page) -> None:
     _submit("[data-testid=key-request-submit]")(page)
 
@@ -239,6 +255,18 @@ SIGNED_IN = [
     ),
     Visit("inbox-batch", "/c/{slug}/innboks/", _inbox_upload),
     Visit("inbox-row", "/c/{slug}/innboks/", _inbox_open_row),
+    Visit(
+        "broker-import-errors",
+        "/c/{slug}/transaksjoner/import/",
+        _unknown_portfolio("form[enctype]"),
+        failed=True,
+    ),
+    Visit(
+        "inbox-bad-file",
+        "/c/{slug}/innboks/",
+        _unknown_portfolio("[data-testid=inbox-upload]"),
+        failed=True,
+    ),
     Visit("audit-log", "/c/{slug}/brukere/logg/"),
     Visit("transaction-edit", "/c/{slug}/transaksjoner/{ready}/endre/"),
     Visit("reverse", "/c/{slug}/transaksjoner/{booked}/tilbakefor/"),
@@ -319,6 +347,9 @@ def _audit(page, visits: list[Visit], values: dict, company_name: str | None) ->
         headings = page.locator("h1").count()
         if headings != 1:
             problems.append(f"{visit.name} ({page.url}): {headings} <h1> elements, not one")
+        focused = "document.activeElement?.hasAttribute('data-error-summary') ?? false"
+        if visit.failed and not page.evaluate(focused):
+            problems.append(f"{visit.name}: focus is not on the list of what went wrong")
         if visit.failed != page.title().startswith("Feil: "):
             expected = "starts" if visit.failed else "does not start"
             problems.append(f"{visit.name}: the title {page.title()!r} {expected} with 'Feil: '")
