@@ -147,6 +147,9 @@ def test_csv_import_refuses_a_bad_file_and_imports_a_good_one(page, fiona, acme)
     lines = page.locator("[data-testid=import-error]")
     assert [lines.nth(i).get_attribute("data-line") for i in range(lines.count())] == ["3", "4"]
     assert all(text.strip() for text in lines.all_inner_texts())
+    # Said like a failed form: "Feil: " in the title, focus on the rows' problems.
+    assert page.title().startswith("Feil: ")
+    assert page.evaluate("document.activeElement.dataset.testid") == "import-errors"
     save_screenshot(page, "csv-import-errors")
     assert _transactions(acme) == []
 
