@@ -10,9 +10,10 @@ The header row is found by its names (within the first 20 rows), not by counting
 `Totalbeløp` is read as the trade value in the trade currency before the fee and `Totalbeløp
 (lokal valuta)` as the same in NOK (*unverified*: project_kodak computes Antall × Pris instead and
 ignores both; when the NOK total is missing it is Antall × Pris × Valutakurs here too). Signs are
-ignored: the direction says which way the trade went. The ISIN of a ticker + MIC is the one the
-firm's earlier transactions of that instrument carry (ledger/imports/service.py), else left open
-with a warning.
+ignored: the direction says which way the trade went. The ISIN of a ticker + MIC is the one
+remembered for it on the firm's Instrument (`instrument_ref`, given once in the inbox), else the
+one the firm's earlier transactions of that name carry (ledger/imports/service.py), else left open
+with a warning (in the inbox: asked once per instrument).
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ from ledger.imports.service import (
     _accounts,
     _prepared,
     _remembered_isins,
+    isin_remember,
+    isins_remember,
 )
 from ledger.models import BrokerAccount, ImportBatch, InboxRow, JournalLine, Transaction
 from ledger.models.inbox import data_to_json
@@ -221,7 +223,9 @@ def inbox_upload(
     result.warnings = [w for w in parsed.warnings if w not in gap_warnings]
     new_rows = _new_rows(company, fmt.key, parsed, result)
     if fmt.key == "dnb":
-        _remembered_isins(company, new_rows, result)
+        # The ISIN of each ticker + MIC when remembered; the instruments still without one are
+        # asked on the batch page (instruments_without_isin), not listed as warnings.
+        _remembered_isins(company, new_rows, FileImport())
     batch = ImportBatch.objects.create(
         company=company,
         format_key=fmt.key,
@@ -465,6 +469,46 @@ def row_exclude(*, company: Company, row: InboxRow, excluded: bool) -> InboxRow:
     return row
 
 
+class IsinRefused(Exception):
+    """The ISIN given for an instrument is not valid, or no row of the batch is that instrument."""
+
+
+@transaction.atomic
+def instrument_isin_set(
+    *, company: Company, batch: ImportBatch, instrument_ref: str, isin: str, by: User | None
+) -> int:
+    """Give every row of the batch for the broker's instrument `instrument_ref` (DNB: TICKER.MIC)
+    the ISIN, remember it for the firm's later files (service.isin_remember), then check the
+    batch again; how many rows it filled."""
+    from stdnum import isin as stdnum_isin
+
+    batch = _open_locked(company, batch)
+    isin = "".join(isin.split()).upper()
+    if not stdnum_isin.is_valid(isin):
+        raise IsinRefused(_("%(isin)s is not a valid ISIN.") % {"isin": isin or "—"})
+    rows = list(
+        InboxRow.objects.filter(company=company, batch=batch, instrument_ref=instrument_ref)
+        .exclude(instrument_ref="")
+        .filter(transaction__isnull=True)
+    )
+    if not rows:
+        raise IsinRefused(
+            _("No row of this file is the instrument %(ref)s.") % {"ref": instrument_ref or "—"}
+        )
+    for row in rows:
+        row.data = {**row.data, "isin": isin}
+    InboxRow.objects.bulk_update(rows, ["data"], batch_size=BULK)
+    isin_remember(
+        company=company,
+        instrument_ref=instrument_ref,
+        name=str(rows[0].data.get("instrument_name") or ""),
+        isin=isin,
+        by=by,
+    )
+    batch_check(company=company, batch=batch)
+    return len(rows)
+
+
 @transaction.atomic
 def batch_discard(*, company: Company, batch: ImportBatch, by: User | None) -> None:
     """Throw the batch away: nothing of it is saved (its rows may be uploaded again)."""
@@ -499,6 +543,7 @@ def batch_accept(*, company: Company, batch: ImportBatch, by: User | None) -> Ac
             % {"n": bad}
         )
     created = _save(company, included, by)
+    isins_remember(company=company, rows=[as_parsed(item.row) for item in included], by=by)
     locked.status = ImportBatch.Status.ACCEPTED
     locked.decided_by, locked.decided_at = (by if by and by.pk else None), timezone.now()
     locked.save(update_fields=["status", "decided_by", "decided_at"])

@@ -48,6 +48,32 @@ class ShownRow:
 
 
 @dataclass
+class MissingIsin:
+    """An instrument of the batch known only by the broker's ticker and MIC, with no ISIN yet."""
+
+    instrument_ref: str
+    name: str
+    rows: int
+
+
+def instruments_without_isin(*, company: Company, batch: ImportBatch) -> list[MissingIsin]:
+    """The batch's instruments (DNB: TICKER.MIC) whose rows have no ISIN, to be given once."""
+    found: dict[str, MissingIsin] = {}
+    stored = (
+        InboxRow.objects.filter(company=company, batch=batch, transaction__isnull=True)
+        .exclude(instrument_ref="")
+        .order_by("position")
+        .values_list("instrument_ref", "data")
+    )
+    for ref, data in stored:
+        if data.get("isin"):
+            continue
+        item = found.setdefault(ref, MissingIsin(ref, str(data.get("instrument_name") or ""), 0))
+        item.rows += 1
+    return sorted(found.values(), key=lambda m: (m.name.lower(), m.instrument_ref))
+
+
+@dataclass
 class Group:
     """The rows of one broker account on this page."""
 
@@ -121,6 +147,9 @@ def batch_page(
         "counts": counts,
         "summary": counts_message(new=new, already=batch.already),
         "saldo_gaps": [_gap(gap) for gap in batch.saldo_gaps],
+        "missing_isins": instruments_without_isin(company=company, batch=batch)
+        if batch.is_open
+        else [],
     }
 
 

@@ -145,6 +145,32 @@ def inbox_accept(request: CompanyRequest, company_slug: str, batch_id: int) -> H
 
 @company_role_required(Role.FINANCE)
 @require_POST
+def inbox_isin(request: CompanyRequest, company_slug: str, batch_id: int) -> HttpResponse:
+    """Give the ISIN of an instrument known by ticker and MIC once: every row of it is filled and
+    the ISIN is remembered for later files."""
+    batch = _batch_or_404(request, batch_id)
+    ref = request.POST.get("instrument_ref", "").strip()
+    try:
+        filled = svc.instrument_isin_set(
+            company=request.company,
+            batch=batch,
+            instrument_ref=ref,
+            isin=request.POST.get("isin", ""),
+            by=request.user,
+        )
+    except (svc.BatchClosed, svc.IsinRefused) as exc:
+        messages.error(request, str(exc))
+        return redirect(_batch_url(request, batch.pk, "missing-isins"))
+    messages.success(
+        request,
+        _("ISIN saved for %(ref)s: %(n)s row(s) filled, and it is remembered for later files.")
+        % {"ref": ref, "n": filled},
+    )
+    return redirect(_batch_url(request, batch.pk))
+
+
+@company_role_required(Role.FINANCE)
+@require_POST
 def inbox_discard(request: CompanyRequest, company_slug: str, batch_id: int) -> HttpResponse:
     """Throw the file's rows away; nothing of it is saved."""
     batch = _batch_or_404(request, batch_id)

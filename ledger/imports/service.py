@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.imports.base import FEE_REFUND, ParsedFile, ParsedRow
 from ledger.imports.registry import format_detect
-from ledger.models import BrokerAccount, Transaction
+from ledger.models import BrokerAccount, Instrument, Transaction
 from ledger.transactions.csv_import import transactions_import
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import (
@@ -171,6 +171,8 @@ def file_import(
         result.errors.sort()
         return result
     _save(company=company, by=by, prepared=prepared, result=result)
+    if result.saved and fmt.key == "dnb":
+        isins_remember(company=company, rows=[p.row for p in prepared], by=by)
     result.errors.sort()
     return result
 
@@ -276,8 +278,16 @@ def _new_rows(
 
 
 def _remembered_isins(company: Company, rows: list[ParsedRow], result: FileImport) -> None:
-    """An instrument known by ticker and MIC gets the ISIN the firm's earlier transactions of the
-    same instrument carry; one without is imported by name, with a warning."""
+    """An instrument known by ticker and MIC gets the ISIN remembered for it (Instrument's
+    `instrument_ref`, given once in the inbox or learnt from an earlier import), else the ISIN
+    the firm's earlier transactions of the same name carry; one without is imported by name,
+    with a warning."""
+    refs = {row.instrument_ref for row in rows if row.instrument_ref}
+    by_ref = dict(
+        Instrument.objects.filter(company=company, instrument_ref__in=refs)
+        .exclude(isin="")
+        .values_list("instrument_ref", "isin")
+    )
     names = {row.data["instrument_name"] for row in rows}
     remembered = dict(
         Transaction.objects.filter(company=company, instrument_name__in=names)
@@ -286,7 +296,7 @@ def _remembered_isins(company: Company, rows: list[ParsedRow], result: FileImpor
     )
     warned: set[str] = set()
     for row in rows:
-        isin = remembered.get(row.data["instrument_name"], "")
+        isin = by_ref.get(row.instrument_ref) or remembered.get(row.data["instrument_name"], "")
         row.data["isin"] = isin
         if not isin and row.instrument_ref not in warned:
             warned.add(row.instrument_ref)
@@ -297,6 +307,41 @@ def _remembered_isins(company: Company, rows: list[ParsedRow], result: FileImpor
                     % {"name": row.data["instrument_name"], "ref": row.instrument_ref},
                 )
             )
+
+
+def isin_remember(
+    *, company: Company, instrument_ref: str, name: str, isin: str, by: User | None = None
+) -> Instrument:
+    """Remember that the broker's `instrument_ref` (DNB: TICKER.MIC) is `isin`, on the firm's
+    Instrument of that ISIN (created with the default facts when it has none yet); a ticker and
+    MIC names one instrument, so an older answer for it is forgotten."""
+    from ledger.holdings.exemption import instrument_unsaved
+
+    isin = isin.strip().upper()
+    Instrument.objects.filter(company=company, instrument_ref=instrument_ref).exclude(
+        key=isin
+    ).update(instrument_ref="")
+    found = Instrument.objects.filter(company=company, key=isin).first()
+    if found is None:
+        found = instrument_unsaved(company=company, key=isin, name=name, isin=isin)
+        found.updated_by = by if by is not None and by.pk else None
+    if found.instrument_ref == instrument_ref and found.isin:
+        return found
+    found.instrument_ref = instrument_ref
+    found.isin = found.isin or isin
+    found.save()
+    return found
+
+
+def isins_remember(*, company: Company, rows: list[ParsedRow], by: User | None = None) -> None:
+    """Remember the ISIN of every ticker + MIC among saved rows (one answer per instrument)."""
+    found: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        isin = (row.data.get("isin") or "").strip().upper()
+        if row.instrument_ref and isin:
+            found[row.instrument_ref] = (row.data.get("instrument_name") or "", isin)
+    for ref, (name, isin) in found.items():
+        isin_remember(company=company, instrument_ref=ref, name=name, isin=isin, by=by)
 
 
 @dataclass

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("innboks/", inbox_views.inbox, name="inbox"),
     path("innboks/<int:batch_id>/", inbox_views.inbox_batch, name="inbox_batch"),
     path("innboks/<int:batch_id>/godta/", inbox_views.inbox_accept, name="inbox_accept"),
+    path("innboks/<int:batch_id>/isin/", inbox_views.inbox_isin, name="inbox_isin"),
     path("innboks/<int:batch_id>/forkast/", inbox_views.inbox_discard, name="inbox_discard"),
     path("innboks/rad/<int:row_id>/", inbox_views.inbox_row, name="inbox_row"),
     path(

@@ -1,7 +1,8 @@
 """What the firm holds, as the tax rules see it: one Instrument per company and instrument key.
 
 The key is `Transaction.instrument_key` (the ISIN when known, else the name, upper case), so every
-transaction of an instrument finds its record. The facts stored here decide whether the
+transaction of an instrument finds its record. A broker file without ISINs (DNB: ticker and MIC)
+finds the ISIN a person gave once through `instrument_ref`. The facts stored here decide whether the
 instrument's gains, losses and dividends fall inside the exemption method (fritaksmetoden,
 skatteloven § 2-38); the rule that derives the default is `ledger/holdings/exemption.py`, and a
 person may override it per instrument (README, "Fritaksmetoden").
@@ -39,6 +40,9 @@ class Instrument(models.Model):
     key = models.CharField(max_length=200)
     name = models.CharField(_("name"), max_length=200)
     isin = models.CharField(_("ISIN"), max_length=12, blank=True)
+    # The broker's name for the instrument when its file has no ISIN (DNB: "TICKER.MIC"), so the
+    # ISIN a person gave once is found again on the next import (ledger/imports/service.py).
+    instrument_ref = models.CharField(_("ticker and market (MIC)"), max_length=80, blank=True)
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.SHARE)
     # ISO 3166 alpha-2 of the country the company (or fund) is resident in for tax.
     country = models.CharField(_("country of residence"), max_length=2, blank=True)
