@@ -54,11 +54,11 @@ from ledger.imports.service import (
     DAY_ORDER,
     FileImport,
     TypeCount,
-    _accounts,
-    _prepared,
-    _remembered_isins,
+    file_accounts_resolve,
     isin_remember,
     isins_remember,
+    remembered_isins_apply,
+    row_prepare,
 )
 from ledger.models import BrokerAccount, ImportBatch, InboxRow, JournalLine, Transaction
 from ledger.models.inbox import data_to_json
@@ -215,7 +215,7 @@ def inbox_upload(
     if not result.ok:
         upload.errors = sorted(result.errors)
         return upload
-    accounts = _accounts(company, fmt.key, parsed, account, result)
+    accounts = file_accounts_resolve(company, fmt.key, parsed, account, result)
     if not result.ok:
         upload.errors = sorted(result.errors)
         return upload
@@ -225,7 +225,7 @@ def inbox_upload(
     if fmt.key == "dnb":
         # The ISIN of each ticker + MIC when remembered; the instruments still without one are
         # asked on the batch page (instruments_without_isin), not listed as warnings.
-        _remembered_isins(company, new_rows, FileImport())
+        remembered_isins_apply(company, new_rows, FileImport())
     batch = ImportBatch.objects.create(
         company=company,
         format_key=fmt.key,
@@ -311,7 +311,7 @@ def candidate(company: Company, row: InboxRow) -> Candidate:
     scratch = FileImport()
     account = row.broker_account
     accounts = {row.account_number: account} if account is not None else {}
-    prepared = _prepared(company, as_parsed(row), accounts, scratch)
+    prepared = row_prepare(company, as_parsed(row), accounts, scratch)
     txn = transaction_unsaved(company=company, data=prepared.data)
     txn.broker_account = account
     txn.fx_rate = row.fx_rate if txn.kind != Kind.JOURNAL else None

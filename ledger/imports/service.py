@@ -160,11 +160,11 @@ def file_import(
         manual_types=parsed.manual_types,
         cancelled=parsed.cancelled,
     )
-    accounts = _accounts(company, fmt.key, parsed, account, result)
+    accounts = file_accounts_resolve(company, fmt.key, parsed, account, result)
     new_rows = _new_rows(company, fmt.key, parsed, result)
     if fmt.key == "dnb":
-        _remembered_isins(company, new_rows, result)
-    prepared = [_prepared(company, row, accounts, result) for row in new_rows]
+        remembered_isins_apply(company, new_rows, result)
+    prepared = [row_prepare(company, row, accounts, result) for row in new_rows]
     if result.ok:
         _fifo_errors(company, prepared, result)
     if not result.ok or not save:
@@ -198,7 +198,7 @@ def _own_csv(
     return result
 
 
-def _accounts(
+def file_accounts_resolve(
     company: Company,
     key: str,
     parsed: ParsedFile,
@@ -277,7 +277,7 @@ def _new_rows(
     return new
 
 
-def _remembered_isins(company: Company, rows: list[ParsedRow], result: FileImport) -> None:
+def remembered_isins_apply(company: Company, rows: list[ParsedRow], result: FileImport) -> None:
     """An instrument known by ticker and MIC gets the ISIN remembered for it (Instrument's
     `instrument_ref`, given once in the inbox or learnt from an earlier import), else the ISIN
     the firm's earlier transactions of the same name carry; one without is imported by name,
@@ -345,16 +345,19 @@ def isins_remember(*, company: Company, rows: list[ParsedRow], by: User | None =
 
 
 @dataclass
-class _Prepared:
+class PreparedRow:
+    """A file's row as transaction_create takes it: its data, the journal lines of a refund of
+    fees (None for a securities row) and its broker account."""
+
     row: ParsedRow
     data: dict[str, Any]
     lines: list[dict[str, Any]] | None
     account: BrokerAccount | None
 
 
-def _prepared(
+def row_prepare(
     company: Company, row: ParsedRow, accounts: dict[str, BrokerAccount], result: FileImport
-) -> _Prepared:
+) -> PreparedRow:
     """The row as transaction_create takes it, its problems added to the result."""
     account = accounts.get(row.account_number)
     if row.kind == FEE_REFUND:
@@ -375,14 +378,14 @@ def _prepared(
         }
         for line in lines:
             result.errors.extend((row.line, p) for p in journal_line_problems(line))
-        return _Prepared(row, data, lines, account)
+        return PreparedRow(row, data, lines, account)
     if not row.data.get("trade_date"):
         result.errors.append((row.line, _("The date is missing.")))
     result.errors.extend((row.line, p) for p in securities_problems(row.data).values())
-    return _Prepared(row, row.data, None, account)
+    return PreparedRow(row, row.data, None, account)
 
 
-def _fifo_errors(company: Company, prepared: list[_Prepared], result: FileImport) -> None:
+def _fifo_errors(company: Company, prepared: list[PreparedRow], result: FileImport) -> None:
     """FIFO over the file's rows and the firm's history in one walk (fifo_verdict, as the CSV
     import does): a sale of more than is held then, or a row that would change a booked sale's
     cost, is an error on its line."""
@@ -394,7 +397,7 @@ def _fifo_errors(company: Company, prepared: list[_Prepared], result: FileImport
 
 
 def _save(
-    *, company: Company, by: User | None, prepared: list[_Prepared], result: FileImport
+    *, company: Company, by: User | None, prepared: list[PreparedRow], result: FileImport
 ) -> None:
     """Save every prepared row, or (with any problem) none."""
     ordered = sorted(
