@@ -29,7 +29,8 @@ from ledger.models import BrokerAccount, SyncRun
 from tests.axe import AxeUnavailable, axe_violations, describe
 from tests.browser import log_in, save_screenshot
 from tests.conftest import PASSWORD, make_user
-from tests.ledger.brokers.files import EQUINOR, nordnet_30, row
+from tests.ledger.brokers.files import EQUINOR, dnb_workbook, nordnet_30, row
+from tests.ledger.brokers.test_dnb_isin import FIRST_FILE as DNB_FILE
 from tests.ledger.figures_data import seed_from_tripletex
 from tests.ledger.support import purchase_data
 from tests.requirements import missing
@@ -164,6 +165,20 @@ def _unknown_portfolio(form: str) -> Callable:
     return upload
 
 
+def _inbox_dnb(page) -> None:
+    """Put a DNB export in the inbox: its page asks for the ISIN of the tickers it names."""
+    page.set_input_files(
+        "[data-testid=inbox-upload] #id_file",
+        {
+            "name": "dnb.xlsx",
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "buffer": dnb_workbook(DNB_FILE),
+        },
+    )
+    _submit("[data-testid=inbox-upload] button[type=submit]")(page)
+    page.locator("[data-testid=missing-isins]").wait_for()
+
+
 def _key_request_empty(page) -> None:
     _submit("[data-testid=key-request-submit]")(page)
 
@@ -267,6 +282,7 @@ SIGNED_IN = [
         _unknown_portfolio("[data-testid=inbox-upload]"),
         failed=True,
     ),
+    Visit("inbox-dnb-missing-isin", "/c/{slug}/innboks/", _inbox_dnb),
     Visit("audit-log", "/c/{slug}/brukere/logg/"),
     Visit("transaction-edit", "/c/{slug}/transaksjoner/{ready}/endre/"),
     Visit("reverse", "/c/{slug}/transaksjoner/{booked}/tilbakefor/"),
@@ -311,9 +327,12 @@ def a11y_world(tripletex_sandbox, local_cache, private_var_dir) -> dict:
             data=purchase_data(instrument_name="Orkla ASA", isin="", trade_date=closed_month),
             by=None,
         )
-        # The Nordnet account a file put in the inbox belongs to.
+        # The Nordnet and DNB accounts the files put in the inbox belong to.
         BrokerAccount.objects.create(
             company=company, broker="nordnet", number="12345678", cash_account=1920
+        )
+        BrokerAccount.objects.create(
+            company=company, broker="dnb", number="1234.56.78901", cash_account=1920
         )
     # A subsidiary the user can open, for the group view.
     subsidiary = company_create(org_number=demo.OPERATING.org_number, name=demo.OPERATING.name)
