@@ -42,6 +42,7 @@ lock: install
 run: install
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py seed_demo_ledger
 	@echo "Starting web (http://127.0.0.1:8000), Celery worker + beat and the Tripletex sandbox (http://127.0.0.1:8765/v2). Ctrl-C stops all."
 	$(RUN_ENV) $(VENV)/bin/honcho -f Procfile.dev start
 
