@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils import translation
-from weasyprint import HTML  # type: ignore[import-untyped]  # ships no type hints
 
 from companies.models import Company
 from ledger.packs.content import PackContent, pack_content
@@ -40,7 +39,13 @@ def pack_html(content: PackContent) -> str:
 
 
 def pack_pdf(content: PackContent) -> RenderedPdf:
-    """The pack as PDF bytes and its number of pages."""
+    """The pack as PDF bytes and its number of pages.
+
+    WeasyPrint is imported here, not at the top: it loads Pango from the system when imported, and
+    a machine without Pango must still start the app (only making a pack then fails, said on the
+    pack's page as its error)."""
+    from weasyprint import HTML  # type: ignore[import-untyped]  # ships no type hints
+
     document = HTML(string=pack_html(content)).render()
     data = document.write_pdf()
     assert data is not None  # write_pdf() without a target returns the bytes
