@@ -42,8 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,8 +59,9 @@ from ledger.imports.service import (
     remembered_isins_apply,
     row_prepare,
 )
-from ledger.models import BrokerAccount, ImportBatch, InboxRow, JournalLine, Transaction
+from ledger.models import BrokerAccount, ImportBatch, InboxRow, Transaction
 from ledger.models.inbox import data_to_json
+from ledger.transactions.bulk import BULK, NewTransaction, transactions_save_ready
 from ledger.transactions.checks import (
     Reference,
     column_problems,
@@ -71,16 +71,10 @@ from ledger.transactions.checks import (
     reference_stored,
 )
 from ledger.transactions.fifo import fifo_verdict
-from ledger.transactions.services import (
-    LINE_FIELDS,
-    SECURITIES_FIELDS,
-    transaction_unsaved,
-)
+from ledger.transactions.services import SECURITIES_FIELDS, transaction_unsaved
 from ledger.transactions.vouchers import gl_account_problem, gl_settings_get
 
 Kind = Transaction.Kind
-# Rows are written in batches of this many (PostgreSQL and SQLite both take it in one statement).
-BULK = 500
 
 
 @dataclass
@@ -552,34 +546,8 @@ def batch_accept(*, company: Company, batch: ImportBatch, by: User | None) -> Ac
 
 def _save(company: Company, items: list[Candidate], by: User | None) -> int:
     """Write the checked candidates as transaction_create writes one (module docstring)."""
-    user = by if by is not None and by.pk else None
-    txns = []
-    for item in items:
-        txn = item.txn
-        txn.created_by, txn.status = user, Transaction.Status.READY
-        txns.append(txn)
-    Transaction.objects.bulk_create(txns, batch_size=BULK)
-    # external_number_for_round(1), "DYN-<company>-<pk>", for all of them in one statement.
-    pks = [txn.pk for txn in txns]
-    Transaction.objects.filter(company=company, pk__in=pks).update(
-        external_voucher_number=Concat(
-            Value(f"DYN-{company.pk}-"), Cast("pk", output_field=CharField())
-        )
-    )
-    for txn in txns:
-        txn.external_voucher_number = txn.external_number_for_round(1)
-    journal = [
-        JournalLine(
-            company=company,
-            transaction=item.txn,
-            row=number,
-            **{name: _line_value(line, name) for name in LINE_FIELDS},
-        )
-        for item in items
-        if item.lines is not None
-        for number, line in enumerate(item.lines, start=1)
-    ]
-    JournalLine.objects.bulk_create(journal, batch_size=BULK)
+    rows = [NewTransaction(item.txn, item.data, item.lines) for item in items]
+    txns = transactions_save_ready(company=company, rows=rows, by=by)
     # Each row to its transaction: by the broker's id in one statement, the few without one by pk.
     batch_rows = InboxRow.objects.filter(company=company, pk__in=[i.row.pk for i in items])
     # (The subquery names broker_ref != '' so PostgreSQL can use the partial unique index.)
@@ -592,13 +560,6 @@ def _save(company: Company, items: list[Candidate], by: User | None) -> int:
         item.row.transaction = item.txn
     InboxRow.objects.bulk_update(unnamed, ["transaction"], batch_size=BULK)
     return len(txns)
-
-
-def _line_value(line: dict[str, Any], name: str) -> Any:
-    value = line.get(name)
-    if value is not None:
-        return value
-    return Decimal("0.00") if name in ("debit", "credit") else ""
 
 
 # ---- reading -----------------------------------------------------------------------------------

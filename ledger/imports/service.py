@@ -10,10 +10,11 @@ existing import (ledger/transactions/csv_import.py) unchanged. A broker file's r
 * deduplicated on the broker's own transaction id (stored on the transaction as `broker_ref`),
   so re-importing an overlapping file adds only the rows that are new;
 * checked as the form and the CSV import check them (securities_problems, FIFO for the whole
-  file in one walk over the firm's history, then transaction_create's own checks), all or
-  nothing: any problem and nothing is saved;
+  file in one walk over the firm's history, then transaction_create's own checks,
+  `transaction_check`), all or nothing: any problem and nothing is saved;
 * saved as ready to book, in trade-date order (purchases before sales of the same day), each
-  with its broker account, FX rate, withholding tax and contract-note number.
+  with its broker account, FX rate, withholding tax and contract-note number — in bulk, as the
+  inbox saves an accepted batch (ledger/transactions/bulk.py).
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from companies.models import Company, User
 from ledger.imports.base import FEE_REFUND, ParsedFile, ParsedRow
 from ledger.imports.registry import format_detect
 from ledger.models import BrokerAccount, Instrument, Transaction
+from ledger.transactions.bulk import (
+    NewTransaction,
+    transactions_check_many,
+    transactions_save_ready,
+)
 from ledger.transactions.csv_import import transactions_import
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import (
-    TransactionInvalid,
     journal_line_problems,
     securities_problems,
-    transaction_create,
     transaction_unsaved,
 )
 from ledger.transactions.vouchers import gl_settings_get
@@ -399,40 +403,30 @@ def _fifo_errors(company: Company, prepared: list[PreparedRow], result: FileImpo
 def _save(
     *, company: Company, by: User | None, prepared: list[PreparedRow], result: FileImport
 ) -> None:
-    """Save every prepared row, or (with any problem) none."""
+    """Save every prepared row as ready (in bulk, ledger/transactions/bulk.py), or (with any
+    problem) none."""
     ordered = sorted(
         prepared, key=lambda p: (p.data["trade_date"], DAY_ORDER.get(p.data["kind"], 3), p.row.line)
     )
-    try:
-        with transaction.atomic():
-            for item in ordered:
-                try:
-                    txn = transaction_create(
-                        company=company,
-                        data=item.data,
-                        lines=item.lines,
-                        by=by,
-                        source=Transaction.Source.BROKER,
-                        fifo_checked=True,
-                    )
-                except TransactionInvalid as exc:
-                    result.errors.extend((item.row.line, m) for m in exc.messages)
-                    continue
-                extra = {
-                    "broker_account": item.account,
-                    "fx_rate": item.row.fx_rate,
-                    "tax_withheld": item.row.tax_withheld,
-                    "broker_ref": item.row.broker_ref,
-                    "broker_ref_other": item.row.broker_ref_other,
-                    "contract_note_number": item.row.contract_note_number,
-                }
-                Transaction.objects.filter(pk=txn.pk).update(**extra)
-                for name, value in extra.items():
-                    setattr(txn, name, value)
-                result.created.append(txn)
-            if result.errors:
-                raise _Rollback
-    except _Rollback:
-        result.created = []
-        return
-    result.saved = True
+    rows = [NewTransaction(_unsaved(company, item), item.data, item.lines) for item in ordered]
+    problems = transactions_check_many(company=company, rows=rows)
+    for index, messages in problems.items():
+        result.errors.extend((ordered[index].row.line, m) for m in messages)
+    if not result.errors:
+        result.created, result.saved = (
+            transactions_save_ready(company=company, rows=rows, by=by),
+            True,
+        )
+
+
+def _unsaved(company: Company, item: PreparedRow) -> Transaction:
+    """The row as the transaction it is saved as: its values, source and broker fields."""
+    txn = transaction_unsaved(company=company, data=item.data)
+    txn.source = Transaction.Source.BROKER
+    txn.broker_account = item.account
+    txn.fx_rate = item.row.fx_rate
+    txn.tax_withheld = item.row.tax_withheld
+    txn.broker_ref = item.row.broker_ref
+    txn.broker_ref_other = item.row.broker_ref_other
+    txn.contract_note_number = item.row.contract_note_number
+    return txn

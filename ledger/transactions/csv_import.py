@@ -20,19 +20,21 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
 from ledger.models import Transaction
 from ledger.templatetags.money import format_amount
+from ledger.transactions.bulk import (
+    NewTransaction,
+    transactions_check_many,
+    transactions_save_ready,
+)
 from ledger.transactions.checks import Reference, reference_load
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import (
-    TransactionInvalid,
     journal_line_problems,
     securities_problems,
-    transaction_create,
     transaction_unsaved,
 )
 
@@ -365,10 +367,6 @@ def _check_journal(entry: _Entry, result: ImportResult) -> None:
         )
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _fifo_errors(company: Company, entries: list[_Entry], result: ImportResult) -> None:
     """FIFO over the file and the firm's history in one walk, in date order and then file order
     within a day (so the order of the file's rows never changes the verdict): a sale of more
@@ -378,6 +376,13 @@ def _fifo_errors(company: Company, entries: list[_Entry], result: ImportResult) 
     verdict = fifo_verdict(company=company, txns=txns)
     for index, messages in verdict.problems().items():
         result.errors.extend((securities[index].line, m) for m in messages)
+
+
+def _unsaved(company: Company, entry: _Entry) -> NewTransaction:
+    """The entry as the transaction it is saved as (transaction_create's values, source CSV)."""
+    txn = transaction_unsaved(company=company, data=entry.data)
+    txn.source = Transaction.Source.CSV
+    return NewTransaction(txn, entry.data, entry.lines)
 
 
 def transactions_import(
@@ -400,26 +405,12 @@ def transactions_import(
         reference = reference_load(company=company, days=days)
     result.reference = reference
     _fifo_errors(company, entries, result)
-    try:
-        with transaction.atomic():
-            for entry in entries:
-                try:
-                    txn = transaction_create(
-                        company=company,
-                        data=entry.data,
-                        lines=entry.lines,
-                        by=by,
-                        source=Transaction.Source.CSV,
-                        reference=reference,
-                        fifo_checked=True,
-                    )
-                except TransactionInvalid as exc:
-                    result.errors.extend((entry.line, m) for m in exc.messages)
-                    continue
-                result.created.append(txn)
-            if result.errors:
-                raise _Rollback
-    except _Rollback:
-        result.created = []
+    rows = [_unsaved(company, entry) for entry in entries]
+    problems = transactions_check_many(company=company, rows=rows, reference=reference)
+    for index, messages in problems.items():
+        result.errors.extend((entries[index].line, m) for m in messages)
+    if not result.errors:
+        transactions_save_ready(company=company, rows=rows, by=by)
+        result.created = [row.txn for row in rows]
     result.errors.sort()
     return result

@@ -22,7 +22,13 @@ from django.utils.translation import gettext as _
 
 from companies.models import Company, User
 from ledger.accounts import ACCOUNT_NUMBERS
-from ledger.models import AWAITING_APPROVAL, BookingAttempt, JournalLine, Transaction
+from ledger.models import (
+    AWAITING_APPROVAL,
+    BookingAttempt,
+    GLAccountSettings,
+    JournalLine,
+    Transaction,
+)
 from ledger.templatetags.money import format_amount
 from ledger.transactions.checks import (
     Reference,
@@ -98,7 +104,8 @@ def _is_text(name: str) -> bool:
     return field.get_internal_type() in ("CharField", "TextField")
 
 
-def _journal_lines(company: Company, lines: list[dict[str, Any]]) -> list[JournalLine]:
+def journal_lines_unsaved(company: Company, lines: list[dict[str, Any]]) -> list[JournalLine]:
+    """A journal entry's lines as unsaved rows numbered from 1 (missing amounts 0, texts '')."""
     return [
         JournalLine(
             company=company,
@@ -114,7 +121,7 @@ def _journal_lines(company: Company, lines: list[dict[str, Any]]) -> list[Journa
 
 def _save_lines(company: Company, txn: Transaction, lines: list[dict[str, Any]]) -> None:
     JournalLine.objects.filter(transaction=txn).delete()
-    rows = _journal_lines(company, lines)
+    rows = journal_lines_unsaved(company, lines)
     for row in rows:
         row.transaction = txn
     JournalLine.objects.bulk_create(rows)
@@ -126,7 +133,7 @@ def _size_check(
     """Raise TransactionInvalid when a value does not fit its column (checks.column_problems)."""
     problems = column_problems(txn, [name for name in SECURITIES_FIELDS if name in data])
     if txn.kind == Transaction.Kind.JOURNAL:
-        for row in _journal_lines(company, lines or []):
+        for row in journal_lines_unsaved(company, lines or []):
             problems += [
                 _("Journal line %(row)s: %(problem)s") % {"row": row.row, "problem": problem}
                 for problem in column_problems(row, LINE_FIELDS)
@@ -144,6 +151,7 @@ def _entry_check(
     txn: Transaction,
     lines: list[dict[str, Any]] | None,
     reference: Reference | None,
+    gl: GLAccountSettings | None = None,
 ) -> None:
     """Raise TransactionInvalid for what Tripletex would refuse: the date (absurd, or outside an
     open period) and the accounts (missing or inactive), against the firm's synced chart and
@@ -151,7 +159,7 @@ def _entry_check(
     from Tripletex); without it, the stored rows as they are."""
     ref = reference if reference is not None else reference_stored(company=company)
     accounts = [line.get("account_number") for line in lines or []]
-    if problems := entry_problems(company=company, txn=txn, line_accounts=accounts, ref=ref):
+    if problems := entry_problems(company=company, txn=txn, line_accounts=accounts, ref=ref, gl=gl):
         raise TransactionInvalid(problems)
 
 
@@ -180,6 +188,25 @@ def _check(
         raise TransactionInvalid([str(exc)]) from exc
 
 
+def transaction_check(
+    *,
+    company: Company,
+    txn: Transaction,
+    data: dict[str, Any],
+    lines: list[dict[str, Any]] | None,
+    reference: Reference | None,
+    gl: GLAccountSettings | None = None,
+    fifo: bool = True,
+) -> None:
+    """The checks transaction_create makes before it saves `txn` (built from `data`): what fits
+    the columns, then what Tripletex would refuse, then a journal entry's balance and (`fifo`)
+    FIFO over the firm's history. Raises TransactionInvalid with the first group's problems.
+    `gl`: the firm's GL settings when the caller has them (many rows checked at once)."""
+    _size_check(company, txn, data, lines)
+    _entry_check(company, txn, lines, reference, gl)
+    _check(company, txn, lines, fifo=fifo)
+
+
 @transaction.atomic
 def transaction_create(
     *,
@@ -197,9 +224,9 @@ def transaction_create(
     fifo.fifo_verdict), so this row is not walked again on its own."""
     txn = Transaction(company=company, created_by=by if by and by.pk else None, source=source)
     _apply(txn, data)
-    _size_check(company, txn, data, lines)
-    _entry_check(company, txn, lines, reference)
-    _check(company, txn, lines, fifo=not fifo_checked)
+    transaction_check(
+        company=company, txn=txn, data=data, lines=lines, reference=reference, fifo=not fifo_checked
+    )
     txn.status = Status.READY
     txn.save()
     txn.external_voucher_number = txn.external_number_for_round(1)
