@@ -54,8 +54,10 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
 
     from companies.models import Membership, Role, User
     from companies.services import company_create
+    from ledger.budgets.totals import budget_totals_refresh
     from ledger.models import AccountBalance, Budget, MonthSync, ReportPack, SyncRun, Transaction
     from ledger.periods import add_months, month_start, today_local
+    from ledger.sync.month_replace import month_totals
     from tripletex.sandbox.store import bench_org_number
 
     user = User.objects.filter(email=EMAIL).first() or User.objects.create_user(
@@ -86,8 +88,22 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
                 for number in RESULT_ACCOUNTS + BALANCE_ACCOUNTS
             ]
             AccountBalance.objects.bulk_create(balances, batch_size=2000)
+            # With the totals the sync stores beside the rows (`month_replace.month_totals`).
             MonthSync.objects.bulk_create(
-                MonthSync(company=company, month=m, synced_at=now, balance_rows=52, result_rows=40)
+                MonthSync(
+                    company=company,
+                    month=m,
+                    synced_at=now,
+                    balance_rows=52,
+                    result_rows=40,
+                    **month_totals(
+                        [
+                            (b.account_number, b.balance_in, b.balance_change, b.balance_out)
+                            for b in balances
+                            if b.month == m
+                        ]
+                    ),
+                )
                 for m in months
             )
             Budget.objects.bulk_create(
@@ -102,6 +118,7 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
                 for m in months[-12:]
                 for number in RESULT_ACCOUNTS
             )
+            budget_totals_refresh(company=company, start=months[-12], end=add_months(current, 1))
             for status in ("succeeded", "succeeded", "failed" if n % 7 == 0 else "succeeded"):
                 SyncRun.objects.create(
                     company=company, trigger="schedule", status=status, finished_at=now
@@ -119,7 +136,9 @@ def _seed(firms: int):  # type: ignore[no-untyped-def]
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE ledger_accountbalance, ledger_budget, ledger_monthsync")
+        cursor.execute(
+            "ANALYZE ledger_accountbalance, ledger_budget, ledger_monthsync, ledger_budgettotal"
+        )
     return user
 
 

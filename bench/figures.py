@@ -122,6 +122,7 @@ def _seed_budget(company) -> None:  # type: ignore[no-untyped-def]
     """A company-level budget for every result account and month (skipped when present)."""
     from django.utils import timezone
 
+    from ledger.budgets.totals import budget_totals_refresh
     from ledger.models import Budget
     from tests.ledger.figures_data import every_month, month
 
@@ -145,6 +146,8 @@ def _seed_budget(company) -> None:  # type: ignore[no-untyped-def]
         ],
         batch_size=5000,
     )
+    # With the monthly totals the budget sync and the upload write beside the rows.
+    budget_totals_refresh(company=company, start=months[0], end=month(2026, 1))
 
 
 def _percentile(values: list[float], p: float) -> float:

@@ -86,6 +86,7 @@ def _seed(firms: int) -> tuple[User, OfficeKey, list[Company]]:
     from companies.credentials import connection_set_office_key, office_key_set
     from companies.models import Company, OfficeKey, Role, User
     from companies.services import company_create, membership_set
+    from ledger.budgets.totals import budget_totals_refresh
     from ledger.models import Budget, ReportComment
     from tests.ledger.figures_data import seed_changes
 
@@ -121,6 +122,9 @@ def _seed(firms: int) -> tuple[User, OfficeKey, list[Company]]:
                         for n in (3000, 3010, 6000, 6020)
                         for m in (1, 2, 3)
                     ]
+                )
+                budget_totals_refresh(
+                    company=firm, start=datetime.date(2026, 1, 1), end=datetime.date(2026, 4, 1)
                 )
                 ReportComment.objects.create(
                     company=firm,

@@ -38,6 +38,11 @@ class AccountRange:
 
 BALANCE = AccountRange(1000, 3000)
 RESULT = AccountRange(3000, 9000)
+# The lines of the key figures (`ledger.figures.keyfigures`) that the sync also totals per month on
+# MonthSync (`ledger.sync.month_replace`), so the office dashboard need not sum the balances.
+CURRENT_ASSETS = AccountRange(1400, 2000)
+SHORT_TERM_DEBT = AccountRange(2300, 3000)
+NET_RESULT = AccountRange(3000, 8800)  # the P&L's "Net result for the year", allocations excluded
 # Any account a user may post to: NS 4102's four digits, sub-accounts of up to five.
 ACCOUNT_NUMBERS = AccountRange(1000, 100_000)
 

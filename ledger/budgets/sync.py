@@ -32,6 +32,7 @@ from django_scopes import scope
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
+from ledger.budgets.totals import budget_totals_refresh
 from ledger.models import Budget, BudgetYear
 from ledger.periods import FiscalYear, today_local
 from ledger.sync.alerts import error_text, with_request_id
@@ -116,6 +117,7 @@ def budgets_year_replace(
         if year.source == BudgetYear.Source.TRIPLETEX:
             year.source, year.rows, year.updated_at = BudgetYear.Source.NONE, 0, now
         year.save()
+        budget_totals_refresh(company=company, start=fiscal_year.start, end=fiscal_year.end)
         return 0
     in_year.delete()
     Budget.objects.bulk_create(
@@ -136,6 +138,7 @@ def budgets_year_replace(
     year.source, year.rows, year.updated_at = BudgetYear.Source.TRIPLETEX, len(amounts), now
     year.uploaded_by, year.file_name = None, ""
     year.save()
+    budget_totals_refresh(company=company, start=fiscal_year.start, end=fiscal_year.end)
     return len(amounts)
 
 

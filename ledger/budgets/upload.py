@@ -34,6 +34,7 @@ from companies.audit import audit_record
 from companies.models import Company, User
 from ledger.accounts import RESULT
 from ledger.budgets.selectors import shown_sign
+from ledger.budgets.totals import budget_totals_refresh
 from ledger.models import Budget, BudgetYear, LedgerAccount
 from ledger.periods import FiscalYear
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
@@ -329,6 +330,7 @@ def budget_upload(
         )
         for (number, month), amount in sorted(result.amounts.items())
     )
+    budget_totals_refresh(company=company, start=fiscal_year.start, end=fiscal_year.end)
     year.source, year.rows, year.updated_at = BudgetYear.Source.UPLOAD, len(result.amounts), now
     year.uploaded_by = by if by and by.pk else None
     year.file_name = file_name[:255]

@@ -1,10 +1,13 @@
 """One row per firm the user can open, with the figures an accounting office scans every morning.
 
 Built on the overview of my companies (`ledger.figures.overview`: connection, last sync, figures as
-of, waiting and failed transactions) and, for all firms at once, five more queries whatever their
-number: the months each firm has (its fiscal year, `ledger.periods`), result sums per firm and
-month, company-level budget sums per firm and month, the latest balances of current assets and
-short-term debt, and the last report pack.
+of, waiting and failed transactions) and, for all firms at once, three more queries whatever their
+number: the months each firm has with the totals the sync stores on them (MonthSync: the fiscal
+year, `ledger.periods`; the month's net result; its closing current assets and short-term debt),
+the company-level budget totals per firm and month (BudgetTotal, written with the budget rows), and
+the last report pack. No balance or budget row is summed here: for 200 firms that was most of the
+page's time (the sums are kept where the rows are written, `ledger.sync.month_replace` and
+`ledger.budgets.totals`, and tested equal to the rows' sums).
 
 * Result this year: the net result (3000–8799, the P&L's "Net result for the year", profit
   positive) of the firm's fiscal year to date, through the current month (Oslo); last year: the
@@ -12,7 +15,9 @@ short-term debt, and the last report pack.
   (`ledger.budgets`), variance = result − budget and its percentage of the budget.
 * Liquidity ratio: as `ledger.figures.keyfigures.key_figures` computes it (current assets
   14xx–19xx / short-term debt 23xx–29xx), at the end of the firm's last synced month up to the
-  current one, for every firm in one query instead of that function's four per firm.
+  current one (that month's stored closing balances: the sync stores a row for every account
+  whose balance is not zero, every month, so they are each account's latest balance), instead of
+  that function's four queries per firm.
 * The last report pack: the newest `ReportPack` of the firm (`ledger.packs`), any state.
 """
 
@@ -24,16 +29,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Max, Q, Subquery, Sum
+from django.db.models import Max, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope, scopes_disabled
 
 from companies.models import User
-from ledger.figures.keyfigures import CURRENT_ASSETS, NET_RESULT, SHORT_TERM_DEBT, KeyFigure
+from ledger.figures.keyfigures import KeyFigure
 from ledger.figures.overview import OverviewRow, companies_figures_overview
-from ledger.models import AccountBalance, Budget, MonthSync, ReportPack
+from ledger.models import BudgetTotal, MonthSync, ReportPack
 from ledger.periods import (
     FiscalYear,
     MonthSummary,
@@ -124,88 +129,107 @@ def office_dashboard(
     ids = [c.pk for c in companies]
     current = month_start(today or today_local())
     with scope(company=companies):
-        years, last_synced = _fiscal_years(ids, current)
-        windows = _windows(years, current)
-        results = _sums(AccountBalance, "balance_change", ids, windows)
-        budgets = _sums(Budget, "amount", ids, windows, department_id=None, project_id=None)
-        liquidity = _liquidity(last_synced)
+        months = _synced_months(ids)
+        years = {pk: fiscal_year_of(current, _start_month(months.get(pk, []))) for pk in ids}
+        budgets = _budgets(years, current)
         packs = _last_packs(ids)
     rows = []
     for row in overview:
         pk = row.company.pk
-        result, result_last_year, _n = results.get(pk, (ZERO, ZERO, 0))
+        fiscal_year = years[pk]
+        firm_months = months.get(pk, [])
+        first, last_first = fiscal_year.start, add_months(fiscal_year.start, -12)
+        last_current = add_months(current, -12)
+        result = sum((m.net_result for m in firm_months if first <= m.month <= current), ZERO)
+        result_last_year = sum(
+            (m.net_result for m in firm_months if last_first <= m.month <= last_current), ZERO
+        )
+        synced = [m for m in firm_months if m.month <= current]
+        last = synced[-1] if synced else None
         budget = budgets.get(pk)
         rows.append(
             DashboardRow(
                 overview=row,
-                fiscal_year=years[pk],
-                has_figures=pk in last_synced,
+                fiscal_year=fiscal_year,
+                has_figures=last is not None,
                 result=-result,
                 result_last_year=-result_last_year,
-                budget=-budget[0] if budget and budget[2] else None,
-                liquidity=liquidity.get(pk) or _liquidity_figure(ZERO, ZERO),
+                budget=-budget[0] if budget and budget[1] else None,
+                # Display signs, as key_figures: assets as stored (debit +), debt flipped (credit +).
+                liquidity=_liquidity_figure(last.current_assets, -last.short_term_debt)
+                if last
+                else _liquidity_figure(ZERO, ZERO),
                 pack=packs.get(pk),
             )
         )
     return dashboard_sorted(rows, sort)
 
 
-def _fiscal_years(
-    ids: list[int], current: datetime.date
-) -> tuple[dict[int, FiscalYear], dict[int, datetime.date]]:
-    """Each firm's fiscal year containing `current` (the fiscal-year rule) and its last synced
-    month up to `current` (one query)."""
-    summaries: dict[int, list[MonthSummary]] = defaultdict(list)
+class _Month(NamedTuple):
+    """A synced month's counts (the fiscal-year rule's evidence) and the totals the sync stored on
+    its MonthSync (ledger signs, `ledger.sync.month_replace.month_totals`). A tuple: a frozen
+    dataclass per month of 200 firms cost more than the rest of the selector's Python."""
+
+    month: datetime.date
+    result_rows: int
+    result_rows_opened: int
+    net_result: Decimal
+    current_assets: Decimal
+    short_term_debt: Decimal
+
+
+def _synced_months(ids: list[int]) -> dict[int, list[_Month]]:
+    """Each firm's months with balances, oldest first (one query)."""
+    months: dict[int, list[_Month]] = defaultdict(list)
     rows = (
         MonthSync.objects.filter(company_id__in=ids, balance_rows__gt=0)
         .order_by("company_id", "month")
-        .values_list("company_id", "month", "result_rows", "result_rows_opened")
+        .values_list(
+            "company_id",
+            "month",
+            "result_rows",
+            "result_rows_opened",
+            "net_result",
+            "current_assets",
+            "short_term_debt",
+        )
     )
-    last: dict[int, datetime.date] = {}
-    for pk, month, result_rows, opened in rows:
-        summaries[pk].append(MonthSummary(month, result_rows, opened))
-        if month <= current:
-            last[pk] = month
-    years = {pk: fiscal_year_of(current, fiscal_year_start_month(summaries[pk])) for pk in ids}
-    return years, last
+    for pk, month, result_rows, opened, net_result, assets, debt in rows:
+        months[pk].append(_Month(month, result_rows, opened, net_result, assets, debt))
+    return months
 
 
-def _windows(years: dict[int, FiscalYear], current: datetime.date) -> tuple[Q, Q, datetime.date]:
-    """Filters for the months of this fiscal year to date and of the same months a year earlier,
-    one term per distinct fiscal-year start (most firms share one), and the earliest month."""
+def _start_month(months: list[_Month]) -> int:
+    """The fiscal-year rule (`ledger.periods.fiscal_year_start_month`) over a firm's months.
+
+    The rule answers January whenever no month carried a result balance in (its first test), so
+    its MonthSummary rows are only built for the firms where some month did."""
+    if not any(m.result_rows_opened for m in months):
+        return fiscal_year_start_month([])
+    return fiscal_year_start_month(
+        MonthSummary(m.month, m.result_rows, m.result_rows_opened) for m in months
+    )
+
+
+def _budgets(
+    years: dict[int, FiscalYear], current: datetime.date
+) -> dict[int, tuple[Decimal, int]]:
+    """{firm: (company-level budget of the net-result accounts, ledger signs, budget rows)} of the
+    firm's fiscal year through `current`, from the stored monthly totals (BudgetTotal, written with
+    the budget rows, `ledger.budgets.totals`); one query, one term per distinct fiscal-year start."""
     by_start: dict[datetime.date, list[int]] = defaultdict(list)
     for pk, fiscal_year in years.items():
         by_start[fiscal_year.start].append(pk)
-    this_year, last_year = Q(pk__in=[]), Q(pk__in=[])
+    this_year = Q(pk__in=[])
     for start, pks in by_start.items():
         this_year |= Q(company_id__in=pks, month__gte=start, month__lte=current)
-        last_year |= Q(
-            company_id__in=pks,
-            month__gte=add_months(start, -12),
-            month__lte=add_months(current, -12),
-        )
-    return this_year, last_year, add_months(min(by_start), -12)
-
-
-def _sums(
-    model: Any, field: str, ids: list[int], windows: tuple[Q, Q, datetime.date], **filters: Any
-) -> dict[int, tuple[Decimal, Decimal, int]]:
-    """{firm: (raw sum this year to date, raw sum of last year's same months, rows this year)} of
-    `field` over the net-result accounts (one query, one row per firm)."""
-    this_year, last_year, first = windows
     rows = (
-        model.objects.filter(
-            company_id__in=ids, month__gte=first, **NET_RESULT.lookups(), **filters
-        )
+        BudgetTotal.objects.filter(this_year)
         .values("company_id")
-        .annotate(
-            now=Sum(field, filter=this_year),
-            before=Sum(field, filter=last_year),
-            rows=Count("id", filter=this_year),
-        )
-        .values_list("company_id", "now", "before", "rows")
+        .annotate(total=Sum("net_result"), rows=Sum("rows"))
+        .values_list("company_id", "total", "rows")
     )
-    return {pk: (now or ZERO, before or ZERO, n) for pk, now, before, n in rows}
+    return {pk: (total or ZERO, n or 0) for pk, total, n in rows}
 
 
 def _liquidity_figure(current_assets: Decimal, short_term_debt: Decimal) -> KeyFigure:
@@ -218,37 +242,6 @@ def _liquidity_figure(current_assets: Decimal, short_term_debt: Decimal) -> KeyF
         short_term_debt,
         is_percent=False,
     )
-
-
-def _liquidity(last: dict[int, datetime.date]) -> dict[int, KeyFigure]:
-    """Each firm's liquidity ratio at the end of its last synced month (one query).
-
-    The sync stores a row for every account whose balance in, change or out is not zero, every
-    month (`ledger.sync.services`, "Grid"), so the month's own rows are each account's latest
-    balance: what key_figures reads as the out of its latest row up to the month."""
-    by_month: dict[datetime.date, list[int]] = defaultdict(list)
-    for pk, month in last.items():
-        by_month[month].append(pk)
-    if not by_month:
-        return {}
-    at_month = Q(pk__in=[])
-    for month, pks in by_month.items():
-        at_month |= Q(company_id__in=pks, month=month)
-    rows = (
-        AccountBalance.objects.filter(
-            at_month,
-            account_number__gte=CURRENT_ASSETS.first,
-            account_number__lt=SHORT_TERM_DEBT.end,
-        )
-        .values("company_id")
-        .annotate(
-            assets=Sum("balance_out", filter=Q(**CURRENT_ASSETS.lookups())),
-            debt=Sum("balance_out", filter=Q(**SHORT_TERM_DEBT.lookups())),
-        )
-        .values_list("company_id", "assets", "debt")
-    )
-    # Display signs, as key_figures: assets as stored (debit +), debt flipped (credit +).
-    return {pk: _liquidity_figure(a or ZERO, -(d or ZERO)) for pk, a, d in rows}
 
 
 def _last_packs(ids: list[int]) -> dict[int, PackInfo]:

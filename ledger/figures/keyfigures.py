@@ -46,22 +46,26 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
-from ledger.accounts import BALANCE, RESULT, AccountRange
+from ledger.accounts import (
+    BALANCE,
+    CURRENT_ASSETS,
+    NET_RESULT,
+    RESULT,
+    SHORT_TERM_DEBT,
+    AccountRange,
+)
 from ledger.figures.selectors import Dimensions, balances_at, money, results_through
 from ledger.models import AccountBalance, Posting
 from ledger.periods import add_months, fiscal_year_of, fiscal_year_start_month_of, month_next
 
 ZERO = Decimal(0)
 
-CURRENT_ASSETS = AccountRange(1400, 2000)
 TOTAL_ASSETS = AccountRange(1000, 2000)
 EQUITY = AccountRange(2000, 2100)
-SHORT_TERM_DEBT = AccountRange(2300, 3000)
 OPERATING_REVENUE = AccountRange(3000, 4000)
 PRE_TAX = AccountRange(3000, 8300)
 TAX = AccountRange(8300, 8400)
 OTHER_RESULT = AccountRange(8400, 8800)
-NET_RESULT = AccountRange(3000, 8800)
 ALLOCATIONS = AccountRange(8800, 9000)
 INTEREST_COSTS = AccountRange(8130, 8160)
 DEPRECIATION = AccountRange(6000, 6100)

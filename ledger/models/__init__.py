@@ -12,7 +12,7 @@ from ledger.models.balances import (
     SyncSchedule,
 )
 from ledger.models.brokers import BrokerAccount
-from ledger.models.budgets import Budget, BudgetYear
+from ledger.models.budgets import Budget, BudgetTotal, BudgetYear
 from ledger.models.contract_notes import ContractNote
 from ledger.models.inbox import ImportBatch, InboxRow
 from ledger.models.instruments import Instrument
@@ -40,6 +40,7 @@ __all__ = [
     "BookingAttempt",
     "BrokerAccount",
     "Budget",
+    "BudgetTotal",
     "BudgetYear",
     "CompanyGroup",
     "EliminationPair",

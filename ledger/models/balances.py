@@ -20,6 +20,11 @@ class LedgerAccount(models.Model):
     name = models.CharField(_("name"), max_length=255)
     account_type = models.CharField(max_length=40, blank=True)
     is_active = models.BooleanField(default=True)
+    # The currency the account is kept in (Tripletex's Account.currency: code and id); '' when
+    # Tripletex did not say. Booking posts to an account in a foreign currency with Tripletex's
+    # currency fields, in that currency only (ledger/transactions/vouchers.py).
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    currency_tripletex_id = models.BigIntegerField(null=True, blank=True)
     synced_at = models.DateTimeField()
 
     objects = CompanyScopedManager()
@@ -153,6 +158,22 @@ class MonthSync(models.Model):
     )
     result_rows_opened = models.PositiveIntegerField(
         default=0, help_text="Of those, accounts whose opening balance is not zero."
+    )
+    # The month's totals the office dashboard reads instead of summing every balance of 200 firms
+    # (`ledger.dashboard`), in the ledger's signs, written with the balances in the same statement
+    # (`ledger.sync.month_replace`): ranges as in `ledger.accounts`.
+    net_result = models.DecimalField(
+        **MONEY, default=0, help_text="Change of the net-result accounts (3000–8799) in the month."
+    )
+    current_assets = models.DecimalField(
+        **MONEY,
+        default=0,
+        help_text="Balance of the current assets (1400–1999) at the month's end.",
+    )
+    short_term_debt = models.DecimalField(
+        **MONEY,
+        default=0,
+        help_text="Balance of the short-term debt (2300–2999) at the month's end.",
     )
 
     objects = CompanyScopedManager()

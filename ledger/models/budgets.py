@@ -103,3 +103,30 @@ class BudgetYear(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id} {self.start:%Y-%m}: {self.source}"
+
+
+class BudgetTotal(models.Model):
+    """One month's company-level budget of the net-result accounts (3000–8799) of a company, summed.
+
+    The office dashboard reads these few rows instead of summing every budget row of 200 firms
+    (`ledger.dashboard`). Written in the same transaction as the budget rows, by the sync from
+    Tripletex and by the upload (`ledger.budgets.totals.budget_totals_refresh`): `rows` counts the
+    budget rows summed, so a month with a budget that sums to zero is told from one without."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="budget_totals")
+    month = models.DateField(help_text="First day of the month; the period is [month, next month).")
+    net_result = models.DecimalField(**MONEY)
+    rows = models.PositiveIntegerField()
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "month"], name="ledger_budgettotal_one_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.month:%Y-%m}: {self.net_result}"

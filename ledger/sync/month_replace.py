@@ -12,12 +12,13 @@ in the month are dropped, so a missing row always means "all zero".
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
 
 from companies.models import Company
-from ledger.accounts import is_result_account
+from ledger.accounts import CURRENT_ASSETS, NET_RESULT, SHORT_TERM_DEBT, is_result_account
 from ledger.models import AccountBalance, MonthSync, SyncRun
 from tripletex.schemas import BalanceRow
 
@@ -29,7 +30,7 @@ MonthValues = list[tuple[int, Decimal, Decimal, Decimal]]
 
 # One statement per month on PostgreSQL (atomic on its own): drop the rows of accounts no longer in
 # the month, insert or update the others from four arrays (not seven parameters per row), record the
-# month's MonthSync and the run's progress.
+# month's MonthSync (its counts and totals) and the run's progress.
 REPLACE_MONTH_SQL = """
 WITH dropped AS (
     DELETE FROM ledger_accountbalance
@@ -50,13 +51,16 @@ WITH dropped AS (
     RETURNING 1
 ), month_sync AS (
     INSERT INTO ledger_monthsync (company_id, month, synced_at, period_closed, is_complete, problem,
-                                  balance_rows, result_rows, result_rows_opened)
+                                  balance_rows, result_rows, result_rows_opened,
+                                  net_result, current_assets, short_term_debt)
     VALUES (%(company)s, %(month)s, %(now)s, %(closed)s, true, '',
-            %(balance_rows)s, %(result_rows)s, %(result_rows_opened)s)
+            %(balance_rows)s, %(result_rows)s, %(result_rows_opened)s,
+            %(net_result)s, %(current_assets)s, %(short_term_debt)s)
     ON CONFLICT (company_id, month) DO UPDATE SET
         synced_at = EXCLUDED.synced_at, period_closed = EXCLUDED.period_closed,
         balance_rows = EXCLUDED.balance_rows, result_rows = EXCLUDED.result_rows,
-        result_rows_opened = EXCLUDED.result_rows_opened
+        result_rows_opened = EXCLUDED.result_rows_opened, net_result = EXCLUDED.net_result,
+        current_assets = EXCLUDED.current_assets, short_term_debt = EXCLUDED.short_term_debt
     RETURNING 1
 ), progress AS (
     UPDATE ledger_syncrun SET
@@ -90,9 +94,9 @@ def balances_month_replace(
     update_conflicts on the same unique constraints, a delete and an update, in one transaction.
     """
     numbers = [v[0] for v in values]
-    counts = month_counts(values)
+    counts = {**month_counts(values), **month_totals(values)}
     if connection.vendor == "postgresql":
-        params = {
+        params: dict[str, Any] = {
             "company": company.pk,
             "month": month,
             "now": synced_at,
@@ -181,4 +185,14 @@ def month_counts(values: MonthValues) -> dict[str, int]:
         "balance_rows": len(values),
         "result_rows": len(result),
         "result_rows_opened": sum(1 for b_in in result if b_in),
+    }
+
+
+def month_totals(values: MonthValues) -> dict[str, Decimal]:
+    """MonthSync's totals for a month made of `values`, ledger signs: the change of the net-result
+    accounts, and the out balance of current assets and of short-term debt."""
+    return {
+        "net_result": sum((c for n, _i, c, _o in values if n in NET_RESULT), ZERO),
+        "current_assets": sum((o for n, _i, _c, o in values if n in CURRENT_ASSETS), ZERO),
+        "short_term_debt": sum((o for n, _i, _c, o in values if n in SHORT_TERM_DEBT), ZERO),
     }

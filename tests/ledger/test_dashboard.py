@@ -3,6 +3,7 @@ liquidity per firm; server-side sorting with aria-sort; the same number of queri
 as for 200."""
 
 import datetime
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -14,9 +15,12 @@ from django_scopes import scope, scopes_disabled
 
 from companies.models import Membership, Role, User
 from companies.services import company_create
+from ledger.budgets.totals import budget_totals_refresh
 from ledger.dashboard.selectors import office_dashboard
 from ledger.figures.keyfigures import key_figures
-from ledger.models import AccountBalance, Budget, MonthSync, ReportPack, SyncRun
+from ledger.models import Budget, ReportPack, SyncRun
+from ledger.periods import month_next
+from ledger.sync.month_replace import balances_month_replace
 from tripletex.sandbox.store import bench_org_number
 
 D = Decimal
@@ -29,29 +33,18 @@ def _m(year, month):
 
 def _firm(name, n, user, role=Role.ACCOUNTANT, *, changes=(), balances=(), budgets=()):
     """A company with the user as member; balances as (account, month, change or out), a row
-    for every month an account's balance is not zero, as the sync stores them."""
+    for every month an account's balance is not zero, written as the sync writes them (each month
+    whole, with its MonthSync and totals); budgets as (account, month, amount, department), with
+    their monthly totals as the upload and the budget sync write them."""
     company = company_create(org_number=bench_org_number(n), name=name)
     Membership.objects.create(user=user, company=company, role=role)
     now = timezone.now()
-    rows = [
-        AccountBalance(
-            company=company,
-            account_number=a,
-            month=m,
-            balance_in=D(0),
-            balance_change=D(v),
-            balance_out=D(v),
-            synced_at=now,
-        )
-        for a, m, v in [*changes, *balances]
-    ]
+    by_month = defaultdict(list)
+    for a, m, v in [*changes, *balances]:
+        by_month[m].append((a, D(0), D(v), D(v)))
     with scopes_disabled():
-        AccountBalance.objects.bulk_create(rows)
-        months = sorted({m for _a, m, _v in [*changes, *balances]})
-        MonthSync.objects.bulk_create(
-            MonthSync(company=company, month=m, synced_at=now, balance_rows=1, result_rows=1)
-            for m in months
-        )
+        for m, values in sorted(by_month.items()):
+            balances_month_replace(company=company, month=m, values=values, synced_at=now)
         Budget.objects.bulk_create(
             Budget(
                 company=company,
@@ -64,6 +57,9 @@ def _firm(name, n, user, role=Role.ACCOUNTANT, *, changes=(), balances=(), budge
             )
             for a, m, v, dept in budgets
         )
+        if budgets:
+            months = [m for _a, m, _v, _d in budgets]
+            budget_totals_refresh(company=company, start=min(months), end=month_next(max(months)))
     return company
 
 
