@@ -4,6 +4,8 @@ Each handler takes the server and a `Context` and returns (status, payload); it 
 `ApiError` for anything Tripletex would answer with an error body. Voucher validation follows
 Tripletex (README §7.1): rows >= 1, at least two postings, gross amounts summing to 0 per date,
 known accounts, open periods, and the "Advanced Voucher" permission for sendToLedger=true.
+Currencies as `_validate_currency` describes (an account locked to a foreign currency takes only
+postings in it, with their currency amount).
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from typing import Any
 from . import demo, seed
 from .api import ApiError, Context, Handler, Server, encode_json, validation_error
 from .attachments import document_get, voucher_attachment_upload
-from .entities import ore_to_decimal, vat_type_entities, voucher_type_entities
+from .entities import (
+    currency_entities,
+    ore_to_decimal,
+    vat_type_entities,
+    voucher_type_entities,
+)
 from .fields import FieldSelectionError, Ref
 from .specfields import SPEC_FIELDS
 from .store import VAT_BY_ID, PostingInput, decimal_to_ore
@@ -143,6 +150,18 @@ def _vat_types(server: Server, ctx: Context) -> tuple[int, Any]:
         allowed = {code for code, v in seed.VAT_TYPES.items() if v[4] in (direction, "NONE")}
         items = [v for v in items if v["number"] in allowed]
     return 200, server.listing(ctx, items, "vatType")
+
+
+def _currencies(server: Server, ctx: Context) -> tuple[int, Any]:
+    """GET /currency: the currencies, filtered by `id` and `code` (comma-separated lists)."""
+    items = currency_entities()
+    ids, codes = ctx.q_ids("id"), ctx.q_str("code")
+    if ids:
+        items = [c for c in items if c["id"] in ids]
+    if codes:
+        wanted = {code.strip().upper() for code in codes.split(",")}
+        items = [c for c in items if c["code"] in wanted]
+    return 200, server.listing(ctx, items, "currency")
 
 
 def _voucher_types(server: Server, ctx: Context) -> tuple[int, Any]:
@@ -559,6 +578,7 @@ def _validate_posting(
         if vat_code is None:
             messages.append(("postings.vatType", "Mva-koden finnes ikke."))
             ok = False
+    currency = _validate_currency(server, company_id, raw, account_id, gross, messages)
     department = _dimension_ref(raw, "department", server.store.departments(company_id), messages)
     project = _dimension_ref(raw, "project", server.store.projects(company_id), messages)
     posting_day = day
@@ -568,7 +588,7 @@ def _validate_posting(
         except ValueError:
             messages.append(("postings.date", "Ugyldig dato."))
             ok = False
-    if not ok or department is False or project is False:
+    if not ok or department is False or project is False or currency is None:
         return None
     assert account_id is not None
     assert gross is not None
@@ -582,7 +602,87 @@ def _validate_posting(
         project or None,
         _text(raw.get("description")),
         posting_day,
+        currency_id=currency[0],
+        gross_currency=currency[1],
     )
+
+
+def _validate_currency(
+    server: Server,
+    company_id: int,
+    raw: dict[str, Any],
+    account_id: int | None,
+    gross: int | None,
+    messages: list[tuple[str, str]],
+) -> tuple[int, int | None] | None:
+    """(currency id, gross in the currency's cents or None for "as amountGross") of a posting, or
+    None after adding what is wrong to `messages`.
+
+    What Tripletex does, as far as its own words go:
+    * A posting without `currency` is in the company currency (README §7.1: "defaults to company
+      currency"), NOK here; its `amountGrossCurrency` is the same number as `amountGross`
+      (README §7.1 and the minimal example of tripletex-api2#15, where both are sent equal).
+    * A currency is named by id and must exist (GET /currency; tripletex-api2#18).
+    * An account locked to a currency other than the company's takes postings in that currency
+      only (Tripletex changelog 28.06.2016, "Endringer i Tripletex": "hvis regnskapskontoen er
+      låst til USD, så kan man ikke postere i en annen valuta enn USD"); such a posting needs its
+      amount in that currency, `amountGrossCurrency`, with the same sign as the NOK amount.
+    * An account in the company currency may take a posting in another currency (the same
+      changelog); the sandbox accepts it with its currency amount.
+    The voucher balances in NOK (`amountGross`), whatever the currencies (_validate_voucher).
+    """
+    currency_id = seed.CURRENCY_NOK
+    if raw.get("currency") is not None:
+        ident = _ref_id(raw.get("currency"))
+        if ident is None or ident not in seed.CURRENCIES:
+            messages.append(("postings.currency", "Valutaen finnes ikke."))
+            return None
+        currency_id = ident
+    code = seed.CURRENCIES[currency_id][0]
+    account = server.store.account(company_id, account_id) if account_id is not None else None
+    if account is not None:
+        locked = account["currency"].id
+        if locked != seed.CURRENCY_NOK and locked != currency_id:
+            messages.append(
+                (
+                    "postings.currency",
+                    f"Konto {account['number']} er låst til valuta "
+                    f"{seed.CURRENCIES[locked][0]}; posteringen må være i "
+                    f"{seed.CURRENCIES[locked][0]}, ikke {code}.",
+                )
+            )
+            return None
+    if gross is None:
+        return currency_id, None  # amountGross itself is wrong: said once, for that field
+    sent = raw.get("amountGrossCurrency")
+    in_currency = _amount(sent) if sent is not None else None
+    if sent is not None and in_currency is None:
+        messages.append(
+            ("postings.amountGrossCurrency", "Beløpet i valuta har mer enn to desimaler.")
+        )
+        return None
+    if currency_id == seed.CURRENCY_NOK:
+        if in_currency is not None and in_currency != gross:
+            messages.append(
+                (
+                    "postings.amountGrossCurrency",
+                    "Beløpet i valuta må være lik beløpet når posteringen er i NOK.",
+                )
+            )
+            return None
+        return currency_id, None
+    if in_currency is None:
+        messages.append(("postings.amountGrossCurrency", f"Beløp i valuta ({code}) mangler."))
+        return None
+    if (in_currency > 0, in_currency < 0) != (gross > 0, gross < 0):
+        messages.append(
+            (
+                "postings.amountGrossCurrency",
+                "Beløpet i valuta må ha samme fortegn som beløpet i NOK.",
+            )
+        )
+        return None
+    return currency_id, in_currency
 
 
 def _dimension_ref(
@@ -724,6 +824,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/ledger/account/(?P<id>\d+)", _entity_get("account")),
         ("GET", r"/ledger/vatType", _vat_types),
         ("GET", r"/ledger/vatType/(?P<id>\d+)", _entity_get("vatType")),
+        ("GET", r"/currency", _currencies),
+        ("GET", r"/currency/(?P<id>\d+)", _entity_get("currency")),
         ("GET", r"/ledger/voucherType", _voucher_types),
         ("GET", r"/ledger/voucherType/(?P<id>\d+)", _entity_get("voucherType")),
         ("GET", r"/ledger/accountingPeriod", _periods),

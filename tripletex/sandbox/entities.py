@@ -12,7 +12,10 @@ from typing import Any
 from . import seed
 from .fields import Ref, Url
 
-CURRENCY_NOK = 1
+CURRENCY_NOK = seed.CURRENCY_NOK
+
+
+CENT = Decimal("0.01")
 
 
 def ore_to_decimal(value: int) -> Decimal:
@@ -20,8 +23,10 @@ def ore_to_decimal(value: int) -> Decimal:
     return Decimal(value).scaleb(-2)
 
 
-def account_entity(account_id: int, number: int, name: str, vat: str) -> dict[str, Any]:
-    """Account entity from its stored columns."""
+def account_entity(
+    account_id: int, number: int, name: str, vat: str, currency_id: int = CURRENCY_NOK
+) -> dict[str, Any]:
+    """Account entity from its stored columns (`currency`: the currency the account is kept in)."""
     vat_id = seed.VAT_TYPES[vat][0]
     if number < 2000:
         kind = "ASSETS"
@@ -61,7 +66,7 @@ def account_entity(account_id: int, number: int, name: str, vat: str) -> dict[st
         "balanceGroup": "BALANCE" if number < 3000 else "RESULT",
         "vatType": Ref("vatType", vat_id),
         "vatLocked": False,
-        "currency": Ref("currency", CURRENCY_NOK),
+        "currency": Ref("currency", currency_id),
         "isCloseable": number in (1500, 2400),
         "isApplicableForSupplierInvoice": number >= 4000,
         "requireReconciliation": number in (1920, 1950),
@@ -100,8 +105,14 @@ def posting_entity(row: tuple[Any, ...]) -> dict[str, Any]:
         description,
         system,
         _posted,
+        currency_id,
+        gross_currency,
     ) = row
     net, gross_d = ore_to_decimal(amount), ore_to_decimal(gross)
+    # The currency amounts as sent (NOK: the same as the NOK amounts); the net in currency is
+    # the gross less the same VAT share (securities postings carry none).
+    gross_c = gross_d if gross_currency is None else ore_to_decimal(gross_currency)
+    net_c = gross_c if gross in (0, amount) else (gross_c * amount / gross).quantize(CENT)
     return {
         "id": pid,
         "version": 1,
@@ -118,10 +129,10 @@ def posting_entity(row: tuple[Any, ...]) -> dict[str, Any]:
         "department": _ref("department", dept),
         "vatType": _ref("vatType", vat_id),
         "amount": net,
-        "amountCurrency": net,
+        "amountCurrency": net_c,
         "amountGross": gross_d,
-        "amountGrossCurrency": gross_d,
-        "currency": Ref("currency", CURRENCY_NOK),
+        "amountGrossCurrency": gross_c,
+        "currency": Ref("currency", currency_id),
         "row": row_no,
         "systemGenerated": bool(system),
     }
@@ -196,16 +207,23 @@ def voucher_type_entities() -> list[dict[str, Any]]:
 
 
 def currency_entity(currency_id: int) -> dict[str, Any] | None:
-    """The NOK currency entity (the only currency of the sandbox)."""
-    if currency_id != CURRENCY_NOK:
+    """One currency entity (seed.CURRENCIES), None for an id Tripletex would not know."""
+    known = seed.CURRENCIES.get(currency_id)
+    if known is None:
         return None
+    code, description, factor = known
     return {
-        "id": CURRENCY_NOK,
+        "id": currency_id,
         "version": 1,
-        "url": Url("currency", CURRENCY_NOK),
-        "code": "NOK",
-        "description": "Norske kroner",
-        "factor": 1,
-        "displayName": "NOK",
+        "url": Url("currency", currency_id),
+        "code": code,
+        "description": description,
+        "factor": factor,
+        "displayName": code,
         "isDisabled": False,
     }
+
+
+def currency_entities() -> list[dict[str, Any]]:
+    """Every currency entity, by id (the same for every company)."""
+    return [e for ident in sorted(seed.CURRENCIES) if (e := currency_entity(ident)) is not None]

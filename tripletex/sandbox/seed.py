@@ -64,6 +64,7 @@ CHART = """
 1889|Andre finansielle instrumenter|0
 1900|Kontanter|0
 1920|Bankinnskudd|0
+1925|Bankinnskudd i valuta, USD|0
 1930|Bankinnskudd, sparekonto|0
 1950|Bankinnskudd for skattetrekk|0
 2000|Aksjekapital|0
@@ -232,6 +233,27 @@ VOUCHER_TYPES: dict[str, int] = {
     "Mva-oppgjør": 9907,
     "Årsavslutning": 9908,
 }
+
+# The currencies the sandbox knows: id -> (code, description, factor). Tripletex's Currency
+# schema has exactly these fields (plus isDisabled); its ids are the same for every company and
+# a posting names its currency by id (tripletex-api2#18 asks for codes instead: still ids). NOK
+# is 1 as in the posting example of tripletex-api2#110; the other ids are the sandbox's own (our
+# code looks currencies up by code, never by a hard-coded id). `factor` is the unit a rate is
+# quoted per, 100 for SEK and DKK as Norges Bank quotes them (the spec only types it as an
+# integer: *unverified* against Tripletex's values).
+CURRENCY_NOK = 1
+CURRENCIES: dict[int, tuple[str, str, int]] = {
+    CURRENCY_NOK: ("NOK", "Norske kroner", 1),
+    2: ("SEK", "Svenske kroner", 100),
+    3: ("DKK", "Danske kroner", 100),
+    4: ("USD", "Amerikanske dollar", 1),
+    5: ("EUR", "Euro", 1),
+    6: ("GBP", "Britiske pund", 1),
+}
+CURRENCY_IDS = {code: ident for ident, (code, _name, _factor) in CURRENCIES.items()}
+# Accounts of the demo chart locked to a foreign currency (a broker's USD cash, e.g. Nordnet's
+# USD sub-account): Tripletex takes only postings in that currency on them (README, sandbox).
+ACCOUNT_CURRENCIES: dict[int, str] = {1925: "USD"}
 
 DEPARTMENTS = (("1", "Administrasjon"), ("2", "Salg"), ("3", "Drift"))
 PROJECTS = (("100", "Intern utvikling"), ("200", "Kundeprosjekt Bergen"), ("300", "Oppussing"))

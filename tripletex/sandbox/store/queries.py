@@ -276,11 +276,12 @@ class Queries(Attachments, Seeding):
             return cache
         with self._lock:
             cache = _CompanyCache()
-            for account_id, number, name, vat in self.db.execute(
-                "SELECT id, number, name, vat_code FROM accounts WHERE company_id=? ORDER BY number",
+            for account_id, number, name, vat, currency in self.db.execute(
+                "SELECT id, number, name, vat_code, currency_id FROM accounts WHERE company_id=? "
+                "ORDER BY number",
                 (company_id,),
             ):
-                entity = account_entity(account_id, number, name, vat)
+                entity = account_entity(account_id, number, name, vat, currency)
                 cache.accounts.append(entity)
                 cache.account_by_id[account_id] = entity
                 cache.account_by_number[number] = entity
@@ -825,8 +826,8 @@ class Queries(Attachments, Seeding):
             ).fetchone()
             rows = self.db.execute(
                 "SELECT row, account_id, amount, amount_gross, vat_type_id, department_id, "
-                "project_id, description, system_generated FROM postings WHERE voucher_id=? "
-                "ORDER BY id",
+                "project_id, description, system_generated, currency_id, amount_gross_currency "
+                "FROM postings WHERE voucher_id=? ORDER BY id",
                 (voucher_id,),
             ).fetchall()
             new_id = self._next_id("vouchers", 300_001)
@@ -852,7 +853,8 @@ class Queries(Attachments, Seeding):
                         1,
                     ),
                 )
-                # The copies keep amount and gross negated row by row, so VAT reverses too.
+                # The copies keep amount and gross (and the currency's) negated row by row, so VAT
+                # reverses too.
                 self.db.executemany(
                     INSERT_POSTING,
                     [
@@ -872,6 +874,8 @@ class Queries(Attachments, Seeding):
                             r[7],
                             r[8],
                             1,
+                            r[9],
+                            None if r[10] is None else -r[10],
                         )
                         for r in rows
                     ],

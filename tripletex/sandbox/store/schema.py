@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS office_clients (token TEXT, company_id INTEGER);
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, token TEXT UNIQUE, employee_token TEXT, expiration_date TEXT);
 CREATE TABLE IF NOT EXISTS accounts (
-    id INTEGER PRIMARY KEY, company_id INTEGER, number INTEGER, name TEXT, vat_code TEXT);
+    id INTEGER PRIMARY KEY, company_id INTEGER, number INTEGER, name TEXT, vat_code TEXT,
+    currency_id INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS periods (
     id INTEGER PRIMARY KEY, company_id INTEGER, start TEXT, end TEXT, number INTEGER);
 CREATE TABLE IF NOT EXISTS departments (
@@ -50,7 +51,8 @@ CREATE TABLE IF NOT EXISTS postings (
     id INTEGER PRIMARY KEY, voucher_id INTEGER, company_id INTEGER, row INTEGER, date TEXT,
     date_ord INTEGER, account_id INTEGER, amount INTEGER, amount_gross INTEGER,
     vat_type_id INTEGER, department_id INTEGER, project_id INTEGER, description TEXT,
-    system_generated INTEGER, is_posted INTEGER);
+    system_generated INTEGER, is_posted INTEGER, currency_id INTEGER NOT NULL DEFAULT 1,
+    amount_gross_currency INTEGER);
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY, company_id INTEGER, voucher_id INTEGER UNIQUE, file_name TEXT);
 CREATE TABLE IF NOT EXISTS document_parts (
@@ -67,7 +69,7 @@ CREATE INDEX IF NOT EXISTS vouchers_external ON vouchers (company_id, external_n
 CREATE INDEX IF NOT EXISTS accounts_company ON accounts (company_id);
 """
 INSERT_VOUCHER = "INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-INSERT_POSTING = "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_POSTING = "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_BUDGET = "INSERT INTO result_budgets VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 VAT_BY_ID = {v[0]: code for code, v in seed.VAT_TYPES.items()}
@@ -83,7 +85,7 @@ def decimal_to_ore(value: Decimal) -> int | None:
 
 @dataclass
 class PostingInput:
-    """A validated posting of a new voucher (gross amount in øre)."""
+    """A validated posting of a new voucher (gross amounts in øre, or the currency's cents)."""
 
     row: int
     account_id: int
@@ -93,6 +95,10 @@ class PostingInput:
     project_id: int | None
     description: str | None
     date: date
+    # The posting's currency (the company's, NOK, unless sent) and its gross in that currency
+    # (None: the same as `gross`, as for NOK).
+    currency_id: int = seed.CURRENCY_NOK
+    gross_currency: int | None = None
 
 
 class Database:
@@ -117,6 +123,15 @@ class Database:
             self.db.execute(
                 "ALTER TABLE companies ADD COLUMN fiscal_start_month INTEGER NOT NULL DEFAULT 1"
             )
+        # Currencies came later too: an older file's accounts and postings are all in NOK.
+        for table, column, kind in (
+            ("accounts", "currency_id", "INTEGER NOT NULL DEFAULT 1"),
+            ("postings", "currency_id", "INTEGER NOT NULL DEFAULT 1"),
+            ("postings", "amount_gross_currency", "INTEGER"),
+        ):
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self._next_ids = {}
 
     def _delete_files(self) -> None:
@@ -181,6 +196,8 @@ class Database:
                     p.description,
                     0,
                     int(posted),
+                    p.currency_id,
+                    p.gross if p.gross_currency is None else p.gross_currency,
                 )
             )
             if vat and vat_account_number is not None:
@@ -202,6 +219,8 @@ class Database:
                         p.description,
                         1,
                         int(posted),
+                        seed.CURRENCY_NOK,
+                        vat,
                     )
                 )
         return rows

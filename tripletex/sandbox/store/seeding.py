@@ -198,8 +198,9 @@ class Seeding(Database):
         rows = []
         for number, account_name, vat in chart:
             account_ids[number] = self._next_id("accounts", 100_001)
-            rows.append((account_ids[number], company_id, number, account_name, vat))
-        self.db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?)", rows)
+            currency = seed.CURRENCY_IDS[seed.ACCOUNT_CURRENCIES.get(number, "NOK")]
+            rows.append((account_ids[number], company_id, number, account_name, vat, currency))
+        self.db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
         return account_ids
 
     def _create_periods(self, company_id: int, first_day: date) -> dict[date, int]:
