@@ -11,29 +11,37 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 
 
+# The context of an amount that fits 28 digits, as before one per call (only its flags change).
+_CONTEXT_28 = Context(prec=28)
+_QUANTA = {d: Decimal(1).scaleb(-d) for d in range(7)}
+
+
 def format_amount(value: object, decimals: int = 2) -> str:
-    """'1 234 567,89' (nb-NO); negative with a real minus sign; '' for None or non-numbers."""
+    """'1 234 567,89' (nb-NO); negative with a real minus sign; '' for None or non-numbers.
+
+    Runs for every amount of every page (a dashboard of 200 firms formats some 1 600): a Decimal
+    is taken as it is, the usual contexts and quanta are made once, and the digits are grouped by
+    the format specification instead of a loop."""
     if value is None or value == "":
         return ""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return ""
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        try:
+            amount = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return ""
     if not amount.is_finite():
         return ""
-    quantum = Decimal(1).scaleb(-decimals)
+    quantum = _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
     # Enough digits for any stored number (a 30-digit amount a row kept from before the checks at
     # entry): the default context's 28 would raise InvalidOperation, a 500 on every page showing it.
-    digits = Context(prec=max(28, amount.adjusted() + decimals + 2))
+    needed = amount.adjusted() + decimals + 2
+    digits = _CONTEXT_28 if needed <= 28 else Context(prec=needed)
     amount = amount.quantize(quantum, rounding=ROUND_HALF_UP, context=digits)
     sign = MINUS if amount < 0 else ""
-    whole, _, fraction = f"{abs(amount):.{decimals}f}".partition(".")
-    groups: list[str] = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    text = NBSP.join(groups) or "0"
-    return f"{sign}{text},{fraction}" if decimals else f"{sign}{text}"
+    text = f"{abs(amount):,.{decimals}f}".replace(",", NBSP).replace(".", ",")
+    return f"{sign}{text}"
 
 
 @register.filter

@@ -16,6 +16,8 @@ from django_scopes import scope, scopes_disabled
 from companies.models import Membership, Role, User
 from companies.services import company_create
 from ledger.budgets.totals import budget_totals_refresh
+from ledger.dashboard import selectors as dashboard_selectors
+from ledger.dashboard import views as dashboard_views
 from ledger.dashboard.selectors import office_dashboard
 from ledger.figures.keyfigures import key_figures
 from ledger.models import Budget, ReportPack, SyncRun
@@ -193,3 +195,36 @@ def test_query_count_is_the_same_for_3_and_200_firms(db):
     large, n_large = _queries(office)
     assert (n_small, n_large) == (3, 200)
     assert small == large
+
+
+def test_rows_show_each_state(client, alice, dashboard_firms, settings, monkeypatch):
+    """A (finance): its figures linked to its P&L, last year and budget on hover, the liquidity
+    ratio, the transactions; B (accountant, nothing synced): no figures, a link to its budget page,
+    the transactions hidden; the name escaped."""
+    settings.LANGUAGE_CODE = "en"
+    monkeypatch.setattr(dashboard_views, "today_local", lambda: TODAY)
+    monkeypatch.setattr(dashboard_selectors, "today_local", lambda: TODAY)
+    a, b = dashboard_firms
+    b.name = "Beta & <Eiendom> AS"
+    b.save()
+    client.force_login(alice)
+    html = _table(client.get(reverse("office_dashboard")))
+    row_a = html[html.index(f'data-company="{a.slug}"') :]
+    row_a = row_a[: row_a.index("</tr>")]
+    assert f'<a href="/c/{a.slug}/resultat/">225\u00a0500</a>' in row_a
+    assert 'title="Same months last year: 120\u00a0000">105\u00a0500' in row_a
+    assert '<span class="muted">(87,9&nbsp;%)</span>' in row_a
+    assert '<span title="Budget: 240\u00a0000"><span class="negative">\u221214\u00a0500</span>' in (
+        row_a
+    )
+    assert '<td class="num" data-testid="liquidity" title="Current assets' in row_a
+    assert ">2,00</td>" in row_a
+    assert '<td class="num" data-testid="waiting">0</td>' in row_a
+    assert '<span class="muted">Never</span>' in row_a
+    assert '<span class="muted">None yet</span>' in row_a
+    row_b = html[html.index(f'data-company="{b.slug}"') :]
+    row_b = row_b[: row_b.index("</tr>")]
+    assert "Beta &amp; &lt;Eiendom&gt; AS" in row_b
+    assert '<td class="num muted" data-testid="result">No figures</td>' in row_b
+    assert f'<a class="muted" href="/c/{b.slug}/budsjett/">No budget</a>' in row_b
+    assert 'title="Visible to finance and administrators">–</span>' in row_b
