@@ -84,7 +84,7 @@ WHO_AM_I_FIELDS = (
 CLIENT_FIELDS = "id,name,organizationNumber"
 ACCOUNT_FIELDS = (
     "id,number,name,type,isInactive,vatLocked,vatType(id),requiresDepartment,requiresProject,"
-    "ledgerType"
+    "ledgerType,currency(id,code)"
 )
 VAT_TYPE_FIELDS = "id,number,name,percentage"
 VOUCHER_TYPE_FIELDS = "id,name"

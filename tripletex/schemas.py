@@ -126,6 +126,11 @@ class Account:
     requires_project: bool
     ledger_type: str
     is_balance_account: bool
+    # The currency the account is kept in (Account.currency; we ask for currency(id,code)).
+    # An account locked to a foreign currency takes postings in that currency only (Tripletex
+    # changelog 28.06.2016); '' / None when Tripletex did not say: the company currency.
+    currency_code: str = ""
+    currency_id: int | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Account:
@@ -146,6 +151,8 @@ class Account:
             requires_project=bool(data.get("requiresProject")),
             ledger_type=_str(data.get("ledgerType")) or "GENERAL",
             is_balance_account=is_balance,
+            currency_code=_str(_ref(data, "currency").get("code")).upper(),
+            currency_id=_ref_id(data, "currency"),
         )
 
 

@@ -300,39 +300,62 @@ def _to_nok(value: Decimal, currency: str, fx: Decimal | None) -> Decimal:
     return q2(value * fx)
 
 
-def _cash_and_fees(
-    values: dict[str, str], amount: Decimal, cash_currency: str, fx: Decimal | None
-) -> tuple[Decimal, Decimal]:
-    """The cash the row moved and its fees, both in NOK and positive (Totale Avgifter, else
-    Avgifter in the older layout, else Kurtasje; each in its own Valuta)."""
+def _fees(values: dict[str, str]) -> tuple[Decimal, str]:
+    """The row's fees as the file states them, positive, and their currency (Totale Avgifter,
+    else Avgifter in the older layout, else Kurtasje; each in its own Valuta)."""
     fees_column = "totale avgifter" if "totale avgifter" in values else "avgifter"
     fees_raw = _number(values, fees_column)
     fees_currency = _currency(values, fees_column)
     if not fees_raw:
         fees_raw, fees_currency = _number(values, "kurtasje"), _currency(values, "kurtasje")
+    return abs(fees_raw or Decimal(0)), fees_currency
+
+
+def _cash_and_fees(
+    values: dict[str, str], amount: Decimal, cash_currency: str, fx: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    """The cash the row moved and its fees, both in NOK and positive."""
+    fees_raw, fees_currency = _fees(values)
     cash = abs(_to_nok(amount, cash_currency, fx))
-    return cash, abs(_to_nok(fees_raw or Decimal(0), fees_currency, fx))
+    return cash, abs(_to_nok(fees_raw, fees_currency, fx))
 
 
 def _amount_currency(
     kind: str,
     currency: str,
+    values: dict[str, str],
     cash_currency: str,
-    quantity: Decimal | None,
-    price: Decimal | None,
     amount: Decimal,
     cash: Decimal,
     fx: Decimal | None,
 ) -> Decimal | None:
-    """The trade's amount in its own currency: Antall × Kurs for a trade or dividend, else the
-    cash in that currency (or the NOK at the rate); None for NOK."""
+    """The trade's amount in its own currency, the counterpart of the NOK `amount` (before fees
+    for a purchase, before fees deducted for a sale or income): Antall × Kurs for a trade or
+    dividend, else the cash the row moved in that currency (or its NOK at the rate) with the fees
+    in that currency put back the same way; None for NOK."""
     if currency == NOK:
         return None
+    quantity, price = _number(values, "antall"), _number(values, "kurs")
     if quantity and price and kind in (Kind.PURCHASE, Kind.SALE, Kind.DIVIDEND):
         return q2(abs(quantity) * price)
     if cash_currency == currency:
-        return abs(amount)
-    return q2(cash / fx) if fx else None
+        moved = abs(amount)
+    elif fx:
+        moved = q2(cash / fx)
+    else:
+        return None
+    fees_raw, fees_currency = _fees(values)
+    if fees_currency == currency:
+        fees = fees_raw
+    elif fx and fees_raw:
+        fees = q2(_to_nok(fees_raw, fees_currency, fx) / fx)
+    else:
+        fees = Decimal(0)
+    if kind == Kind.PURCHASE:
+        return moved - fees
+    if kind in (Kind.SALE, Kind.DIVIDEND, Kind.INTEREST):
+        return moved + fees
+    return moved
 
 
 def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | None:
@@ -359,9 +382,7 @@ def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | N
     gross = gross_by_kind.get(kind, cash)
     instrument_currency = _currency(values, "kjøpsverdi")
     currency = instrument_currency if instrument_currency != NOK else cash_currency
-    amount_currency = _amount_currency(
-        kind, currency, cash_currency, quantity, price, amount, cash, fx
-    )
+    amount_currency = _amount_currency(kind, currency, values, cash_currency, amount, cash, fx)
     trade_date = parse_date(values.get("handelsdag", "")) or parse_date(
         values.get("bokføringsdag", "")
     )

@@ -79,12 +79,22 @@ def accounts_pull(company: Company, client: TripletexClient) -> None:
                 name=a.name[:255],
                 account_type=(a.type or "")[:40],
                 is_active=not a.is_inactive,
+                currency=a.currency_code[:3],
+                currency_tripletex_id=a.currency_id,
                 synced_at=now,
             )
             for a in accounts
         ],
         unique=["company", "tripletex_id"],
-        update=["number", "name", "account_type", "is_active", "synced_at"],
+        update=[
+            "number",
+            "name",
+            "account_type",
+            "is_active",
+            "currency",
+            "currency_tripletex_id",
+            "synced_at",
+        ],
     )
     # Gone from Tripletex: keep the row (old balances refer to the number) but show it inactive.
     LedgerAccount.objects.filter(company=company).exclude(

@@ -35,6 +35,12 @@ the stored rows are used as they are, and the page says how old they are.
 * Every account posted to exists in the chart and is active: a journal entry's lines, and for a
   securities transaction the GL roles its type posts to (`vouchers.roles_for`, checked by
   `vouchers.gl_settings_check` like the settings page and booking do).
+* A broker account's currency (BrokerAccount.currency) is the currency Tripletex keeps its cash
+  account in (the synced chart, `LedgerAccount.currency`): Tripletex takes only postings in that
+  currency on an account locked to a foreign one (changelog 28.06.2016), so a USD broker account
+  on a NOK cash account, or the other way round, is a set-up problem said here, not a refusal at
+  booking. On a broker account kept in a foreign currency, the transaction must be in it and give
+  its amount in it (`vouchers.payment_in_currency`, the same rule booking applies).
 * Every value fits its database column (`column_problems`), and the note is at most
   `NOTE_MAX_LENGTH` characters (its column has no limit of its own).
 
@@ -66,15 +72,25 @@ from django.utils.translation import gettext as _
 
 from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Company
-from ledger.models import AccountingPeriod, GLAccountSettings, LedgerAccount, Transaction
+from ledger.models import (
+    AccountingPeriod,
+    BrokerAccount,
+    GLAccountSettings,
+    LedgerAccount,
+    Transaction,
+)
 from ledger.periods import FiscalYear, fiscal_year_of, fiscal_year_start_month_of, today_local
 from ledger.sync.reference import REFERENCE_MAX_AGE, accounts_pull, periods_pull
 from ledger.transactions.vouchers import (
+    NOK,
     ChartAccount,
+    VoucherBuildError,
+    chart_account_of,
     forget_reference_data,
     gl_account_problem,
     gl_settings_check,
     gl_settings_get,
+    payment_in_currency,
     role_label,
     roles_for,
 )
@@ -114,6 +130,8 @@ class Reference:
     periods_synced_at: datetime.datetime | None = None
     refreshed: bool = False
     refresh_failed: str = ""
+    # The firm's broker accounts by id, read once when a check first needs one (None: not yet).
+    brokers: dict[int, BrokerAccount] | None = None
 
     @property
     def synced_at(self) -> datetime.datetime | None:
@@ -131,12 +149,7 @@ class Reference:
 
 def _stored(company: Company) -> Reference:
     chart_rows = LedgerAccount.objects.filter(company=company)
-    chart = {
-        row.number: ChartAccount(
-            id=row.tripletex_id, number=row.number, name=row.name, is_inactive=not row.is_active
-        )
-        for row in chart_rows
-    }
+    chart = {row.number: chart_account_of(row) for row in chart_rows}
     periods = [
         Period(p.start, p.end, p.is_closed)
         for p in AccountingPeriod.objects.filter(company=company).order_by("start")
@@ -348,6 +361,49 @@ def account_problems(
     ]
 
 
+def _broker_of(txn: Transaction, ref: Reference) -> BrokerAccount | None:
+    """The transaction's broker account: the one it holds, else from the firm's (read once)."""
+    if txn.broker_account_id is None:
+        return None
+    if Transaction.broker_account.is_cached(txn):
+        return txn.broker_account
+    if ref.brokers is None:
+        ref.brokers = BrokerAccount.objects.filter(company_id=txn.company_id).in_bulk()
+    return ref.brokers.get(txn.broker_account_id)
+
+
+def currency_problems(txn: Transaction, ref: Reference) -> list[str]:
+    """A broker account whose currency is not its cash account's in Tripletex, or a transaction
+    that cannot be posted in the broker account's currency (module docstring); [] when fine."""
+    if txn.kind == Transaction.Kind.JOURNAL or txn.settle_via == Transaction.SettleVia.LOAN:
+        return []
+    broker = _broker_of(txn, ref)
+    if broker is None:
+        return []
+    kept = (broker.currency or NOK).upper()
+    account = ref.chart.get(broker.cash_account)
+    in_chart = (account.currency or NOK) if account is not None else kept
+    if in_chart != kept:
+        return [
+            _(
+                "%(broker)s is set up in %(kept)s, but its cash account %(number)s is kept in "
+                "%(chart)s in Tripletex, which takes only %(chart)s on it. Correct the broker "
+                "account's currency or cash account on the Broker accounts page."
+            )
+            % {
+                "broker": broker.label,
+                "kept": kept,
+                "number": broker.cash_account,
+                "chart": in_chart,
+            }
+        ]
+    try:
+        payment_in_currency(txn=txn, lines=[])
+    except VoucherBuildError as exc:
+        return [str(exc)]
+    return []
+
+
 def entry_problems(
     *,
     company: Company,
@@ -356,10 +412,12 @@ def entry_problems(
     ref: Reference,
     gl: GLAccountSettings | None = None,
 ) -> list[str]:
-    """Everything Tripletex would refuse about this (unsaved or stored) transaction's date and
-    accounts, as messages for the person; [] when it can go ahead."""
-    return date_problems(txn, ref) + account_problems(
-        company=company, txn=txn, line_accounts=line_accounts, ref=ref, gl=gl
+    """Everything Tripletex would refuse about this (unsaved or stored) transaction's date,
+    accounts and currency, as messages for the person; [] when it can go ahead."""
+    return (
+        date_problems(txn, ref)
+        + account_problems(company=company, txn=txn, line_accounts=line_accounts, ref=ref, gl=gl)
+        + currency_problems(txn, ref)
     )
 
 

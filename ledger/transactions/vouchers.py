@@ -4,6 +4,10 @@ Posting lines are signed like Tripletex: debit positive, credit negative, gross 
 (the company currency), rows from 1. Securities transactions carry no VAT. Every voucher sums to
 exactly 0.00 in Decimal; a builder that could not balance raises instead of sending.
 
+Foreign currency: the amounts are NOK as everywhere; a line on an account Tripletex keeps in a foreign
+currency (a broker's USD cash account, say) also carries that currency and its amount in it, the
+only postings such an account takes (`_posting`, `payment_in_currency`; README "Foreign currency").
+
 Accounts are configured by number (GLAccountSettings) and sent by Tripletex's id, which differs per
 company: the chart is read from the synced LedgerAccount rows when they are fresh, else fetched once
 (GET /ledger/account) and cached for CHART_CACHE_SECONDS.
@@ -61,6 +65,9 @@ _local: dict[str, tuple[float, Any]] = {}
 LEDGER_ACCOUNTS_FRESH = timedelta(hours=24)
 ZERO = Decimal("0.00")
 ONE = Decimal("1")
+CENT = Decimal("0.01")
+# The company currency: what every amount of ours is in, and what Tripletex posts in by default.
+NOK = "NOK"
 
 # Names of the default accounts (README, "Default accounts"), for previews before the chart is read.
 DEFAULT_ACCOUNT_NAMES = {
@@ -95,6 +102,14 @@ class ChartAccount:
     vat_type_id: int | None = None
     requires_department: bool = False
     requires_project: bool = False
+    # The currency Tripletex keeps the account in (its code and id); '' when it is NOK or unknown.
+    currency: str = ""
+    currency_id: int | None = None
+
+    @property
+    def is_foreign(self) -> bool:
+        """True when the account is kept in a currency other than NOK (postings must be in it)."""
+        return self.currency not in ("", NOK)
 
 
 @dataclass
@@ -109,6 +124,9 @@ class VoucherLine:
     department_number: str = ""
     project_number: str = ""
     account_name: str = ""
+    # A line on an account kept in a foreign currency: that currency and the signed amount in it.
+    currency: str = ""
+    amount_currency: Decimal | None = None
 
     @property
     def debit(self) -> Decimal | None:
@@ -117,6 +135,11 @@ class VoucherLine:
     @property
     def credit(self) -> Decimal | None:
         return -self.amount if self.amount < 0 else None
+
+    @property
+    def in_currency(self) -> Decimal | None:
+        """The amount in the line's currency without its sign (the preview's debit or credit)."""
+        return abs(self.amount_currency) if self.amount_currency is not None else None
 
 
 @dataclass
@@ -433,7 +456,8 @@ def gl_booking_problems(
 def _chart_key(company: Company) -> str:
     # v2: the cached chart pickles ChartAccount, whose module moved from ledger.vouchers to
     # ledger.transactions.vouchers; an entry written before the move would not unpickle.
-    return f"ledger:booking:chart:v2:{company.pk}"
+    # v3: ChartAccount knows each account's currency; an older entry would post without it.
+    return f"ledger:booking:chart:v3:{company.pk}"
 
 
 def chart_known(*, company: Company) -> dict[int, ChartAccount]:
@@ -443,12 +467,24 @@ def chart_known(*, company: Company) -> dict[int, ChartAccount]:
         return cached
     fresh_after = timezone.now() - LEDGER_ACCOUNTS_FRESH
     rows = LedgerAccount.objects.filter(company=company, synced_at__gte=fresh_after)
-    return {
-        row.number: ChartAccount(
-            id=row.tripletex_id, number=row.number, name=row.name, is_inactive=not row.is_active
-        )
-        for row in rows
-    }
+    return {row.number: chart_account_of(row) for row in rows}
+
+
+def chart_account_of(row: LedgerAccount) -> ChartAccount:
+    """What booking knows of an account from its synced row (the currency included)."""
+    return ChartAccount(
+        id=row.tripletex_id,
+        number=row.number,
+        name=row.name,
+        is_inactive=not row.is_active,
+        currency=_foreign(row.currency),
+        currency_id=row.currency_tripletex_id,
+    )
+
+
+def _foreign(code: str) -> str:
+    """The currency code as ChartAccount keeps it: '' for NOK (the company currency)."""
+    return "" if code.upper() in ("", NOK) else code.upper()
 
 
 def chart_fetch(*, company: Company, client: TripletexClient) -> dict[int, ChartAccount]:
@@ -463,6 +499,8 @@ def chart_fetch(*, company: Company, client: TripletexClient) -> dict[int, Chart
             vat_type_id=a.vat_type_id,
             requires_department=a.requires_department,
             requires_project=a.requires_project,
+            currency=_foreign(a.currency_code),
+            currency_id=a.currency_id,
         )
         for a in client.accounts()
     }
@@ -591,9 +629,19 @@ def build_lines(
 ) -> list[VoucherLine]:
     """The posting lines of a transaction; `cost` is the FIFO cost for sales and switches,
     `inside_share` (0..1) the part of a gain, loss or dividend inside the exemption method
-    (`ledger.holdings.exemption.inside_share_for`; the rest goes to the outside roles)."""
+    (`ledger.holdings.exemption.inside_share_for`; the rest goes to the outside roles). The line
+    on a broker account kept in a foreign currency carries its amount in that currency too."""
     if txn.kind == Transaction.Kind.JOURNAL:
         return _journal_lines(txn)
+    lines = _kind_lines(txn=txn, gl=gl, cost=cost, inside_share=inside_share)
+    payment_in_currency(txn=txn, lines=lines)
+    return lines
+
+
+def _kind_lines(
+    *, txn: Transaction, gl: GLAccountSettings, cost: Decimal | None, inside_share: Decimal
+) -> list[VoucherLine]:
+    """The NOK lines of a securities or cash transaction (build_lines)."""
     amount, fees = _money(txn.amount), _money(txn.fees)
     if amount <= 0:
         raise VoucherBuildError(_("The amount must be above zero."))
@@ -637,6 +685,70 @@ def build_lines(
     if txn.kind in expense:
         return _lines_from([(expense[txn.kind], amount, name), (pay, -amount, name)])
     raise VoucherBuildError(_("Unknown transaction type."))
+
+
+# How the money line of each type is made of the transaction's amount, fees and tax withheld
+# (signed factors, as _kind_lines builds it): a purchase pays amount + fees, a dividend brings
+# amount - fees - tax, a fund switch pays its fees only.
+_PAYMENT_PARTS: dict[str, tuple[int, int, int]] = {
+    Transaction.Kind.PURCHASE: (-1, -1, 0),
+    Transaction.Kind.SALE: (1, -1, 0),
+    Transaction.Kind.DIVIDEND: (1, -1, -1),
+    Transaction.Kind.INTEREST: (1, -1, 0),
+    Transaction.Kind.REPAYMENT: (1, -1, 0),
+    Transaction.Kind.FEE: (-1, 0, 0),
+    Transaction.Kind.WITHHOLDING_TAX: (-1, 0, 0),
+    Transaction.Kind.FUND_SWITCH: (0, -1, 0),
+    Transaction.Kind.CASH_DEPOSIT: (1, 0, 0),
+    Transaction.Kind.CASH_WITHDRAWAL: (-1, 0, 0),
+}
+
+
+def payment_in_currency(*, txn: Transaction, lines: list[VoucherLine]) -> None:
+    """Give the line on the broker account's cash account its currency amount when the broker
+    account is kept in a foreign currency (BrokerAccount.currency); raises VoucherBuildError when
+    the transaction is in another currency or lacks its amount in it.
+
+    The transaction keeps its amount in the trade currency (`amount_currency`, from the broker's
+    file: Antall × Kurs, or the cash it moved) and the broker's rate (`fx_rate`, NOK per unit);
+    fees and tax withheld are kept in NOK, so their currency figures are taken back at that rate
+    (to the cent, half up; exact when the broker converted them at it, as Nordnet does with its
+    Vekslingskurs). The money line in currency is then made of the same parts as in NOK
+    (_PAYMENT_PARTS): a USD purchase of 150.00 + 1.50 fees pays USD 151.50."""
+    broker = txn.broker_account if txn.broker_account_id is not None else None
+    if broker is None or txn.settle_via == Transaction.SettleVia.LOAN:
+        return
+    if broker.currency in ("", NOK):
+        return
+    if txn.currency != broker.currency:
+        raise VoucherBuildError(
+            _(
+                "%(account)s is kept in %(kept)s, but this transaction is in %(currency)s: "
+                "Tripletex takes only %(kept)s on its cash account. Correct the currency, or "
+                "choose the broker account kept in %(currency)s."
+            )
+            % {"account": broker.label, "kept": broker.currency, "currency": txn.currency}
+        )
+    amount, fees = _money(txn.amount), _money(txn.fees)
+    tax = _money(txn.tax_withheld) if txn.kind == Transaction.Kind.DIVIDEND else ZERO
+    in_currency = _money(txn.amount_currency) if txn.amount_currency is not None else ZERO
+    if in_currency <= 0:
+        raise VoucherBuildError(
+            _("The amount in %(currency)s is needed: %(account)s is kept in %(currency)s.")
+            % {"currency": broker.currency, "account": broker.label}
+        )
+    rate = txn.fx_rate or amount / in_currency
+    a, f, t = _PAYMENT_PARTS[txn.kind]
+    nok = a * amount + f * fees + t * tax
+    figure = a * in_currency + f * _at_rate(fees, rate) + t * _at_rate(tax, rate)
+    for line in lines:
+        if line.account_number == broker.cash_account and line.amount == nok:
+            line.currency, line.amount_currency = broker.currency, figure
+
+
+def _at_rate(nok: Decimal, rate: Decimal) -> Decimal:
+    """A NOK amount in the currency at `rate` (NOK per unit), to the cent, half up."""
+    return (nok / rate).quantize(CENT, rounding=ROUND_HALF_UP) if nok else ZERO
 
 
 def payment_account(*, txn: Transaction, gl: GLAccountSettings) -> int:
@@ -820,6 +932,8 @@ def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
         # With no chart known yet, nothing can be said about the accounts.
         if chart and (problem := gl_account_problem(number=line.account_number, chart=chart)):
             preview.problems.append(problem)
+        if account is not None:
+            preview.problems += currency_problems(line=line, account=account)
     return preview
 
 
@@ -892,6 +1006,7 @@ def _posting(
         problems.append(
             _("Account %(number)s requires a project.") % {"number": line.account_number}
         )
+    problems += currency_problems(line=line, account=account)
     posting = PostingPayload(
         row=line.row,
         account_id=account.id,
@@ -900,8 +1015,51 @@ def _posting(
         vat_type_id=vat_id,
         department_id=dept_id,
         project_id=project_id,
+        # On an account kept in a foreign currency: that currency and the amount in it. On the
+        # others nothing (Tripletex posts in the company currency, amountGrossCurrency =
+        # amountGross, PostingPayload.to_api), as every voucher of ours did before currencies.
+        currency_id=account.currency_id if account.is_foreign else None,
+        amount_gross_currency=line.amount_currency if account.is_foreign else None,
     )
     return posting, problems
+
+
+def currency_problems(*, line: VoucherLine, account: ChartAccount) -> list[str]:
+    """Why the line cannot be posted to the account as far as currencies go ([] when it can).
+
+    Tripletex: an account locked to a currency other than the company's takes postings in that
+    currency only (changelog 28.06.2016, "Endringer i Tripletex"), and such a posting carries its
+    amount in it (`amountGrossCurrency`; README §7.1). A line we mean in a foreign currency on an
+    account Tripletex keeps in NOK is a broker account set up in the wrong currency: Tripletex
+    would take it, but the broker's cash would then be kept in NOK in the ledger."""
+    if account.is_foreign and (line.currency != account.currency or line.amount_currency is None):
+        return [
+            _(
+                "Account %(number)s is kept in %(kept)s in Tripletex: only amounts in %(kept)s "
+                "can be posted to it, and this line is in %(currency)s. Set the broker account's "
+                "currency to %(kept)s on the Broker accounts page, or give it a NOK account."
+            )
+            % {
+                "number": line.account_number,
+                "kept": account.currency,
+                "currency": line.currency or NOK,
+            }
+        ]
+    if account.is_foreign and account.currency_id is None:
+        return [
+            _("Tripletex did not say which currency account %(number)s is kept in.")
+            % {"number": line.account_number}
+        ]
+    if not account.is_foreign and line.currency not in ("", NOK):
+        return [
+            _(
+                "Account %(number)s is kept in NOK in Tripletex, but the broker account says "
+                "%(currency)s. Choose its %(currency)s account in Tripletex, or set the broker "
+                "account's currency to NOK."
+            )
+            % {"number": line.account_number, "currency": line.currency}
+        ]
+    return []
 
 
 def voucher_payload(
