@@ -40,7 +40,9 @@ the stored rows are used as they are, and the page says how old they are.
   currency on an account locked to a foreign one (changelog 28.06.2016), so a USD broker account
   on a NOK cash account, or the other way round, is a set-up problem said here, not a refusal at
   booking. On a broker account kept in a foreign currency, the transaction must be in it and give
-  its amount in it (`vouchers.payment_in_currency`, the same rule booking applies).
+  its amount in it (`vouchers.payment_in_currency`, the same rule booking applies). A journal
+  entry (ours are in NOK) may not name such an account (a Nordnet fee refund on a USD account is
+  one: it is refused with the reason rather than by Tripletex).
 * Every value fits its database column (`column_problems`), and the note is at most
   `NOTE_MAX_LENGTH` characters (its column has no limit of its own).
 
@@ -372,10 +374,26 @@ def _broker_of(txn: Transaction, ref: Reference) -> BrokerAccount | None:
     return ref.brokers.get(txn.broker_account_id)
 
 
-def currency_problems(txn: Transaction, ref: Reference) -> list[str]:
-    """A broker account whose currency is not its cash account's in Tripletex, or a transaction
-    that cannot be posted in the broker account's currency (module docstring); [] when fine."""
-    if txn.kind == Transaction.Kind.JOURNAL or txn.settle_via == Transaction.SettleVia.LOAN:
+def currency_problems(
+    txn: Transaction, ref: Reference, line_accounts: Sequence[int | None] = ()
+) -> list[str]:
+    """A broker account whose currency is not its cash account's in Tripletex, a transaction
+    that cannot be posted in the broker account's currency, or a journal line on an account
+    kept in a foreign currency (journal entries are NOK only; module docstring); [] when fine."""
+    if txn.kind == Transaction.Kind.JOURNAL:
+        return [
+            _(
+                "Journal line %(row)s: account %(number)s is kept in %(currency)s in Tripletex, "
+                "which takes only %(currency)s on it, and a journal entry is posted in NOK. "
+                "Choose a NOK account."
+            )
+            % {"row": row, "number": number, "currency": account.currency}
+            for row, number in enumerate(line_accounts, start=1)
+            if number is not None
+            and (account := ref.chart.get(number)) is not None
+            and account.is_foreign
+        ]
+    if txn.settle_via == Transaction.SettleVia.LOAN:
         return []
     broker = _broker_of(txn, ref)
     if broker is None:
@@ -417,7 +435,7 @@ def entry_problems(
     return (
         date_problems(txn, ref)
         + account_problems(company=company, txn=txn, line_accounts=line_accounts, ref=ref, gl=gl)
-        + currency_problems(txn, ref)
+        + currency_problems(txn, ref, line_accounts)
     )
 
 

@@ -28,6 +28,7 @@ from ledger.models import BrokerAccount, GLAccountSettings, LedgerAccount, Trans
 from ledger.models.transactions import GL_DEFAULTS
 from ledger.sync.reference import accounts_pull
 from ledger.transactions.checks import currency_problems, reference_stored
+from ledger.transactions.services import TransactionInvalid, transaction_create
 from ledger.transactions.vouchers import (
     BookingReferences,
     ChartAccount,
@@ -135,8 +136,14 @@ def _broker(currency: str) -> BrokerAccount:
 
 def _chart(currency: str = "USD") -> dict[int, ChartAccount]:
     chart = {n: ChartAccount(id=10_000 + n, number=n, name=f"Konto {n}") for n in (1810, 1920)}
-    kept = {"currency": currency, "currency_id": USD_ID} if currency != "NOK" else {}
-    chart[USD_CASH] = ChartAccount(id=10_000 + USD_CASH, number=USD_CASH, name="USD", **kept)
+    foreign = currency != "NOK"
+    chart[USD_CASH] = ChartAccount(
+        id=10_000 + USD_CASH,
+        number=USD_CASH,
+        name="USD",
+        currency=currency if foreign else "",
+        currency_id=USD_ID if foreign else None,
+    )
     return chart
 
 
@@ -391,3 +398,22 @@ def test_without_antall_and_kurs_the_usd_amount_is_the_cash_less_its_fees(acme):
         txn = Transaction.objects.get(company=acme, broker_ref=f"nordnet:{PORTFOLIO}:3005")
     assert (txn.amount, txn.fees, txn.amount_currency) == (D("15750.00"), D("15.75"), D("1500.00"))
     assert _lines(acme, txn)[-1] == (USD_CASH, D("-15765.75"), "USD", D("-1501.50"))
+
+
+@pytest.mark.django_db
+def test_a_journal_entry_on_the_usd_account_is_not_saved(acme):
+    """Journal entries are posted in NOK; Tripletex takes only USD on 1925."""
+    _synced(acme, "USD")
+    data = {"kind": "journal", "trade_date": timezone.localdate(), "description": "Gebyr"}
+    lines = [
+        {"account_number": 8179, "debit": D("25.00")},
+        {"account_number": USD_CASH, "credit": D("25.00")},
+    ]
+    with scope(company=acme), pytest.raises(TransactionInvalid) as info:
+        transaction_create(company=acme, data=data, lines=lines, by=None)
+    assert info.value.messages == [
+        "Journal line 2: account 1925 is kept in USD in Tripletex, which takes only USD on it, "
+        "and a journal entry is posted in NOK. Choose a NOK account."
+    ]
+    with scope(company=acme):
+        assert not Transaction.objects.filter(company=acme).exists()
