@@ -1,4 +1,5 @@
-"""Broker accounts: create, list, remove (services and selectors of the broker accounts page)."""
+"""Broker accounts: create, list, remove (services and selectors of the broker accounts page), and
+how a transaction's page names the account its money went through."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from companies.models import Company
-from ledger.models import BrokerAccount
+from ledger.models import BrokerAccount, Transaction
+from ledger.transactions.vouchers import gl_settings_get
 
 
 def broker_account_create(*, company: Company, form_data: dict[str, Any]) -> BrokerAccount:
@@ -40,3 +43,21 @@ def broker_account_delete(*, company: Company, account: BrokerAccount) -> bool:
         return False
     locked.delete()
     return True
+
+
+def paid_through_text(*, company: Company, txn: Transaction) -> str:
+    """What a transaction's page says its money went through: the broker account, with its GL
+    cash account, for a row that posts against one (vouchers.payment_account); for a deposit or
+    withdrawal both ends; else the bank account or the instrument loan."""
+    account = txn.broker_account if txn.broker_account_id is not None else None
+    if account is None or txn.settle_via == Transaction.SettleVia.LOAN:
+        return str(txn.get_settle_via_display())
+    values = {"account": account.label, "number": account.cash_account}
+    if txn.kind in (Transaction.Kind.CASH_DEPOSIT, Transaction.Kind.CASH_WITHDRAWAL):
+        values["bank"] = gl_settings_get(company=company).bank
+        if txn.kind == Transaction.Kind.CASH_DEPOSIT:
+            return _("From the bank account (%(bank)s) to %(account)s, GL account %(number)s") % (
+                values
+            )
+        return _("From %(account)s, GL account %(number)s, to the bank account (%(bank)s)") % values
+    return _("%(account)s, GL account %(number)s") % values

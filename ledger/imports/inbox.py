@@ -29,7 +29,12 @@ an overview, then booked), an uploaded Nordnet or DNB file does not import anyth
   becomes a ready transaction exactly as transaction_create would save it (status ready, its
   external voucher number, source "broker file", the broker account, FX rate, tax withheld,
   broker ids and contract-note number) — written in bulk, since every check transaction_create
-  makes per row has just been made for the whole batch.
+  makes per row has just been made for the whole batch (ledger/transactions/bulk.py, the write the
+  direct import shares).
+* **Read** (`problems_for_reader`): a row's problems are stored as the check wrote them, in the
+  language of whoever made it (`ImportBatch.checked_language`); a person reading in another
+  language (or a batch checked before the language was kept) gets the same check made again in
+  memory, in theirs. The counts and the "with problems" filter do not depend on the language.
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
@@ -53,7 +59,10 @@ from ledger.imports.service import (
     DAY_ORDER,
     FileImport,
     TypeCount,
+    account_for,
     file_accounts_resolve,
+    imported_refs,
+    imported_rows_remember,
     isin_remember,
     isins_remember,
     remembered_isins_apply,
@@ -72,7 +81,11 @@ from ledger.transactions.checks import (
 )
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import SECURITIES_FIELDS, transaction_unsaved
-from ledger.transactions.vouchers import gl_account_problem, gl_settings_get
+from ledger.transactions.vouchers import (
+    exchange_is_nothing,
+    gl_account_problem,
+    gl_settings_get,
+)
 
 Kind = Transaction.Kind
 
@@ -115,7 +128,7 @@ def counts_message(*, new: int, already: int) -> str:
 def _known(company: Company, key: str) -> tuple[set[str], set[tuple[str, str, str]]]:
     """The broker ids the firm has (transactions and rows waiting in open batches) and its
     (contract-note number, type, trade date) triples, for the dedupe."""
-    refs: set[str] = set()
+    refs: set[str] = set(imported_refs(company, key))
     notes: set[tuple[str, str, str]] = set()
     prefix = f"{key}:"
     stored = Transaction.objects.filter(company=company, broker_ref__startswith=prefix)
@@ -247,7 +260,7 @@ def inbox_upload(
             kind=row.kind,
             data=data_to_json(row.data),
             account_number=row.account_number,
-            broker_account=accounts.get(row.account_number),
+            broker_account=account_for(accounts, row),
             broker_ref=row.broker_ref,
             broker_ref_other=row.broker_ref_other,
             contract_note_number=row.contract_note_number,
@@ -262,7 +275,8 @@ def inbox_upload(
     _check_rows(company, rows, ref)
     InboxRow.objects.bulk_create(rows, batch_size=BULK)
     batch.checked_at, batch.check_note = timezone.now(), reference_note(ref)
-    batch.save(update_fields=["checked_at", "check_note"])
+    batch.checked_language = _language()
+    batch.save(update_fields=["checked_at", "check_note", "checked_language"])
     upload.batch, upload.new, upload.already = batch, result.new, result.already
     return upload
 
@@ -308,6 +322,7 @@ def candidate(company: Company, row: InboxRow) -> Candidate:
     prepared = row_prepare(company, as_parsed(row), accounts, scratch)
     txn = transaction_unsaved(company=company, data=prepared.data)
     txn.broker_account = account
+    txn.to_broker_account = prepared.to_account
     txn.fx_rate = row.fx_rate if txn.kind != Kind.JOURNAL else None
     txn.tax_withheld = row.tax_withheld if txn.kind == Kind.DIVIDEND else Decimal("0.00")
     txn.broker_ref, txn.broker_ref_other = row.broker_ref, row.broker_ref_other
@@ -341,19 +356,56 @@ def batch_check(
     """Check every row not left out (module docstring) and store each row's problems and cost;
     the candidates, in saving order, for whoever saves them."""
     ref = reference if reference is not None else reference_stored(company=company)
+    rows = _batch_rows(company, batch)
+    included, changed = _check_rows(company, rows, ref)
+    InboxRow.objects.bulk_update(changed, ["problems", "cost"], batch_size=BULK)
+    batch.checked_at = timezone.now()
+    batch.check_note = reference_note(ref)
+    batch.checked_language = _language()
+    batch.save(update_fields=["checked_at", "check_note", "checked_language"])
+    return included
+
+
+def _language() -> str:
+    """The language the check's messages are being written in."""
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def _batch_rows(company: Company, batch: ImportBatch) -> list[InboxRow]:
+    """The batch's rows in saving order, with their broker accounts (each loaded once, not one
+    instance per row as select_related would make them)."""
     rows = list(InboxRow.objects.filter(company=company, batch=batch).order_by("position"))
-    # The few broker accounts once, not one instance per row (select_related would make them).
     ids = {row.broker_account_id for row in rows if row.broker_account_id is not None}
     accounts = BrokerAccount.objects.filter(company=company).in_bulk(ids)
     for row in rows:
         if row.broker_account_id is not None:
             row.broker_account = accounts.get(row.broker_account_id)
-    included, changed = _check_rows(company, rows, ref)
-    InboxRow.objects.bulk_update(changed, ["problems", "cost"], batch_size=BULK)
-    batch.checked_at = timezone.now()
-    batch.check_note = reference_note(ref)
-    batch.save(update_fields=["checked_at", "check_note"])
-    return included
+    return rows
+
+
+def check_note_for_reader(*, company: Company, batch: ImportBatch) -> str:
+    """What the last check could not check, in the reader's language: said again from the stored
+    chart and periods when the check was made in another language (a refresh that failed is not
+    stored, so its note stays as written)."""
+    if not batch.check_note or batch.checked_language == _language():
+        return batch.check_note
+    return reference_note(reference_stored(company=company)) or batch.check_note
+
+
+def problems_for_reader(*, company: Company, batch: ImportBatch) -> dict[int, list[str]] | None:
+    """The rows' problems in the reader's language: None when the stored ones are in it (or no
+    row has any), else {row id: problems} from the same check made again in memory (nothing is
+    stored), so each person reads them in their own language whoever checked the batch last."""
+    if batch.checked_language == _language():
+        return None
+    with_problems = InboxRow.objects.filter(company=company, batch=batch, excluded=False).exclude(
+        problems=[]
+    )
+    if not with_problems.exists():
+        return None
+    rows = _batch_rows(company, batch)
+    _check_rows(company, rows, reference_stored(company=company))
+    return {row.pk: row.problems for row in rows}
 
 
 def _check_rows(
@@ -546,6 +598,10 @@ def batch_accept(*, company: Company, batch: ImportBatch, by: User | None) -> Ac
 
 def _save(company: Company, items: list[Candidate], by: User | None) -> int:
     """Write the checked candidates as transaction_create writes one (module docstring)."""
+    # A currency exchange within one cash account is remembered as imported, not saved.
+    nothing = [item for item in items if exchange_is_nothing(item.txn)]
+    imported_rows_remember(company=company, rows=[as_parsed(item.row) for item in nothing])
+    items = [item for item in items if not exchange_is_nothing(item.txn)]
     rows = [NewTransaction(item.txn, item.data, item.lines) for item in items]
     txns = transactions_save_ready(company=company, rows=rows, by=by)
     # Each row to its transaction: by the broker's id in one statement, the few without one by pk.
@@ -587,7 +643,9 @@ def batches_recent(*, company: Company, limit: int = 10) -> list[ImportBatch]:
 
 
 def batch_counts(*, company: Company, batch: ImportBatch) -> dict[str, int]:
-    """Rows to accept, left out and with problems."""
+    """Rows in all, left out, with problems, and those that can be accepted (`to_accept`: not
+    left out and without a problem; the batch is accepted only when no row left in has one,
+    `can_accept`)."""
     rows = InboxRow.objects.filter(company=company, batch=batch)
     counts = Counter(
         "excluded" if excluded else ("problems" if problems else "ok")
@@ -597,5 +655,6 @@ def batch_counts(*, company: Company, batch: ImportBatch) -> dict[str, int]:
         "rows": sum(counts.values()),
         "excluded": counts["excluded"],
         "problems": counts["problems"],
-        "to_accept": counts["ok"] + counts["problems"],
+        "to_accept": counts["ok"],
+        "can_accept": int(counts["ok"] > 0 and not counts["problems"]),
     }

@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 
 from companies.models import Company
 from ledger.imports.base import FEE_REFUND
-from ledger.imports.inbox import batch_counts, candidate, counts_message
+from ledger.imports.inbox import (
+    batch_counts,
+    candidate,
+    check_note_for_reader,
+    counts_message,
+    problems_for_reader,
+)
 from ledger.models import ImportBatch, InboxRow, Transaction
 from ledger.transactions.vouchers import (
     DEFAULT_ACCOUNT_NAMES,
@@ -130,7 +136,10 @@ def batch_page(
     paginator = Paginator(_rows(company, batch, only_problems), PAGE_SIZE)
     current = paginator.get_page(page)
     groups: list[Group] = []
+    in_reader_language = problems_for_reader(company=company, batch=batch)
     for row in current.object_list:
+        if in_reader_language is not None:
+            row.problems = in_reader_language.get(row.pk, [])
         label = row.broker_account.label if row.broker_account else _("No broker account")
         if not groups or groups[-1].label != label:
             groups.append(Group(label))
@@ -146,6 +155,7 @@ def batch_page(
         "only_problems": only_problems,
         "counts": counts,
         "summary": counts_message(new=new, already=batch.already),
+        "check_note": check_note_for_reader(company=company, batch=batch),
         "saldo_gaps": [_gap(gap) for gap in batch.saldo_gaps],
         "missing_isins": instruments_without_isin(company=company, batch=batch)
         if batch.is_open
@@ -166,6 +176,14 @@ def _gap(gap: dict[str, Any]) -> dict[str, Any]:
     ]
     saldo = next((r["saldo"] for r in rows if r["is_gap"]), None)
     return {**gap, "expected": Decimal(gap["expected"]), "saldo": saldo, "rows": rows}
+
+
+def row_problems(*, company: Company, row: InboxRow) -> list[str]:
+    """The row's problems in the reader's language (inbox.problems_for_reader)."""
+    in_reader_language = problems_for_reader(company=company, batch=row.batch)
+    if in_reader_language is None:
+        return list(row.problems)
+    return in_reader_language.get(row.pk, [])
 
 
 def row_form_initial(row: InboxRow) -> dict[str, Any]:

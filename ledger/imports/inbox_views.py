@@ -15,7 +15,7 @@ from companies.models import Role
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.imports import inbox as svc
 from ledger.imports.forms import FileImportForm
-from ledger.imports.inbox_pages import batch_page, row_form_initial
+from ledger.imports.inbox_pages import batch_page, row_form_initial, row_problems
 from ledger.models import ImportBatch, InboxRow
 from ledger.transactions.forms import SecuritiesForm
 
@@ -107,7 +107,12 @@ def inbox_row(request: CompanyRequest, company_slug: str, row_id: int) -> HttpRe
         else:
             messages.success(request, _("Row changed; the file was checked again."))
         return redirect(_batch_url(request, row.batch_id, f"row-{row.pk}"))
-    context = {"form": form, "row": row, "page": request.GET.get("page", "")}
+    context = {
+        "form": form,
+        "row": row,
+        "problems": row_problems(company=request.company, row=row),
+        "page": request.GET.get("page", ""),
+    }
     status = 400 if request.method == "POST" else 200
     return render(request, "ledger/imports/inbox_row.html", context, status=status)
 

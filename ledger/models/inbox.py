@@ -25,7 +25,15 @@ from ledger.models.managers import CompanyScopedManager
 
 # The fields of `InboxRow.data` that are dates or decimals (JSON keeps them as text).
 DATE_FIELDS = ("trade_date", "settlement_date")
-DECIMAL_FIELDS = ("quantity", "price", "amount", "fees", "amount_currency", "to_quantity")
+DECIMAL_FIELDS = (
+    "quantity",
+    "price",
+    "amount",
+    "fees",
+    "amount_currency",
+    "to_quantity",
+    "to_amount_currency",
+)
 
 
 def data_to_json(data: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +88,10 @@ class ImportBatch(models.Model):
     # What the last check of the whole batch could not check (no chart or periods read yet).
     check_note = models.TextField(blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    # The language the rows' `problems` were written in by the last check ('' for a batch checked
+    # before this was kept): a person reading in another language gets them checked again in
+    # theirs (ledger/imports/inbox.py `problems_for_reader`).
+    checked_language = models.CharField(max_length=10, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -7,7 +7,7 @@ reversal): stable for the row's life in that round, and the only way we find a v
 creation answer we never saw.
 """
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -19,11 +19,12 @@ from ledger.models.fields import MONEY, QUANTITY, StoredDecimalField
 from ledger.models.managers import CompanyScopedManager
 
 
-def _number_text(value: Decimal | None) -> str:
-    """1234.5000 → '1 234,5' (Norwegian, no trailing zeros)."""
+def number_text(value: Decimal | None) -> str:
+    """1234.5000 → '1 234,5' (Norwegian, no trailing zeros): a quantity or price as pages show it."""
     if value is None:
         return ""
-    text = format(value.normalize(), "f")
+    # In a context wide enough for every digit: the default 28 would round a longer number.
+    text = format(value.normalize(Context(prec=max(28, len(value.as_tuple().digits)))), "f")
     whole, _sep, fraction = text.lstrip("-").partition(".")
     groups: list[str] = []
     while whole:
@@ -48,6 +49,9 @@ class Transaction(models.Model):
         # Money moved between the firm's bank account and a broker account (either way).
         CASH_DEPOSIT = "cash_deposit", _("Deposit to broker account")
         CASH_WITHDRAWAL = "cash_withdrawal", _("Withdrawal from broker account")
+        # Money exchanged between two currency accounts of one broker portfolio (Nordnet's
+        # SALG VALUTA + KJØP VALUTA): from `broker_account` to `to_broker_account`.
+        CURRENCY_EXCHANGE = "currency_exchange", _("Currency exchange")
         JOURNAL = "journal", _("Manual journal entry")
 
     class Status(models.TextChoices):
@@ -113,6 +117,21 @@ class Transaction(models.Model):
         blank=True,
         related_name="transactions",
         verbose_name=_("broker account"),
+    )
+    # A currency exchange: the broker account the money went into (`broker_account` is the one
+    # it left), that account's currency and the amount received in it (positive; `currency` and
+    # `amount_currency` are the sold side's). See ledger/transactions/vouchers.py.
+    to_broker_account = models.ForeignKey(
+        "ledger.BrokerAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("broker account exchanged into"),
+    )
+    to_currency = models.CharField(_("currency exchanged into"), max_length=3, blank=True)
+    to_amount_currency = StoredDecimalField(
+        _("amount received in that currency"), null=True, blank=True, **MONEY
     )
     # The broker's FX rate (NOK per unit of `currency`) as its file states it.
     fx_rate = models.DecimalField(
@@ -225,15 +244,15 @@ class Transaction(models.Model):
 
     @property
     def quantity_text(self) -> str:
-        return _number_text(self.quantity)
+        return number_text(self.quantity)
 
     @property
     def price_text(self) -> str:
-        return _number_text(self.price)
+        return number_text(self.price)
 
     @property
     def to_quantity_text(self) -> str:
-        return _number_text(self.to_quantity)
+        return number_text(self.to_quantity)
 
     def external_number_for_round(self, booking_round: int) -> str:
         """The idempotency key of a booking round: stable, unique per company and round."""

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ledger.accounts import ACCOUNT_NUMBERS
 from ledger.models import GLAccountSettings, Transaction
+from ledger.models.transactions import number_text
 from ledger.templatetags.money import format_amount
 from ledger.transactions.checks import NOTE_MAX_LENGTH
 from ledger.transactions.csv_import import ValueProblem, parse_decimal
@@ -26,18 +27,25 @@ class NorwegianDecimalField(forms.Field):
     """A decimal typed as 1 234,50 or 1234.50; cleaned to Decimal (None when empty).
 
     A plain Field with a text input rather than a CharField: it cleans to a Decimal, not a str, and
-    uses none of CharField's options (max_length, strip, empty_value)."""
+    uses none of CharField's options (max_length, strip, empty_value). A stored value is shown as
+    the pages show it (ledger/templatetags/money.py): an amount (`decimals=2`) as 15 750,00, a
+    quantity or price as 1 234,5; never rounded (an amount with more decimals shows them all, so
+    the øre check can say what is wrong)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, decimals: int | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
+        self.decimals = decimals
         self.widget.attrs.setdefault("inputmode", "decimal")
         self.widget.attrs.setdefault("class", "num")
 
     def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return format(value.normalize(), "f").replace(".", ",")
-        return value
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return value
+        fraction = format(value, "f").partition(".")[2].rstrip("0")
+        if self.decimals is not None and len(fraction) <= self.decimals:
+            return format_amount(value, self.decimals)
+        return number_text(value)
 
     def to_python(self, value: Any) -> Decimal | None:
         try:
@@ -61,10 +69,10 @@ class SecuritiesForm(ConfirmFarDates, forms.Form):
     isin = forms.CharField(label=_("ISIN"), max_length=12, required=False)
     quantity = NorwegianDecimalField(label=_("Quantity"))
     price = NorwegianDecimalField(label=_("Price"))
-    amount = NorwegianDecimalField(label=_("Amount (NOK)"))
-    fees = NorwegianDecimalField(label=_("Fees (NOK)"))
+    amount = NorwegianDecimalField(label=_("Amount (NOK)"), decimals=2)
+    fees = NorwegianDecimalField(label=_("Fees (NOK)"), decimals=2)
     currency = forms.CharField(label=_("Currency"), max_length=3, initial="NOK")
-    amount_currency = NorwegianDecimalField(label=_("Amount in currency"))
+    amount_currency = NorwegianDecimalField(label=_("Amount in currency"), decimals=2)
     to_instrument_name = forms.CharField(label=_("Switched into"), max_length=200, required=False)
     to_isin = forms.CharField(label=_("ISIN switched into"), max_length=12, required=False)
     to_quantity = NorwegianDecimalField(label=_("Quantity switched into"))
@@ -122,8 +130,8 @@ class JournalLineForm(forms.Form):
     account_number = forms.IntegerField(
         label=_("Account"), required=False, min_value=ACCOUNT_NUMBERS.first
     )
-    debit = NorwegianDecimalField(label=_("Debit"))
-    credit = NorwegianDecimalField(label=_("Credit"))
+    debit = NorwegianDecimalField(label=_("Debit"), decimals=2)
+    credit = NorwegianDecimalField(label=_("Credit"), decimals=2)
     description = forms.CharField(label=_("Text"), max_length=200, required=False)
     department_number = forms.CharField(label=_("Department"), max_length=40, required=False)
     project_number = forms.CharField(label=_("Project"), max_length=40, required=False)

@@ -22,6 +22,7 @@ from companies.models import Role
 from companies.redirects import safe_next_url
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.contract_notes.services import contract_note_rows
+from ledger.imports.accounts import paid_through_text
 from ledger.models import GLAccountSettings, Transaction
 from ledger.transactions import checks
 from ledger.transactions import services as svc
@@ -210,6 +211,7 @@ def transaction_detail(request: CompanyRequest, company_slug: str, pk: int) -> H
         "can_book": _can_book(request),
         "reverse_form": ReverseForm(initial={"date": timezone.localdate()}),
         "contract_notes": contract_note_rows(company=request.company, txn=txn),
+        "paid_through": paid_through_text(company=request.company, txn=txn),
     }
     return render(request, "ledger/transactions/detail.html", context)
 
