@@ -48,6 +48,9 @@ class ParsedRow:
     contract_note_number: str = ""
     # The broker's own identification of an instrument without an ISIN (DNB: ticker and MIC).
     instrument_ref: str = ""
+    # The currency of the cash the row moved (Nordnet: the Valuta after Beløp; '' when the file
+    # does not say): which of a portfolio's currency accounts it belongs to.
+    cash_currency: str = ""
 
 
 @dataclass

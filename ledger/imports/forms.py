@@ -59,6 +59,10 @@ class BrokerAccountForm(forms.ModelForm):
         self.fields["cash_account"].help_text = _(
             "From the chart, e.g. a 19xx account for the cash at the broker."
         )
+        self.fields["currency"].help_text = _(
+            "A portfolio's currency account is a broker account of the same number in its "
+            "currency, on a cash account Tripletex keeps in that currency."
+        )
 
     def clean_number(self) -> str:
         number = " ".join(str(self.cleaned_data["number"]).split())
@@ -85,10 +89,20 @@ class BrokerAccountForm(forms.ModelForm):
         return number
 
     def clean(self) -> dict[str, Any]:
+        """One broker account per portfolio and currency: a Nordnet portfolio's currency
+        accounts (valutakontoer) are added as accounts of the same number in another currency,
+        each with its own GL cash account (ledger/models/brokers.py)."""
         data = super().clean() or {}
         exists = BrokerAccount.objects.filter(
-            company=self.company, broker=data.get("broker"), number=data.get("number")
+            company=self.company,
+            broker=data.get("broker"),
+            number=data.get("number"),
+            currency=data.get("currency") or "NOK",
         ).exclude(pk=self.instance.pk)
         if data.get("number") and exists.exists():
-            self.add_error("number", _("The firm already has this account."))
+            self.add_error(
+                "number",
+                _("The firm already has this account in %(currency)s.")
+                % {"currency": data.get("currency") or "NOK"},
+            )
         return data

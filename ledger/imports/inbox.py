@@ -59,7 +59,10 @@ from ledger.imports.service import (
     DAY_ORDER,
     FileImport,
     TypeCount,
+    account_for,
     file_accounts_resolve,
+    imported_refs,
+    imported_rows_remember,
     isin_remember,
     isins_remember,
     remembered_isins_apply,
@@ -78,7 +81,11 @@ from ledger.transactions.checks import (
 )
 from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import SECURITIES_FIELDS, transaction_unsaved
-from ledger.transactions.vouchers import gl_account_problem, gl_settings_get
+from ledger.transactions.vouchers import (
+    exchange_is_nothing,
+    gl_account_problem,
+    gl_settings_get,
+)
 
 Kind = Transaction.Kind
 
@@ -121,7 +128,7 @@ def counts_message(*, new: int, already: int) -> str:
 def _known(company: Company, key: str) -> tuple[set[str], set[tuple[str, str, str]]]:
     """The broker ids the firm has (transactions and rows waiting in open batches) and its
     (contract-note number, type, trade date) triples, for the dedupe."""
-    refs: set[str] = set()
+    refs: set[str] = set(imported_refs(company, key))
     notes: set[tuple[str, str, str]] = set()
     prefix = f"{key}:"
     stored = Transaction.objects.filter(company=company, broker_ref__startswith=prefix)
@@ -253,7 +260,7 @@ def inbox_upload(
             kind=row.kind,
             data=data_to_json(row.data),
             account_number=row.account_number,
-            broker_account=accounts.get(row.account_number),
+            broker_account=account_for(accounts, row),
             broker_ref=row.broker_ref,
             broker_ref_other=row.broker_ref_other,
             contract_note_number=row.contract_note_number,
@@ -315,6 +322,7 @@ def candidate(company: Company, row: InboxRow) -> Candidate:
     prepared = row_prepare(company, as_parsed(row), accounts, scratch)
     txn = transaction_unsaved(company=company, data=prepared.data)
     txn.broker_account = account
+    txn.to_broker_account = prepared.to_account
     txn.fx_rate = row.fx_rate if txn.kind != Kind.JOURNAL else None
     txn.tax_withheld = row.tax_withheld if txn.kind == Kind.DIVIDEND else Decimal("0.00")
     txn.broker_ref, txn.broker_ref_other = row.broker_ref, row.broker_ref_other
@@ -590,6 +598,10 @@ def batch_accept(*, company: Company, batch: ImportBatch, by: User | None) -> Ac
 
 def _save(company: Company, items: list[Candidate], by: User | None) -> int:
     """Write the checked candidates as transaction_create writes one (module docstring)."""
+    # A currency exchange within one cash account is remembered as imported, not saved.
+    nothing = [item for item in items if exchange_is_nothing(item.txn)]
+    imported_rows_remember(company=company, rows=[as_parsed(item.row) for item in nothing])
+    items = [item for item in items if not exchange_is_nothing(item.txn)]
     rows = [NewTransaction(item.txn, item.data, item.lines) for item in items]
     txns = transactions_save_ready(company=company, rows=rows, by=by)
     # Each row to its transaction: by the broker's id in one statement, the few without one by pk.

@@ -25,9 +25,28 @@ flexable777/nordnet-fiken-import for the Saldo check):
   DEBETRENTE and other interest charged to the fees account), AVGIFT, PLATTFORMAVGIFT, AVG KORR
   (a fee when money goes out, a refund of fees when it comes in), and the cash transfers
   INNSKUDD, OVERFØRING VIA TRUSTLY, UTTAK, UTTAK INTERNET (deposit or withdrawal by the sign).
-  ERSTATNING (a compensation) and SALG VALUTA/KJØP VALUTA (currency exchange inside the account)
-  need a person to choose the accounts and are listed, not imported; any other type is listed as
-  unknown with its count.
+  ERSTATNING (a compensation) needs a person to choose the accounts and is listed, not imported;
+  any other type is listed as unknown with its count.
+* Currency accounts and exchanges. Verified (nordnet.no Kundeservice, "Valuta og veksling /
+  Valutakonto", and its FAQ "Hva er viktig å vite om valutakonto?"): a Nordnet account can hold
+  currency accounts in NOK, SEK, DKK, EUR, USD and CAD; with a USD currency account active, US
+  trades settle from the USD balance (which may go negative); the NOK account cannot be closed;
+  the customer exchanges between currency accounts himself ("Valutaveksling"). nordnet.dk's
+  page on the same accounts says the cost of such an exchange is a spread in the rate (0,15 %),
+  and that the exact rate is shown afterwards under "transaktioner og notaer": so usually no fee
+  of its own. Our assumptions (*unverified* against a real export): an exchange is exported as
+  two rows, SALG VALUTA and KJØP VALUTA, one in each currency account, same portfolio and day;
+  in a currency account `Beløp` is in that currency (the Valuta after it) and `Vekslingskurs` is
+  NOK per unit of it, as for the other rows. Pairing: a leg whose money leaves its account
+  (`Beløp` < 0) pairs with the first leg, in file order, of the other type whose money comes in,
+  of the same portfolio and booking day and another currency — by the signs, so the pair is
+  found whichever of the two types Nordnet puts on which side. The pair is one row of ours (the
+  leaving leg's id, the other kept as the second id, so both dedupe): the NOK value is the NOK
+  leg's `Beløp` when one leg is NOK, else the leaving leg's `Beløp` at its `Vekslingskurs`; a
+  fee either row shows (Totale Avgifter, else Kurtasje) is in NOK at its row's rate, and the leg
+  receiving gets the NOK value less it. A leg without a partner is a row whose problem says so
+  (never guessed). What it is booked as is ledger/imports/service.py's (between two broker
+  accounts, a fee, or nothing to book).
 * A row whose `Makuleringsdato` is set was cancelled: it and the row it cancels (same portfolio,
   type, instrument, quantity and the opposite amount) are both left out; the pairing rule is ours
   (*unverified* against a real cancellation).
@@ -76,7 +95,9 @@ TYPES: dict[str, str] = {
     "UTTAK": "cash",
     "UTTAK INTERNET": "cash",
 }
-MANUAL_TYPES = ("ERSTATNING", "SALG VALUTA", "KJØP VALUTA")
+MANUAL_TYPES = ("ERSTATNING",)
+# The two legs of an exchange between a portfolio's currency accounts (Valutaveksling).
+EXCHANGE_TYPES = ("SALG VALUTA", "KJØP VALUTA")
 REQUIRED = ("id", "transaksjonstype", "beløp")
 
 
@@ -131,6 +152,9 @@ class NordnetFormat:
             records.append((line, dict(zip(names, (c.strip() for c in cells), strict=False))))
         _saldo_check(records, parsed)
         kept = _drop_cancelled(records, parsed)
+        legs = [(line, v) for line, v in kept if _type_of(v) in EXCHANGE_TYPES]
+        kept = [(line, v) for line, v in kept if _type_of(v) not in EXCHANGE_TYPES]
+        _exchange_rows(legs, parsed)
         for line, values in kept:
             try:
                 row = _row(line, values, parsed)
@@ -140,6 +164,7 @@ class NordnetFormat:
             if row is not None:
                 parsed.rows.append(row)
         _merge_withholding_tax(parsed)
+        parsed.rows.sort(key=lambda r: r.line)
         return parsed
 
 
@@ -358,8 +383,13 @@ def _amount_currency(
     return moved
 
 
+def _type_of(values: dict[str, str]) -> str:
+    """The row's Transaksjonstype, upper case, single-spaced."""
+    return " ".join(values.get("transaksjonstype", "").upper().split())
+
+
 def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | None:
-    type_text = " ".join(values.get("transaksjonstype", "").upper().split())
+    type_text = _type_of(values)
     amount = _number(values, "beløp") or Decimal(0)
     if type_text in MANUAL_TYPES:
         parsed.manual_types[type_text] += 1
@@ -421,6 +451,7 @@ def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | N
         account_number=values.get("portefølje", ""),
         fx_rate=fx if currency != NOK else None,
         contract_note_number=values.get("sluttseddelnummer", "")[:40],
+        cash_currency=cash_currency,
     )
 
 
@@ -451,3 +482,159 @@ def _merge_withholding_tax(parsed: ParsedFile) -> None:
                 continue
         kept.append(row)
     parsed.rows = kept
+
+
+def _leg(line: int, values: dict[str, str], parsed: ParsedFile) -> dict[str, Any] | None:
+    """One SALG VALUTA / KJØP VALUTA row read for pairing (None when it cannot be read: its
+    problem is among the file's errors)."""
+    try:
+        amount = _number(values, "beløp")
+        fx = _number(values, "vekslingskurs")
+        day = parse_date(values.get("bokføringsdag") or values.get("handelsdag", ""))
+        fees, fees_currency = _fees(values)
+    except ValueProblem as exc:
+        parsed.errors.append((line, str(exc)))
+        return None
+    if not amount or day is None:
+        parsed.errors.append((line, _("A currency exchange row needs its date and its amount.")))
+        return None
+    return {
+        "line": line,
+        "values": values,
+        "type": _type_of(values),
+        "amount": amount,
+        "currency": _currency(values, "beløp"),
+        "fx": fx,
+        "day": day,
+        "fees": fees,
+        "fees_currency": fees_currency,
+        "portfolio": values.get("portefølje", ""),
+    }
+
+
+def _exchange_rows(legs: list[tuple[int, dict[str, str]]], parsed: ParsedFile) -> None:
+    """Each pair of a currency exchange's rows as one row of the file (see the module docstring
+    for how they pair); a leg without its partner is a row whose problem says so."""
+    read = [leg for line, values in legs if (leg := _leg(line, values, parsed)) is not None]
+    out_legs = [leg for leg in read if leg["amount"] < 0]
+    in_legs = [leg for leg in read if leg["amount"] > 0]
+    taken: set[int] = set()
+    for out in out_legs:
+        partner = next(
+            (
+                leg
+                for leg in in_legs
+                if leg["line"] not in taken
+                and (leg["portfolio"], leg["day"]) == (out["portfolio"], out["day"])
+                and leg["currency"] != out["currency"]
+                and leg["type"] != out["type"]
+            ),
+            None,
+        )
+        if partner is None:
+            continue
+        taken.update((out["line"], partner["line"]))
+        try:
+            parsed.rows.append(_exchange_row(out, partner))
+        except ValueProblem as exc:
+            parsed.errors.append((out["line"], str(exc)))
+    for leg in read:
+        if leg["line"] not in taken:
+            parsed.rows.append(_unpaired_row(leg))
+
+
+def _exchange_row(out: dict[str, Any], into: dict[str, Any]) -> ParsedRow:
+    """A paired exchange: `out` the row whose money left its currency account, `into` the row
+    whose money came in. Amounts in NOK: the NOK leg's Beløp when one leg is NOK (the other
+    leg's NOK value is that less, or plus, the fees), else the sold leg's Beløp at its
+    Vekslingskurs (our assumption: NOK per unit, as for every other row of a currency account);
+    a fee on either row (Totale Avgifter, else Kurtasje) in NOK at its row's rate."""
+    sold, bought = out["currency"], into["currency"]
+    sold_amount, bought_amount = -out["amount"], into["amount"]
+    fees = _to_nok(out["fees"], out["fees_currency"], out["fx"]) + _to_nok(
+        into["fees"], into["fees_currency"], into["fx"]
+    )
+    if bought == NOK:
+        received = bought_amount
+    elif sold == NOK:
+        received = sold_amount - fees
+    elif out["fx"]:
+        received = _to_nok(sold_amount, sold, out["fx"]) - fees
+    else:
+        received = _to_nok(bought_amount, bought, into["fx"])
+    if received <= 0:
+        raise ValueProblem(_("The currency exchange's fees are not less than its amount."))
+    values = out["values"]
+    settlement = parse_date(values.get("oppgjørsdag", ""))
+    data: dict[str, Any] = {
+        "kind": Kind.CURRENCY_EXCHANGE,
+        "trade_date": out["day"],
+        "settlement_date": settlement if settlement and settlement >= out["day"] else None,
+        "description": "",
+        "instrument_name": "",
+        "isin": "",
+        "quantity": None,
+        "price": None,
+        "amount": received,
+        "fees": fees,
+        "currency": sold,
+        "amount_currency": sold_amount if sold != NOK else None,
+        "to_currency": bought,
+        "to_amount_currency": bought_amount if bought != NOK else None,
+        "settle_via": Transaction.SettleVia.BANK,
+        "note": _("Nordnet %(type)s, Id %(id)s and %(other)s")
+        % {
+            "type": f"{out['type']} + {into['type']}",
+            "id": values.get("id"),
+            "other": into["values"].get("id"),
+        },
+    }
+    fx = into["fx"] if bought != NOK else out["fx"]
+    return ParsedRow(
+        line=out["line"],
+        source_type=f"{out['type']} + {into['type']}",
+        kind=Kind.CURRENCY_EXCHANGE,
+        data=data,
+        broker_ref=_ref(values),
+        broker_ref_other=_ref(into["values"]),
+        account_number=out["portfolio"],
+        fx_rate=fx if (sold, bought) != (NOK, NOK) else None,
+        contract_note_number=values.get("sluttseddelnummer", "")[:40],
+        cash_currency=sold,
+    )
+
+
+def _unpaired_row(leg: dict[str, Any]) -> ParsedRow:
+    """A currency exchange row without its other leg in the file: kept as a row whose problem
+    (`exchange_problem`, read by ledger/imports/service.py row_prepare) says so, never guessed."""
+    values = leg["values"]
+    problem = _(
+        "%(type)s Id %(id)s has no matching leg in the file (the opposite row of the same "
+        "portfolio and day in another currency): export the whole day, or leave the row out."
+    ) % {"type": leg["type"], "id": values.get("id", "")}
+    data: dict[str, Any] = {
+        "kind": Kind.CURRENCY_EXCHANGE,
+        "trade_date": leg["day"],
+        "description": "",
+        "instrument_name": "",
+        "isin": "",
+        "amount": abs(leg["amount"]),
+        "fees": Decimal("0.00"),
+        "currency": leg["currency"],
+        "amount_currency": abs(leg["amount"]) if leg["currency"] != NOK else None,
+        "to_currency": "",
+        "to_amount_currency": None,
+        "settle_via": Transaction.SettleVia.BANK,
+        "note": _("Nordnet %(type)s, Id %(id)s") % {"type": leg["type"], "id": values.get("id")},
+        "exchange_problem": problem,
+    }
+    return ParsedRow(
+        line=leg["line"],
+        source_type=leg["type"],
+        kind=Kind.CURRENCY_EXCHANGE,
+        data=data,
+        broker_ref=_ref(values),
+        account_number=leg["portfolio"],
+        fx_rate=leg["fx"] if leg["currency"] != NOK else None,
+        cash_currency=leg["currency"],
+    )

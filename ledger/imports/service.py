@@ -6,7 +6,16 @@ existing import (ledger/transactions/csv_import.py) unchanged. A broker file's r
 
 * given their broker account: the file's account number (Nordnet's `Portefølje`) names one of
   the firm's BrokerAccounts, or, for a file without one, the account the user chose (or the
-  firm's only account at that broker); an unknown number is an error naming it;
+  firm's only account at that broker); an unknown number is an error naming it. A portfolio
+  with one BrokerAccount per currency (Nordnet's currency accounts) sends each row to the one of
+  the currency its cash moved in (`account_for`); with a single BrokerAccount every row of the
+  portfolio goes there;
+* a currency exchange (Nordnet's SALG VALUTA + KJØP VALUTA, paired by the format) moves money
+  from the sold currency's broker account to the bought one's; when both currencies are kept on
+  the portfolio's one GL cash account it moves nothing in NOK: a pair without a fee is nothing
+  to book (counted, and remembered as an ImportedRow so a re-import counts it as already
+  imported), one with a fee is that fee (Dr fees, Cr the cash account) — the cash account's
+  NOK balance fell by exactly the fee;
 * deduplicated on the broker's own transaction id (stored on the transaction as `broker_ref`),
   so re-importing an overlapping file adds only the rows that are new;
 * checked as the form and the CSV import check them (securities_problems, FIFO for the whole
@@ -20,6 +29,7 @@ existing import (ledger/transactions/csv_import.py) unchanged. A broker file's r
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,7 +40,7 @@ from django.utils.translation import gettext as _
 from companies.models import Company, User
 from ledger.imports.base import FEE_REFUND, ParsedFile, ParsedRow
 from ledger.imports.registry import format_detect
-from ledger.models import BrokerAccount, Instrument, Transaction
+from ledger.models import BrokerAccount, ImportedRow, Instrument, Transaction
 from ledger.transactions.bulk import (
     NewTransaction,
     transactions_check_many,
@@ -76,6 +86,8 @@ class FileImport:
     manual_types: Counter[str] = field(default_factory=Counter)
     created: list[Transaction] = field(default_factory=list)
     saved: bool = False
+    # Currency exchanges within one GL cash account that net to nothing: imported, not booked.
+    nothing_to_book: int = 0
 
     @property
     def ok(self) -> bool:
@@ -97,6 +109,8 @@ def file_import_messages(result: FileImport) -> list[tuple[int, str]]:
         found.append(
             (messages.INFO, _("%(n)s cancelled row(s) left out.") % {"n": result.cancelled})
         )
+    if result.nothing_to_book:
+        found.append((messages.INFO, nothing_to_book_message(result.nothing_to_book)))
     for name, count in sorted(result.unknown_types.items()):
         found.append(
             (
@@ -125,6 +139,11 @@ def file_import_messages(result: FileImport) -> list[tuple[int, str]]:
             )
         )
     return found
+
+
+def nothing_to_book_message(count: int) -> str:
+    """'2 currency exchange(s) within the account, nothing to book.'"""
+    return _("%(n)s currency exchange(s) within the account, nothing to book.") % {"n": count}
 
 
 class _Rollback(Exception):
@@ -169,6 +188,7 @@ def file_import(
     if fmt.key == "dnb":
         remembered_isins_apply(company, new_rows, result)
     prepared = [row_prepare(company, row, accounts, result) for row in new_rows]
+    result.nothing_to_book = sum(1 for p in prepared if p.nothing)
     if result.ok:
         _fifo_errors(company, prepared, result)
     if not result.ok or not save:
@@ -202,20 +222,66 @@ def _own_csv(
     return result
 
 
+AccountKey = str | tuple[str, str]
+
+
+def account_for(accounts: Mapping[Any, BrokerAccount], row: ParsedRow) -> BrokerAccount | None:
+    """The row's broker account: its portfolio's account in the currency its cash moved in when
+    the portfolio has one per currency, else the portfolio's only account."""
+    return accounts.get((row.account_number, row.cash_currency)) or accounts.get(row.account_number)
+
+
+def _currency_accounts(
+    number: str,
+    accounts: list[BrokerAccount],
+    parsed: ParsedFile,
+    found: dict[AccountKey, BrokerAccount],
+    result: FileImport,
+) -> None:
+    """Route a portfolio's rows to its broker account per currency; a row in a currency the
+    portfolio has no account in is an error naming it."""
+    by_currency = {(a.currency or "NOK").upper(): a for a in accounts}
+    for row in parsed.rows:
+        if row.account_number != number:
+            continue
+        currency = (row.cash_currency or "NOK").upper()
+        if currency in by_currency:
+            found[(number, row.cash_currency)] = by_currency[currency]
+            continue
+        result.errors.append(
+            (
+                row.line,
+                _(
+                    "The row's money is in %(currency)s, but account %(number)s has broker "
+                    "accounts in %(kept)s only: add its %(currency)s account under Broker "
+                    "accounts first."
+                )
+                % {"currency": currency, "number": number, "kept": ", ".join(sorted(by_currency))},
+            )
+        )
+
+
 def file_accounts_resolve(
     company: Company,
     key: str,
     parsed: ParsedFile,
     chosen: BrokerAccount | None,
     result: FileImport,
-) -> dict[str, BrokerAccount]:
-    """Account number in the file ('' for none) → the firm's broker account; errors for the rest."""
+) -> dict[AccountKey, BrokerAccount]:
+    """Account number in the file ('' for none), or (number, currency) for a portfolio with an
+    account per currency → the firm's broker account (`account_for` reads it); errors for the
+    rest."""
     broker = BROKERS[key]
-    known = {a.number: a for a in BrokerAccount.objects.filter(company=company, broker=broker)}
-    found: dict[str, BrokerAccount] = {}
+    per_number: dict[str, list[BrokerAccount]] = {}
+    for item in BrokerAccount.objects.filter(company=company, broker=broker).order_by("pk"):
+        per_number.setdefault(item.number, []).append(item)
+    known = {number: items[0] for number, items in per_number.items()}
+    found: dict[AccountKey, BrokerAccount] = {}
     numbers = sorted({row.account_number for row in parsed.rows})
     for number in numbers:
-        if number and number in known:
+        if number and len(per_number.get(number, [])) > 1:
+            _currency_accounts(number, per_number[number], parsed, found, result)
+        elif number and number in known:
             found[number] = known[number]
         elif number:
             result.errors.append(
@@ -230,7 +296,7 @@ def file_accounts_resolve(
             )
         elif chosen is not None and chosen.company_id == company.pk:
             found[""] = chosen
-        elif len(known) == 1:
+        elif len(per_number) == 1 and len(next(iter(per_number.values()))) == 1:
             found[""] = next(iter(known.values()))
         else:
             result.errors.append(
@@ -251,7 +317,7 @@ def _new_rows(
 ) -> list[ParsedRow]:
     """The rows not imported before (by the broker's id), counting both per type."""
     stored = Transaction.objects.filter(company=company, broker_ref__startswith=f"{key}:")
-    known: set[str] = set()
+    known: set[str] = set(imported_refs(company, key))
     for ref, other in stored.values_list("broker_ref", "broker_ref_other"):
         known.add(ref)
         if other:
@@ -279,6 +345,12 @@ def _new_rows(
     result.types = list(types.values())
     result.new = len(new)
     return new
+
+
+def imported_refs(company: Company, key: str) -> list[str]:
+    """Broker ids of the format's rows imported without a transaction (ImportedRow)."""
+    stored = ImportedRow.objects.filter(company=company, broker_ref__startswith=f"{key}:")
+    return list(stored.values_list("broker_ref", flat=True))
 
 
 def remembered_isins_apply(company: Company, rows: list[ParsedRow], result: FileImport) -> None:
@@ -351,19 +423,88 @@ def isins_remember(*, company: Company, rows: list[ParsedRow], by: User | None =
 @dataclass
 class PreparedRow:
     """A file's row as transaction_create takes it: its data, the journal lines of a refund of
-    fees (None for a securities row) and its broker account."""
+    fees (None for a securities row) and its broker account; for a currency exchange the broker
+    account it goes into (`to_account`), and whether it is nothing to book (`nothing`)."""
 
     row: ParsedRow
     data: dict[str, Any]
     lines: list[dict[str, Any]] | None
     account: BrokerAccount | None
+    to_account: BrokerAccount | None = None
+    nothing: bool = False
+
+
+def exchange_to_account(
+    company: Company, account: BrokerAccount, currency: str
+) -> BrokerAccount | None:
+    """The broker account a currency exchange of `account`'s portfolio goes into: the
+    portfolio's account kept in `currency`, else, when the portfolio has only one, that one."""
+    same = list(
+        BrokerAccount.objects.filter(
+            company=company, broker=account.broker, number=account.number
+        ).order_by("pk")
+    )
+    if len(same) == 1:
+        return same[0]
+    return next((a for a in same if (a.currency or "NOK").upper() == currency.upper()), None)
+
+
+def _exchange_prepare(
+    company: Company, row: ParsedRow, account: BrokerAccount | None, result: FileImport
+) -> PreparedRow:
+    """A currency exchange as transaction_create takes it (service docstring): between two
+    broker accounts, or, both currencies on one GL cash account, its fee or nothing to book."""
+    data = row.data
+    if data.get("exchange_problem"):
+        result.errors.append((row.line, str(data["exchange_problem"])))
+        return PreparedRow(row, data, None, account)
+    if account is None:
+        return PreparedRow(row, data, None, account)
+    to_account = exchange_to_account(company, account, str(data.get("to_currency") or ""))
+    if to_account is None:
+        result.errors.append(
+            (
+                row.line,
+                _(
+                    "%(account)s has no broker account in %(currency)s for this exchange: add "
+                    "it under Broker accounts (the same number, currency %(currency)s)."
+                )
+                % {"account": account.label, "currency": data.get("to_currency")},
+            )
+        )
+        return PreparedRow(row, data, None, account)
+    if to_account.cash_account != account.cash_account:
+        return PreparedRow(row, data, None, account, to_account)
+    fees = Decimal(data.get("fees") or 0)
+    if not fees:
+        return PreparedRow(row, data, None, account, to_account, nothing=True)
+    text = _("Fee of currency exchange %(sold)s → %(bought)s") % {
+        "sold": data.get("currency"),
+        "bought": data.get("to_currency"),
+    }
+    fee = {
+        "kind": Kind.FEE,
+        "trade_date": data["trade_date"],
+        "description": text[:200],
+        "instrument_name": "",
+        "isin": "",
+        "amount": fees,
+        "fees": Decimal("0.00"),
+        "currency": "NOK",
+        "amount_currency": None,
+        "settle_via": Transaction.SettleVia.BANK,
+        "note": data.get("note", ""),
+    }
+    return PreparedRow(row, fee, None, account)
 
 
 def row_prepare(
-    company: Company, row: ParsedRow, accounts: dict[str, BrokerAccount], result: FileImport
+    company: Company, row: ParsedRow, accounts: Mapping[Any, BrokerAccount], result: FileImport
 ) -> PreparedRow:
     """The row as transaction_create takes it, its problems added to the result."""
-    account = accounts.get(row.account_number)
+    account = account_for(accounts, row)
+    if row.kind == Kind.CURRENCY_EXCHANGE:
+        return _exchange_prepare(company, row, account, result)
     if row.kind == FEE_REFUND:
         # A refund of fees: the broker account's cash up, the fees account down.
         gl = gl_settings_get(company=company)
@@ -393,7 +534,7 @@ def _fifo_errors(company: Company, prepared: list[PreparedRow], result: FileImpo
     """FIFO over the file's rows and the firm's history in one walk (fifo_verdict, as the CSV
     import does): a sale of more than is held then, or a row that would change a booked sale's
     cost, is an error on its line."""
-    securities = [p for p in prepared if p.lines is None]
+    securities = [p for p in prepared if p.lines is None and not p.nothing]
     txns = [transaction_unsaved(company=company, data=p.data) for p in securities]
     verdict = fifo_verdict(company=company, txns=txns)
     for index, messages in verdict.problems().items():
@@ -404,19 +545,32 @@ def _save(
     *, company: Company, by: User | None, prepared: list[PreparedRow], result: FileImport
 ) -> None:
     """Save every prepared row as ready (in bulk, ledger/transactions/bulk.py), or (with any
-    problem) none."""
+    problem) none; a row that is nothing to book is remembered as imported (ImportedRow)."""
+    nothing = [p.row for p in prepared if p.nothing]
     ordered = sorted(
-        prepared, key=lambda p: (p.data["trade_date"], DAY_ORDER.get(p.data["kind"], 3), p.row.line)
+        (p for p in prepared if not p.nothing),
+        key=lambda p: (p.data["trade_date"], DAY_ORDER.get(p.data["kind"], 3), p.row.line),
     )
     rows = [NewTransaction(_unsaved(company, item), item.data, item.lines) for item in ordered]
     problems = transactions_check_many(company=company, rows=rows)
     for index, messages in problems.items():
         result.errors.extend((ordered[index].row.line, m) for m in messages)
     if not result.errors:
-        result.created, result.saved = (
-            transactions_save_ready(company=company, rows=rows, by=by),
-            True,
-        )
+        with transaction.atomic():
+            result.created = transactions_save_ready(company=company, rows=rows, by=by)
+            imported_rows_remember(company=company, rows=nothing)
+        result.saved = True
+
+
+def imported_rows_remember(*, company: Company, rows: list[ParsedRow]) -> None:
+    """Remember rows imported without a transaction (both broker ids of each), so a re-import
+    counts them as already imported."""
+    reason = str(_("Currency exchange within the account, nothing to book"))
+    refs = {ref for row in rows for ref in (row.broker_ref, row.broker_ref_other) if ref}
+    ImportedRow.objects.bulk_create(
+        [ImportedRow(company=company, broker_ref=ref, reason=reason) for ref in sorted(refs)],
+        ignore_conflicts=True,
+    )
 
 
 def _unsaved(company: Company, item: PreparedRow) -> Transaction:
@@ -424,6 +578,7 @@ def _unsaved(company: Company, item: PreparedRow) -> Transaction:
     txn = transaction_unsaved(company=company, data=item.data)
     txn.source = Transaction.Source.BROKER
     txn.broker_account = item.account
+    txn.to_broker_account = item.to_account
     txn.fx_rate = item.row.fx_rate
     txn.tax_withheld = item.row.tax_withheld
     txn.broker_ref = item.row.broker_ref

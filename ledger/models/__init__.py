@@ -11,7 +11,7 @@ from ledger.models.balances import (
     SyncRun,
     SyncSchedule,
 )
-from ledger.models.brokers import BrokerAccount
+from ledger.models.brokers import BrokerAccount, ImportedRow
 from ledger.models.budgets import Budget, BudgetTotal, BudgetYear
 from ledger.models.contract_notes import ContractNote
 from ledger.models.inbox import ImportBatch, InboxRow
@@ -50,6 +50,7 @@ __all__ = [
     "ContractNote",
     "GLAccountSettings",
     "ImportBatch",
+    "ImportedRow",
     "InboxRow",
     "Instrument",
     "JournalLine",

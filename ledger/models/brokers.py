@@ -6,6 +6,12 @@ posts against the broker account's GL cash account (e.g. a 19xx account for the 
 and a deposit or withdrawal moves money between the firm's bank account (GL settings "Bank") and
 that cash account. Imports find the account by the number in the file (Nordnet's `Portefølje`),
 or by the one the user picks when the file has none (DNB, Nordnet's older layout).
+
+One Nordnet portfolio can hold a cash account per currency (its "valutakontoer" in NOK, SEK, DKK,
+EUR, USD and CAD; nordnet.no Kundeservice, "Valuta og veksling / Valutakonto"): the firm then has
+one BrokerAccount per currency of the same number, each with its own GL cash account kept in that
+currency, and an imported row goes to the one of its amount's currency (ledger/imports/service.py
+`account_for`). A portfolio with a single BrokerAccount takes all its rows, as before.
 """
 
 from django.db import models
@@ -39,15 +45,47 @@ class BrokerAccount(models.Model):
         ordering = ["broker", "number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "broker", "number"], name="ledger_brokeraccount_unique_number"
+                fields=["company", "broker", "number", "currency"],
+                name="ledger_brokeraccount_unique_number_currency",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_broker_display()} {self.number}"
+        text = f"{self.get_broker_display()} {self.number}"
+        return f"{text} {self.currency}" if self.currency not in ("", "NOK") else text
 
     @property
     def label(self) -> str:
-        """'Nordnet 12345678 (Aksjesparekonto)' for lists and voucher texts."""
+        """'Nordnet 12345678 (Aksjesparekonto)' for lists and voucher texts; 'Nordnet 12345678
+        USD' for an account kept in a foreign currency, so the accounts of one portfolio are told
+        apart (a Nordnet portfolio's NOK account cannot be closed, nordnet.no FAQ "Hva er viktig
+        å vite om valutakonto?": a foreign one always sits beside it)."""
         text = f"{self.get_broker_display()} {self.number}"
+        if self.currency not in ("", "NOK"):
+            text = f"{text} {self.currency}"
         return f"{text} ({self.name})" if self.name else text
+
+
+class ImportedRow(models.Model):
+    """A broker file's row imported without becoming a transaction, remembered so a re-import of
+    the file counts it as already imported: a currency exchange between two currencies kept on
+    one GL cash account, whose two legs net to nothing in NOK (ledger/imports/service.py)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # The broker's own transaction id, as Transaction.broker_ref ("nordnet:<Portefølje>:<Id>").
+    broker_ref = models.CharField(max_length=80)
+    # Why nothing was booked, in words for the audit ("Currency exchange within the account").
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "broker_ref"], name="ledger_importedrow_unique_ref"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.broker_ref

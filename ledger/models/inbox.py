@@ -25,7 +25,15 @@ from ledger.models.managers import CompanyScopedManager
 
 # The fields of `InboxRow.data` that are dates or decimals (JSON keeps them as text).
 DATE_FIELDS = ("trade_date", "settlement_date")
-DECIMAL_FIELDS = ("quantity", "price", "amount", "fees", "amount_currency", "to_quantity")
+DECIMAL_FIELDS = (
+    "quantity",
+    "price",
+    "amount",
+    "fees",
+    "amount_currency",
+    "to_quantity",
+    "to_amount_currency",
+)
 
 
 def data_to_json(data: dict[str, Any]) -> dict[str, Any]:

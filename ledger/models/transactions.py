@@ -49,6 +49,9 @@ class Transaction(models.Model):
         # Money moved between the firm's bank account and a broker account (either way).
         CASH_DEPOSIT = "cash_deposit", _("Deposit to broker account")
         CASH_WITHDRAWAL = "cash_withdrawal", _("Withdrawal from broker account")
+        # Money exchanged between two currency accounts of one broker portfolio (Nordnet's
+        # SALG VALUTA + KJØP VALUTA): from `broker_account` to `to_broker_account`.
+        CURRENCY_EXCHANGE = "currency_exchange", _("Currency exchange")
         JOURNAL = "journal", _("Manual journal entry")
 
     class Status(models.TextChoices):
@@ -114,6 +117,21 @@ class Transaction(models.Model):
         blank=True,
         related_name="transactions",
         verbose_name=_("broker account"),
+    )
+    # A currency exchange: the broker account the money went into (`broker_account` is the one
+    # it left), that account's currency and the amount received in it (positive; `currency` and
+    # `amount_currency` are the sold side's). See ledger/transactions/vouchers.py.
+    to_broker_account = models.ForeignKey(
+        "ledger.BrokerAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("broker account exchanged into"),
+    )
+    to_currency = models.CharField(_("currency exchanged into"), max_length=3, blank=True)
+    to_amount_currency = StoredDecimalField(
+        _("amount received in that currency"), null=True, blank=True, **MONEY
     )
     # The broker's FX rate (NOK per unit of `currency`) as its file states it.
     fx_rate = models.DecimalField(

@@ -53,6 +53,9 @@ SECURITIES_FIELDS = (
     "fees",
     "currency",
     "amount_currency",
+    # A currency exchange's bought side (Transaction.Kind.CURRENCY_EXCHANGE).
+    "to_currency",
+    "to_amount_currency",
     "to_instrument_name",
     "to_isin",
     "to_quantity",

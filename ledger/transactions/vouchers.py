@@ -151,6 +151,8 @@ class VoucherPreview:
     external_voucher_number: str
     lines: list[VoucherLine] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Why there is no voucher and none is needed (a currency exchange within one cash account).
+    note: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -252,6 +254,8 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     # Between the firm's bank and a broker account's own cash account (BrokerAccount).
     Transaction.Kind.CASH_DEPOSIT: ("bank",),
     Transaction.Kind.CASH_WITHDRAWAL: ("bank",),
+    # Between two cash accounts of one portfolio; a fee the broker charged to the fees account.
+    Transaction.Kind.CURRENCY_EXCHANGE: ("fees",),
 }
 
 
@@ -602,6 +606,8 @@ def voucher_description(txn: Transaction) -> str:
     if txn.kind in (Transaction.Kind.CASH_DEPOSIT, Transaction.Kind.CASH_WITHDRAWAL):
         broker = txn.broker_account if txn.broker_account_id is not None else None
         parts.append(broker.label if broker is not None else "")
+    if txn.kind == Transaction.Kind.CURRENCY_EXCHANGE and txn.to_currency:
+        parts.append(f"{txn.currency} → {txn.to_currency}")
     if txn.quantity:
         parts.append(_quantity_text(txn.quantity))
     if txn.kind == Transaction.Kind.FUND_SWITCH and txn.to_instrument_name:
@@ -652,6 +658,8 @@ def _kind_lines(
     kind = Transaction.Kind
     if txn.kind in (kind.CASH_DEPOSIT, kind.CASH_WITHDRAWAL):
         return _cash_transfer_lines(txn, gl, amount)
+    if txn.kind == kind.CURRENCY_EXCHANGE:
+        return _exchange_lines(txn, gl, amount, fees)
     if txn.kind == kind.PURCHASE:
         return _lines_from(
             [
@@ -715,6 +723,9 @@ def payment_in_currency(*, txn: Transaction, lines: list[VoucherLine]) -> None:
     (to the cent, half up; exact when the broker converted them at it, as Nordnet does with its
     Vekslingskurs). The money line in currency is then made of the same parts as in NOK
     (_PAYMENT_PARTS): a USD purchase of 150.00 + 1.50 fees pays USD 151.50."""
+    if txn.kind == Transaction.Kind.CURRENCY_EXCHANGE:
+        _exchange_in_currency(txn=txn, lines=lines)
+        return
     broker = txn.broker_account if txn.broker_account_id is not None else None
     if broker is None or txn.settle_via == Transaction.SettleVia.LOAN:
         return
@@ -744,6 +755,92 @@ def payment_in_currency(*, txn: Transaction, lines: list[VoucherLine]) -> None:
     for line in lines:
         if line.account_number == broker.cash_account and line.amount == nok:
             line.currency, line.amount_currency = broker.currency, figure
+
+
+def _exchange_accounts(txn: Transaction) -> tuple[Any, Any]:
+    """A currency exchange's (sold, bought) broker accounts; VoucherBuildError without both."""
+    sold = txn.broker_account if txn.broker_account_id is not None else None
+    bought = txn.to_broker_account if txn.to_broker_account_id is not None else None
+    if sold is None or bought is None:
+        raise VoucherBuildError(
+            _("A currency exchange needs the broker accounts of both currencies.")
+        )
+    return sold, bought
+
+
+def exchange_is_nothing(txn: Transaction) -> bool:
+    """True for a currency exchange whose two currencies are kept on one GL cash account: in NOK
+    it moves nothing, so it is imported without a voucher (ledger/imports/service.py; a fee
+    charged on it is imported as that fee instead)."""
+    if txn.kind != Transaction.Kind.CURRENCY_EXCHANGE:
+        return False
+    sold = txn.broker_account if txn.broker_account_id is not None else None
+    bought = txn.to_broker_account if txn.to_broker_account_id is not None else None
+    return sold is not None and bought is not None and sold.cash_account == bought.cash_account
+
+
+def _exchange_lines(
+    txn: Transaction, gl: GLAccountSettings, amount: Decimal, fees: Decimal
+) -> list[VoucherLine]:
+    """A currency exchange between two cash accounts of one portfolio: Dr the bought
+    currency's cash account with the NOK value received (`amount`), Dr the fees account with a
+    fee the broker charged (`fees`), Cr the sold currency's cash account with both (the NOK that
+    left it). Their currency amounts are added by _exchange_in_currency."""
+    sold, bought = _exchange_accounts(txn)
+    if sold.cash_account == bought.cash_account:
+        raise VoucherBuildError(
+            _(
+                "Both currencies of this exchange are kept on GL account %(number)s: there is "
+                "nothing to move between accounts."
+            )
+            % {"number": sold.cash_account}
+        )
+    text = txn.description or _("Currency exchange %(sold)s → %(bought)s") % {
+        "sold": txn.currency,
+        "bought": txn.to_currency,
+    }
+    return _lines_from(
+        [
+            (bought.cash_account, amount, text),
+            (gl.fees, fees, _("Fees") + " " + text),
+            (sold.cash_account, -(amount + fees), text),
+        ]
+    )
+
+
+def _exchange_in_currency(*, txn: Transaction, lines: list[VoucherLine]) -> None:
+    """The currency amounts of an exchange's two cash lines: each broker account kept in a
+    foreign currency gets the file's amount in it (the bought one positive, the sold one
+    negative); NOK accounts stay NOK. Raises VoucherBuildError when an account's currency is not
+    the exchange's side it stands for, or its amount in currency is missing."""
+    sold, bought = _exchange_accounts(txn)
+    if sold.cash_account == bought.cash_account:
+        return  # within one cash account: nothing in currency to post (exchange_is_nothing)
+    sides = (
+        (bought, txn.to_currency, txn.to_amount_currency, 1),
+        (sold, txn.currency, txn.amount_currency, -1),
+    )
+    for broker, currency, in_currency, sign in sides:
+        kept = (broker.currency or NOK).upper()
+        if (currency or NOK).upper() != kept:
+            raise VoucherBuildError(
+                _(
+                    "%(account)s is kept in %(kept)s, but this side of the exchange is in "
+                    "%(currency)s: choose the broker account kept in %(currency)s."
+                )
+                % {"account": broker.label, "kept": kept, "currency": currency or NOK}
+            )
+        if kept == NOK:
+            continue
+        figure = _money(in_currency) if in_currency is not None else ZERO
+        if figure <= 0:
+            raise VoucherBuildError(
+                _("The amount in %(currency)s is needed: %(account)s is kept in %(currency)s.")
+                % {"currency": kept, "account": broker.label}
+            )
+        for line in lines:
+            if line.account_number == broker.cash_account and (line.amount > 0) == (sign > 0):
+                line.currency, line.amount_currency = kept, sign * figure
 
 
 def _at_rate(nok: Decimal, rate: Decimal) -> Decimal:
@@ -916,6 +1013,9 @@ def voucher_preview(*, company: Company, txn: Transaction) -> VoucherPreview:
         external_voucher_number=txn.external_voucher_number,
     )
     gl = gl_settings_get(company=company)
+    if exchange_is_nothing(txn):
+        preview.note = _("Currency exchange within the account, nothing to book.")
+        return preview
     try:
         cost = transaction_cost(company=company, txn=txn)
         share = inside_share_for(company=company, txn=txn)

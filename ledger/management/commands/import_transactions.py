@@ -86,6 +86,10 @@ class Command(BaseCommand):
         self.stdout.write(f"New: {result.new}, already imported: {result.already}")
         if result.cancelled:
             self.stdout.write(f"Cancelled (left out): {result.cancelled}")
+        if result.nothing_to_book:
+            self.stdout.write(
+                f"Currency exchange within the account, nothing to book: {result.nothing_to_book}"
+            )
         for type_name, n in sorted(result.unknown_types.items()):
             self.stdout.write(f"Unknown type, not imported: {type_name} ({n})")
         for type_name, n in sorted(result.manual_types.items()):

@@ -308,7 +308,9 @@ def test_checks_at_entry_say_when_the_broker_account_and_its_cash_account_differ
         BrokerAccount.objects.filter(pk=broker.pk).update(currency="USD")
     assert _problems(acme, broker) == []
     (problem,) = _problems(acme, broker, currency="EUR")
-    assert problem.startswith(f"Nordnet {PORTFOLIO} is kept in USD, but this transaction is in EUR")
+    assert problem.startswith(
+        f"Nordnet {PORTFOLIO} USD is kept in USD, but this transaction is in EUR"
+    )
 
 
 @pytest.mark.django_db
