@@ -189,12 +189,14 @@ def file_import(
         remembered_isins_apply(company, new_rows, result)
     prepared = [row_prepare(company, row, accounts, result) for row in new_rows]
     result.nothing_to_book = sum(1 for p in prepared if p.nothing)
+    # Each row as the transaction it would be saved as, made once for the FIFO walk and the save.
+    unsaved = {id(p): _unsaved(company, p) for p in prepared if not p.nothing}
     if result.ok:
-        _fifo_errors(company, prepared, result)
+        _fifo_errors(company, prepared, unsaved, result)
     if not result.ok or not save:
         result.errors.sort()
         return result
-    _save(company=company, by=by, prepared=prepared, result=result)
+    _save(company=company, by=by, prepared=prepared, unsaved=unsaved, result=result)
     if result.saved and fmt.key == "dnb":
         isins_remember(company=company, rows=[p.row for p in prepared], by=by)
     result.errors.sort()
@@ -530,19 +532,28 @@ def row_prepare(
     return PreparedRow(row, row.data, None, account)
 
 
-def _fifo_errors(company: Company, prepared: list[PreparedRow], result: FileImport) -> None:
+def _fifo_errors(
+    company: Company,
+    prepared: list[PreparedRow],
+    unsaved: dict[int, Transaction],
+    result: FileImport,
+) -> None:
     """FIFO over the file's rows and the firm's history in one walk (fifo_verdict, as the CSV
     import does): a sale of more than is held then, or a row that would change a booked sale's
     cost, is an error on its line."""
     securities = [p for p in prepared if p.lines is None and not p.nothing]
-    txns = [transaction_unsaved(company=company, data=p.data) for p in securities]
-    verdict = fifo_verdict(company=company, txns=txns)
+    verdict = fifo_verdict(company=company, txns=[unsaved[id(p)] for p in securities])
     for index, messages in verdict.problems().items():
         result.errors.extend((securities[index].row.line, m) for m in messages)
 
 
 def _save(
-    *, company: Company, by: User | None, prepared: list[PreparedRow], result: FileImport
+    *,
+    company: Company,
+    by: User | None,
+    prepared: list[PreparedRow],
+    unsaved: dict[int, Transaction],
+    result: FileImport,
 ) -> None:
     """Save every prepared row as ready (in bulk, ledger/transactions/bulk.py), or (with any
     problem) none; a row that is nothing to book is remembered as imported (ImportedRow)."""
@@ -551,7 +562,7 @@ def _save(
         (p for p in prepared if not p.nothing),
         key=lambda p: (p.data["trade_date"], DAY_ORDER.get(p.data["kind"], 3), p.row.line),
     )
-    rows = [NewTransaction(_unsaved(company, item), item.data, item.lines) for item in ordered]
+    rows = [NewTransaction(unsaved[id(item)], item.data, item.lines) for item in ordered]
     problems = transactions_check_many(company=company, rows=rows)
     for index, messages in problems.items():
         result.errors.extend((ordered[index].row.line, m) for m in messages)
