@@ -12,12 +12,12 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ledger.figures.selectors import ChartMonth
+from ledger.templatetags.figures_tags import month_format as date_format
 from ledger.templatetags.money import format_amount
 
 WIDTH, HEIGHT = 760, 280

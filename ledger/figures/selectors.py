@@ -386,34 +386,36 @@ def pnl_for_period(
     budget = _budget(company, period, dimensions, with_budget)
     if dimensions is not None:
         return _pnl_of_postings(company, period, dimensions, budget)
-    months = period.months
+    months, ly_months = period.months, period.last_year_months
     n_months = len(months)
     index = {m: i for i, m in enumerate(months)}
+    # Both windows in one query, summed here: this year's months by account, last year's total by
+    # account and its net result by month (the chart's line). With 36 months as columns the
+    # windows overlap by 24 months, and two aggregate queries over last year cost more than
+    # adding its rows up (a period's months are consecutive, so last year's are too).
+    ly_first, ly_last = ly_months[0], ly_months[-1]
+    net_first, net_end = NET_RESULT.first, NET_RESULT.end
     this_year: dict[int, list[Decimal]] = {}
+    ly_sums: dict[int, Decimal] = {}
+    ly_net: dict[datetime.date, Decimal] = {}
     rows = AccountBalance.objects.filter(
         company=company,
         **RESULT.lookups(),
-        month__gte=months[0],
-        month__lte=months[-1],
+        month__in=sorted({*months, *ly_months}),
     ).values_list("account_number", "month", "balance_change")
+    month_index, account_months = index.get, this_year.get  # bound once: ~20,000 rows
     for number, month, change in rows:
-        values = this_year.get(number)
-        if values is None:
-            values = this_year[number] = [ZERO] * n_months
-        values[index[month]] += change
-    ly_months = period.last_year_months
-    last_year_rows = (
-        AccountBalance.objects.filter(
-            company=company,
-            **RESULT.lookups(),
-            month__gte=ly_months[0],
-            month__lte=ly_months[-1],
-        )
-        .values("account_number")
-        .annotate(total=Sum("balance_change"))
-        .values_list("account_number", "total")
-    )
-    last_year = {number: money(total) for number, total in last_year_rows}
+        i = month_index(month)
+        if i is not None:
+            values = account_months(number)
+            if values is None:
+                values = this_year[number] = [ZERO] * n_months
+            values[i] += change
+        if ly_first <= month <= ly_last:
+            ly_sums[number] = ly_sums.get(number, ZERO) + change
+            if net_first <= number < net_end:
+                ly_net[month] = ly_net.get(month, ZERO) + change
+    last_year = {number: money(total) for number, total in ly_sums.items()}
     names = _account_names(company=company, accounts=RESULT)
     members = pnl_members(set(this_year) | set(last_year) | set(budget or ()))
     group_months = {
@@ -421,7 +423,8 @@ def pnl_for_period(
         for key, numbers in members.items()
     }
     lines = _pnl_lines(members, group_months, this_year, last_year, names, period, budget)
-    chart = _pnl_chart(company, period, group_months)
+    ly_result = {month: -money(total) for month, total in ly_net.items()}
+    chart = _pnl_chart(period, group_months, ly_result=ly_result)
     count = sum(len(numbers) for numbers in members.values())
     report = Pnl(company, period, lines, chart, count)
     report.has_budget_figures = budget is not None
@@ -463,7 +466,7 @@ def _pnl_of_postings(
         for key, numbers in members.items()
     }
     lines = _pnl_lines(members, group_months, this_year, last_year, names, period, budget)
-    chart = _pnl_chart(company, period, group_months, ly_result=ly_result)
+    chart = _pnl_chart(period, group_months, ly_result=ly_result)
     stored = set(
         PostingMonth.objects.filter(company=company, month__in=[*ly_months, *months]).values_list(
             "month", flat=True
@@ -544,13 +547,13 @@ def _pnl_lines(
 
 
 def _pnl_chart(
-    company: Company,
     period: Period,
     group_months: dict[str, list[Decimal]],
     *,
-    ly_result: dict[datetime.date, Decimal] | None = None,
+    ly_result: dict[datetime.date, Decimal],
 ) -> list[ChartMonth]:
-    """Income, costs and result per month (profit positive), and last year's result per month.
+    """Income, costs and result per month (profit positive), and last year's result per month
+    (`ly_result`, profit positive, by last year's month).
 
     Income is every credit-natured group (operating revenue and financial income: for a holding
     company dividends are the income); costs are every other group of the result.
@@ -566,21 +569,7 @@ def _pnl_chart(
         [group_months[s.key] for s in in_result if s.nature == COST and s.key in group_months],
         n_months,
     )
-    if ly_result is not None:
-        ly = dict(ly_result)
-    else:
-        ly_rows = (
-            AccountBalance.objects.filter(
-                company=company,
-                **NET_RESULT.lookups(),
-                month__gte=period.last_year_months[0],
-                month__lte=period.last_year_months[-1],
-            )
-            .values("month")
-            .annotate(total=Sum("balance_change"))
-            .values_list("month", "total")
-        )
-        ly = {month: -money(total) for month, total in ly_rows}
+    ly = dict(ly_result)
     return [
         ChartMonth(
             m, -income[i], costs[i], -(income[i] + costs[i]), ly.get(add_months(m, -12), ZERO)

@@ -9,15 +9,36 @@ from __future__ import annotations
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django import template
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from ledger.figures.selectors import BalanceAccount, BalanceLine, Cells, PnlLine
 from ledger.templatetags.money import MINUS, NBSP, format_amount
 
 register = template.Library()
+
+
+@lru_cache(maxsize=4096)
+def _month_format(language: str | None, month: datetime.date, fmt: str) -> str:
+    return date_format(month, fmt)
+
+
+def month_format(month: datetime.date, fmt: str) -> str:
+    """A month as the `date` filter shows it ({{ m|date:"F Y" }}), each month, format and
+    language formatted once per process: a 36-month P&L shows some 400 month names (headings, the
+    period picker, the charts' labels and tips), and Django's date formatting is slow."""
+    return _month_format(get_language(), month, fmt)
+
+
+@register.filter
+def month_label(month: datetime.date, fmt: str) -> str:
+    """{{ m|month_label:"F Y" }}: {{ m|date:"F Y" }} for a date (not a datetime), cached."""
+    return month_format(month, fmt)
 
 
 def _whole(value: Decimal) -> str:
@@ -35,19 +56,22 @@ def _variance_class(cells: Cells) -> str:
     return "variance fav" if favourable else "variance unfav"
 
 
-def _cells_html(cells: Cells, links: list[str] | None) -> str:
-    """The <td>s of one line; `links` holds each month's drill-down URL up to its closing quote.
+def _cells_html(cells: Cells, base: str | None = None, paths: list[str] | None = None) -> str:
+    """The <td>s of one line; with `base` each month links to its drill-down, `base` + the
+    month's entry of `paths` being the URL up to its closing quote.
 
     A month without an amount is no link: its drill-down would list nothing."""
-    if links is not None:
+    if base is not None and paths is not None:
         month_cells = "".join(
             [
-                f"<td><a {link}>{_whole(v)}</a></td>" if v else f"<td>{_whole(v)}</td>"
-                for link, v in zip(links, cells.months, strict=True)
+                f"<td><a {base}{path}>{_whole(v)}</a></td>" if v else "<td>0</td>"
+                for path, v in zip(paths, cells.months, strict=True)
             ]
         )
     else:
-        month_cells = "".join([f"<td>{_whole(v)}</td>" for v in cells.months])
+        month_cells = "".join(
+            [f"<td>{_whole(v)}</td>" if v else "<td>0</td>" for v in cells.months]
+        )
     pct = cells.variance_pct
     pct_text = "" if pct is None else format_amount(pct, 1) + NBSP + "%"
     variance_class = _variance_class(cells)
@@ -65,7 +89,7 @@ def amount_cells(cells: Cells) -> SafeString:
     Built with plain string formatting for speed (a P&L of 400 accounts has ~7 000 cells): every
     piece is a formatted number or a fixed class name, so nothing here needs escaping.
     """
-    return mark_safe(_cells_html(cells, None))  # noqa: S308 - numbers and fixed classes
+    return mark_safe(_cells_html(cells))  # noqa: S308 - numbers and fixed classes
 
 
 @register.simple_tag
@@ -83,7 +107,7 @@ def account_rows(
     for account in line.accounts:
         name = escape(account.name) if account.name else "\u2014"
         base = f'href="{drill}{account.number}/'
-        cells = _cells_html(account.cells, [base + path for path in paths])
+        cells = _cells_html(account.cells, base, paths)
         rows.append(
             f'<tr class="row-account" data-account="{account.number}"><td class="col-label">'
             f'<span class="acct-no">{account.number}</span> {name}</td>{cells}</tr>'

@@ -1,9 +1,11 @@
 """Amounts are shown the Norwegian way: 1 234 567,89 with non-breaking spaces and a real minus sign."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
+from django.utils import translation
 
 from ledger.templatetags.money import format_amount
 
@@ -49,3 +51,15 @@ def test_orgnr_is_grouped():
     assert Template("{% load money %}{{ n|orgnr }}").render(Context({"n": "923609016"})) == (
         "923 609 016"
     )
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_month_label_is_the_date_filter_cached(language):
+    """The figures pages' cached month names read exactly as {{ m|date:… }} in each language."""
+    months = [datetime.date(2025, m, 1) for m in range(1, 13)]
+    source = "{% load figures_tags %}{% for m in months %}{{ m|month_label:f }}|{% endfor %}"
+    expected = "{% for m in months %}{{ m|date:f }}|{% endfor %}"
+    with translation.override(language):
+        for fmt in ("F Y", "N Y", "N", "F", "Y-m"):
+            context = Context({"months": months, "f": fmt})
+            assert Template(source).render(context) == Template(expected).render(context)
