@@ -20,11 +20,17 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from django.utils.translation import gettext_lazy as _
+
 CENT = Decimal("0.01")
 
 # Kinds the importers produce besides Transaction.Kind: a refund of fees (posted as a journal
-# entry from the broker account's cash to the fees account, built by the service).
+# entry from the broker account's cash to the fees account, built by the service), and a
+# compensation paid into the account (Nordnet ERSTATNING: a journal entry from the broker
+# account's cash to an account a person chooses in the inbox; ledger/imports/compensation.py).
 FEE_REFUND = "fee_refund"
+COMPENSATION = "compensation"
+IMPORT_KIND_LABELS = {FEE_REFUND: _("Refund of fees"), COMPENSATION: _("Compensation")}
 
 
 def q2(value: Decimal) -> Decimal:

@@ -106,3 +106,24 @@ class BrokerAccountForm(forms.ModelForm):
                 % {"currency": data.get("currency") or "NOK"},
             )
         return data
+
+
+class CompensationAccountForm(forms.Form):
+    """The account a compensation (ERSTATNING) is income on, from the firm's chart."""
+
+    account = forms.TypedChoiceField(
+        label=_("Account the compensation is income on"),
+        coerce=int,
+        help_text=_(
+            "The file does not say why the broker paid: e.g. a finance income (80xx), another "
+            "operating income (39xx), or the cost it refunds."
+        ),
+    )
+
+    def __init__(self, *args: Any, accounts: list[ChartAccount], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["account"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", _("Choose an account"))] + [
+            (a.number, f"{a.number} {a.name}") for a in accounts
+        ]

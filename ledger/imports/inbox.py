@@ -53,7 +53,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
-from ledger.imports.base import FEE_REFUND, ParsedFile, ParsedRow
+from ledger.imports.base import IMPORT_KIND_LABELS, ParsedFile, ParsedRow
 from ledger.imports.registry import format_detect
 from ledger.imports.service import (
     DAY_ORDER,
@@ -155,7 +155,7 @@ def _new_rows(
 ) -> list[ParsedRow]:
     """The file's rows the firm does not have yet, counted per type (see the module docstring)."""
     refs, notes = _known(company, key)
-    labels = dict(Kind.choices) | {FEE_REFUND: _("Refund of fees")}
+    labels = dict(Kind.choices) | IMPORT_KIND_LABELS
     types: dict[tuple[str, str], TypeCount] = {}
     new: list[ParsedRow] = []
     for row in parsed.rows:

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from companies.models import Company
-from ledger.imports.base import FEE_REFUND
+from ledger.imports.base import IMPORT_KIND_LABELS
 from ledger.imports.inbox import (
     batch_counts,
     candidate,
@@ -88,8 +88,8 @@ class Group:
 
 
 def _kind_label(kind: str) -> str:
-    if kind == FEE_REFUND:
-        return _("Refund of fees")
+    if kind in IMPORT_KIND_LABELS:
+        return str(IMPORT_KIND_LABELS[kind])
     return str(dict(Transaction.Kind.choices).get(kind, kind))
 
 

@@ -25,8 +25,9 @@ flexable777/nordnet-fiken-import for the Saldo check):
   DEBETRENTE and other interest charged to the fees account), AVGIFT, PLATTFORMAVGIFT, AVG KORR
   (a fee when money goes out, a refund of fees when it comes in), and the cash transfers
   INNSKUDD, OVERFØRING VIA TRUSTLY, UTTAK, UTTAK INTERNET (deposit or withdrawal by the sign).
-  ERSTATNING (a compensation) needs a person to choose the accounts and is listed, not imported;
-  any other type is listed as unknown with its count.
+  ERSTATNING (a compensation paid in: the cash leg is known, the account it is income on is
+  chosen by a person in the inbox; ledger/imports/compensation.py), and SALG VALUTA + KJØP VALUTA
+  (below); any other type is listed as unknown with its count.
 * Currency accounts and exchanges. Verified (nordnet.no Kundeservice, "Valuta og veksling /
   Valutakonto", and its FAQ "Hva er viktig å vite om valutakonto?"): a Nordnet account can hold
   currency accounts in NOK, SEK, DKK, EUR, USD and CAD; with a USD currency account active, US
@@ -61,6 +62,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ledger.imports.base import (
+    COMPENSATION,
     DELIMITER_NAMES,
     FEE_REFUND,
     ParsedFile,
@@ -95,7 +97,7 @@ TYPES: dict[str, str] = {
     "UTTAK": "cash",
     "UTTAK INTERNET": "cash",
 }
-MANUAL_TYPES = ("ERSTATNING",)
+MANUAL_TYPES: tuple[str, ...] = ()
 # The two legs of an exchange between a portfolio's currency accounts (Valutaveksling).
 EXCHANGE_TYPES = ("SALG VALUTA", "KJØP VALUTA")
 REQUIRED = ("id", "transaksjonstype", "beløp")
@@ -394,6 +396,8 @@ def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | N
     if type_text in MANUAL_TYPES:
         parsed.manual_types[type_text] += 1
         return None
+    if type_text == "ERSTATNING":
+        return _compensation_row(line, values, type_text, amount)
     kind = _kind(type_text, amount)
     if not kind:
         parsed.unknown_types[type_text or "—"] += 1
@@ -637,4 +641,40 @@ def _unpaired_row(leg: dict[str, Any]) -> ParsedRow:
         account_number=leg["portfolio"],
         fx_rate=leg["fx"] if leg["currency"] != NOK else None,
         cash_currency=leg["currency"],
+    )
+
+
+def _compensation_row(
+    line: int, values: dict[str, str], type_text: str, amount: Decimal
+) -> ParsedRow:
+    """ERSTATNING: money the broker paid into the account as a compensation. The cash leg is
+    known (the broker account's cash up by Beløp, in NOK at Vekslingskurs in a currency account);
+    what the money is income on is not in the file, so `counter_account` is left for a person to
+    choose in the inbox (ledger/imports/compensation.py). A row whose money goes out is not what
+    the name says: its problem says so (`compensation_problem`), nothing is guessed."""
+    fx = _number(values, "vekslingskurs")
+    cash_currency = _currency(values, "beløp")
+    text = " ".join(p for p in (type_text.capitalize(), values.get("transaksjonstekst", "")) if p)
+    data: dict[str, Any] = {
+        "kind": COMPENSATION,
+        "trade_date": parse_date(values.get("bokføringsdag") or values.get("handelsdag", "")),
+        "description": text[:200],
+        "amount": abs(_to_nok(amount, cash_currency, fx)),
+        "currency": cash_currency,
+        "note": _("Nordnet %(type)s, Id %(id)s") % {"type": type_text, "id": values.get("id")},
+        "counter_account": None,
+    }
+    if amount <= 0:
+        data["compensation_problem"] = _(
+            "ERSTATNING Id %(id)s takes money out of the account (Beløp %(amount)s): a "
+            "compensation pays money in. Record it by hand, or leave the row out."
+        ) % {"id": values.get("id", ""), "amount": values.get("beløp", "")}
+    return ParsedRow(
+        line=line,
+        source_type=type_text,
+        kind=COMPENSATION,
+        data=data,
+        broker_ref=_ref(values),
+        account_number=values.get("portefølje", ""),
+        cash_currency=cash_currency,
     )

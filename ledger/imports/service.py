@@ -38,7 +38,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from companies.models import Company, User
-from ledger.imports.base import FEE_REFUND, ParsedFile, ParsedRow
+from ledger.imports.base import (
+    COMPENSATION,
+    FEE_REFUND,
+    IMPORT_KIND_LABELS,
+    ParsedFile,
+    ParsedRow,
+)
 from ledger.imports.registry import format_detect
 from ledger.models import BrokerAccount, ImportedRow, Instrument, Transaction
 from ledger.transactions.bulk import (
@@ -187,7 +193,10 @@ def file_import(
     new_rows = _new_rows(company, fmt.key, parsed, result)
     if fmt.key == "dnb":
         remembered_isins_apply(company, new_rows, result)
-    prepared = [row_prepare(company, row, accounts, result) for row in new_rows]
+    _compensations_refuse(new_rows, result)
+    prepared = [
+        row_prepare(company, row, accounts, result) for row in new_rows if row.kind != COMPENSATION
+    ]
     result.nothing_to_book = sum(1 for p in prepared if p.nothing)
     # Each row as the transaction it would be saved as, made once for the FIFO walk and the save.
     unsaved = {id(p): _unsaved(company, p) for p in prepared if not p.nothing}
@@ -201,6 +210,24 @@ def file_import(
         isins_remember(company=company, rows=[p.row for p in prepared], by=by)
     result.errors.sort()
     return result
+
+
+def _compensations_refuse(rows: list[ParsedRow], result: FileImport) -> None:
+    """A compensation (ERSTATNING) needs the account it is income on chosen by a person, which
+    a direct import cannot ask: each such row is an error pointing to the inbox."""
+    for row in rows:
+        if row.kind == COMPENSATION:
+            result.errors.append(
+                (
+                    row.line,
+                    _(
+                        "%(type)s (a compensation) needs a person to choose the account it is "
+                        "income on: import the file through the inbox (Transactions → Inbox, "
+                        "or import_transactions --inbox) and choose it there."
+                    )
+                    % {"type": row.source_type},
+                )
+            )
 
 
 def _own_csv(
@@ -324,7 +351,7 @@ def _new_rows(
         known.add(ref)
         if other:
             known.add(other)
-    labels = dict(Kind.choices) | {FEE_REFUND: _("Refund of fees")}
+    labels = dict(Kind.choices) | IMPORT_KIND_LABELS
     types: dict[tuple[str, str], TypeCount] = {}
     new: list[ParsedRow] = []
     for row in parsed.rows:
@@ -500,6 +527,50 @@ def _exchange_prepare(
     return PreparedRow(row, fee, None, account)
 
 
+def _compensation_prepare(
+    company: Company, row: ParsedRow, account: BrokerAccount | None, result: FileImport
+) -> PreparedRow:
+    """A compensation as a journal entry: Dr the broker account's cash, Cr the account a person
+    chose (`counter_account`); until one is chosen its only line is the cash and its problem
+    says to choose (ledger/imports/compensation.py)."""
+    gl = gl_settings_get(company=company)
+    amount = row.data["amount"]
+    cash = account.cash_account if account is not None else gl.bank
+    text = row.data["description"]
+    counter = row.data.get("counter_account")
+    lines = [{"account_number": cash, "debit": amount, "credit": Decimal(0), "description": text}]
+    if counter:
+        lines.append(
+            {
+                "account_number": int(counter),
+                "debit": Decimal(0),
+                "credit": amount,
+                "description": text,
+            }
+        )
+    data = {
+        "kind": Kind.JOURNAL,
+        "trade_date": row.data["trade_date"],
+        "description": text,
+        "note": row.data["note"],
+    }
+    if row.data.get("compensation_problem"):
+        result.errors.append((row.line, str(row.data["compensation_problem"])))
+    elif not counter:
+        result.errors.append(
+            (
+                row.line,
+                _(
+                    "Choose the account the compensation is income on (Choose the account, on "
+                    "this row): the file does not say what Nordnet paid it for."
+                ),
+            )
+        )
+    for line in lines:
+        result.errors.extend((row.line, p) for p in journal_line_problems(line))
+    return PreparedRow(row, data, lines, account)
+
+
 def row_prepare(
     company: Company, row: ParsedRow, accounts: Mapping[Any, BrokerAccount], result: FileImport
 ) -> PreparedRow:
@@ -507,6 +578,8 @@ def row_prepare(
     account = account_for(accounts, row)
     if row.kind == Kind.CURRENCY_EXCHANGE:
         return _exchange_prepare(company, row, account, result)
+    if row.kind == COMPENSATION:
+        return _compensation_prepare(company, row, account, result)
     if row.kind == FEE_REFUND:
         # A refund of fees: the broker account's cash up, the fees account down.
         gl = gl_settings_get(company=company)

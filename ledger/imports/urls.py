@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("innboks/<int:batch_id>/isin/", inbox_views.inbox_isin, name="inbox_isin"),
     path("innboks/<int:batch_id>/forkast/", inbox_views.inbox_discard, name="inbox_discard"),
     path("innboks/rad/<int:row_id>/", inbox_views.inbox_row, name="inbox_row"),
+    path("innboks/rad/<int:row_id>/konto/", views.inbox_row_account, name="inbox_row_account"),
     path(
         "innboks/rad/<int:row_id>/utelat/",
         inbox_views.inbox_row_exclude,

@@ -14,11 +14,17 @@ from companies.credentials import ConnectionUnavailable, tripletex_client_for
 from companies.models import Role
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.imports import accounts as svc
+from ledger.imports.base import COMPENSATION
+from ledger.imports.compensation import (
+    CompensationRefused,
+    compensation_account_set,
+    compensation_accounts,
+)
 from ledger.imports.forms import MAX_UPLOAD_BYTES as MAX_SNIFF_BYTES
-from ledger.imports.forms import BrokerAccountForm, FileImportForm
+from ledger.imports.forms import BrokerAccountForm, CompensationAccountForm, FileImportForm
 from ledger.imports.registry import format_detect
 from ledger.imports.service import file_import, file_import_messages
-from ledger.models import BrokerAccount
+from ledger.models import BrokerAccount, InboxRow
 from ledger.transactions.views import transactions_import_view, transactions_url
 from ledger.transactions.vouchers import ChartAccount, chart_fetch, chart_known
 from tripletex.errors import TripletexError
@@ -94,3 +100,32 @@ def broker_account_delete(request: CompanyRequest, company_slug: str, pk: int) -
     else:
         messages.error(request, _("Transactions use this account, so it cannot be removed."))
     return redirect("ledger:broker_accounts", company_slug=request.company.slug)
+
+
+@company_role_required(Role.FINANCE)
+@require_http_methods(["GET", "POST"])
+def inbox_row_account(request: CompanyRequest, company_slug: str, row_id: int) -> HttpResponse:
+    """Choose the account a compensation row of the inbox (ERSTATNING) is income on."""
+    try:
+        row = InboxRow.objects.select_related("batch", "broker_account").get(
+            company=request.company, pk=row_id
+        )
+    except InboxRow.DoesNotExist:
+        raise Http404("No such row.") from None
+    back = redirect("ledger:inbox_batch", company_slug=request.company.slug, batch_id=row.batch_id)
+    if row.kind != COMPENSATION or not row.batch.is_open:
+        return back
+    accounts = compensation_accounts(chart=_chart(request))
+    initial = {"account": row.data.get("counter_account")}
+    form = CompensationAccountForm(request.POST or None, accounts=accounts, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            compensation_account_set(
+                company=request.company, row=row, account_number=form.cleaned_data["account"]
+            )
+        except CompensationRefused as exc:
+            messages.error(request, str(exc))
+        return back
+    status = 400 if request.method == "POST" else 200
+    context = {"row": row, "values": row.values, "form": form}
+    return render(request, "ledger/imports/compensation_account.html", context, status=status)

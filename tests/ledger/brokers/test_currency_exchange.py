@@ -229,7 +229,8 @@ def test_the_inbox_keeps_the_pair_as_one_row_and_accepts_it(acme):
     nok, usd = _accounts(acme)
     with scope(company=acme):
         upload = inbox_upload(company=acme, content=nordnet_30(ROWS[:3]), file_name="f", by=None)
-        assert upload.ok and upload.batch is not None, upload.errors
+        assert upload.ok, upload.errors
+        assert upload.batch is not None
         row_ = InboxRow.objects.get(company=acme, kind="currency_exchange")
         assert row_.problems == []
         assert row_.broker_account == nok
@@ -332,3 +333,80 @@ def test_the_pages_show_the_exchange_and_the_pair_with_nothing_to_book(client, a
     page = client.get(url)
     assert page.status_code == 200
     assert "Valutaveksling innenfor kontoen, ingenting å bokføre." in page.content.decode()
+
+
+# ---- ERSTATNING: a compensation, its account chosen in the inbox -----------------------------
+
+COMPENSATION_ROWS = [
+    # NOK 250,00 paid in by Nordnet: Dr 1921 250,00 / Cr the chosen account (8090) 250,00.
+    row(4801, _day(6), "ERSTATNING", "250,00", "250,00", text="Kompensasjon", portfolio=ONE),
+]
+
+
+def test_a_direct_import_refuses_a_compensation_pointing_to_the_inbox(acme):
+    _single(acme)
+    with scope(company=acme):
+        result = file_import(company=acme, content=nordnet_30(COMPENSATION_ROWS), by=None)
+        assert not Transaction.objects.filter(company=acme).exists()
+    assert [m for _line, m in result.errors] == [
+        "ERSTATNING (a compensation) needs a person to choose the account it is income on: "
+        "import the file through the inbox (Transactions → Inbox, or import_transactions "
+        "--inbox) and choose it there."
+    ]
+
+
+def test_a_compensation_waits_in_the_inbox_until_its_account_is_chosen(client, alice, acme):
+    from django.urls import reverse
+
+    from ledger.models import LedgerAccount
+    from ledger.models.transactions import GL_DEFAULTS
+
+    account = _single(acme)
+    at = timezone.now() - timedelta(hours=1)
+    with scope(company=acme):
+        for number in {*GL_DEFAULTS.values(), 1921, 8090, 1925}:
+            LedgerAccount.objects.create(
+                company=acme, tripletex_id=200_000 + number, number=number,
+                name="Annen finansinntekt" if number == 8090 else f"Konto {number}",
+                currency="USD" if number == 1925 else "NOK", synced_at=at,
+            )  # fmt: skip
+        upload = inbox_upload(
+            company=acme, content=nordnet_30(COMPENSATION_ROWS), file_name="f", by=None
+        )
+        assert upload.batch is not None
+        (inbox_row,) = InboxRow.objects.filter(company=acme)
+    assert inbox_row.problems == [
+        "Choose the account the compensation is income on (Choose the account, on this row): "
+        "the file does not say what Nordnet paid it for."
+    ]
+    client.force_login(alice)
+    batch_url = reverse(
+        "ledger:inbox_batch", kwargs={"company_slug": acme.slug, "batch_id": upload.batch.pk}
+    )
+    url = reverse(
+        "ledger:inbox_row_account", kwargs={"company_slug": acme.slug, "row_id": inbox_row.pk}
+    )
+    assert 'data-testid="inbox-choose-account"' in client.get(batch_url).content.decode()
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<option value="8090">8090 Annen finansinntekt</option>' in html
+    assert 'value="1925"' not in html  # kept in USD: a journal entry is posted in NOK
+    assert client.post(url, {"account": "9999"}).status_code == 400
+    assert client.post(url, {"account": "8090"}).status_code == 302
+    inbox_row.refresh_from_db()
+    assert (inbox_row.problems, inbox_row.data["counter_account"]) == ([], 8090)
+    with scope(company=acme):
+        assert batch_accept(company=acme, batch=upload.batch, by=None).created == 1
+        txn = Transaction.objects.get(company=acme)
+        lines = [(x.account_number, x.debit, x.credit) for x in txn.lines.order_by("row")]
+        again = inbox_upload(
+            company=acme, content=nordnet_30(COMPENSATION_ROWS), file_name="f", by=None
+        )
+    assert (txn.kind, txn.broker_account, txn.broker_ref) == (
+        "journal",
+        account,
+        f"nordnet:{ONE}:4801",
+    )
+    assert lines == [(1921, D("250.00"), D("0.00")), (8090, D("0.00"), D("250.00"))]
+    assert (again.new, again.already) == (0, 1)
