@@ -5,10 +5,10 @@ For each size a fresh firm gets 5,000 earlier purchases (50 instruments) and a N
 then the file (UTF-16 LE with BOM, TAB, the 30-column layout, as Nordnet sends it; 55 %
 purchases, 20 % sales of what is held, 10 % dividends, 10 % fees, 5 % deposits) is imported
 twice through ledger/imports/service.py `file_import`: once as a preview (detect, parse, dedupe,
-check; nothing saved) and once saved (every check, then each row saved as ready). Prints the wall
-time of both, the peak Python memory of each (tracemalloc, in a separate run so the timing is
-not slowed by it) and the process's peak resident size, and the time per row, so growth with the
-rows shows at a glance. Goal: 10,000 rows under 10 s and 300 MB, growing linearly.
+check; nothing saved) and once saved (every check, then the rows saved as ready in bulk, as the
+inbox's acceptance saves them). Prints the wall time of both, the peak Python memory of each
+(tracemalloc, in a separate run so the timing is not slowed by it) and the process's peak
+resident size, and the time per row, so growth with the rows shows at a glance. Goal: 10,000 rows under 10 s and 300 MB, growing linearly.
 
 A fresh app database (SQLite; BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> to use
 PostgreSQL, which is dropped and created first).
