@@ -8,7 +8,8 @@ twice through ledger/imports/service.py `file_import`: once as a preview (detect
 check; nothing saved) and once saved (every check, then the rows saved as ready in bulk, as the
 inbox's acceptance saves them). Prints the wall time of both, the peak Python memory of each
 (tracemalloc, in a separate run so the timing is not slowed by it) and the process's peak
-resident size, and the time per row, so growth with the rows shows at a glance. Goal: 10,000 rows under 10 s and 300 MB, growing linearly.
+resident size, and the time per row, so growth with the rows shows at a glance. Goal: 10,000
+rows under 10 s and 300 MB, growing linearly.
 
 A fresh app database (SQLite; BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> to use
 PostgreSQL, which is dropped and created first).
