@@ -30,10 +30,10 @@ fees_st = st.one_of(
     st.just(D("0.00")), st.decimals(min_value=D("0"), max_value=D("9999.99"), places=2)
 )
 quantity = st.decimals(min_value=D("0.0001"), max_value=D("1000000"), places=4)
-# Deposits and withdrawals need a broker account: tests/ledger/brokers/test_cash_transfers.py.
-KINDS = [
-    k for k in Transaction.Kind.values if k not in ("journal", "cash_deposit", "cash_withdrawal")
-]
+# Deposits and withdrawals need a broker account: tests/ledger/brokers/test_cash_transfers.py;
+# a currency exchange two: tests/ledger/brokers/test_currency_exchange.py.
+NEEDS_BROKER_ACCOUNTS = ("cash_deposit", "cash_withdrawal", "currency_exchange")
+KINDS = [k for k in Transaction.Kind.values if k not in ("journal", *NEEDS_BROKER_ACCOUNTS)]
 
 
 def _chart(gl: GLAccountSettings) -> dict[int, ChartAccount]:

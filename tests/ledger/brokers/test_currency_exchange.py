@@ -10,21 +10,23 @@ valuta, USD", kept in USD). In a currency account `Beløp` and `Saldo` are in th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from django_scopes import scope
+from hypothesis import given
+from hypothesis import strategies as st
 
 from companies.credentials import tripletex_client_for
 from ledger.booking.protocol import booking_queue, booking_run
 from ledger.imports.forms import BrokerAccountForm
 from ledger.imports.inbox import batch_accept, inbox_upload
 from ledger.imports.service import file_import
-from ledger.models import BrokerAccount, ImportedRow, InboxRow, Transaction
+from ledger.models import BrokerAccount, GLAccountSettings, ImportedRow, InboxRow, Transaction
 from ledger.sync.reference import accounts_pull
-from ledger.transactions.vouchers import ChartAccount, voucher_preview
+from ledger.transactions.vouchers import ChartAccount, build_lines, voucher_preview
 from tests.ledger.brokers.files import APPLE, nordnet_30, row
 from tests.ledger.support import HOLDING_ID, reload, vouchers_with
 from tripletex.sandbox import seed
@@ -410,3 +412,28 @@ def test_a_compensation_waits_in_the_inbox_until_its_account_is_chosen(client, a
     )
     assert lines == [(1921, D("250.00"), D("0.00")), (8090, D("0.00"), D("250.00"))]
     assert (again.new, again.already) == (0, 1)
+
+
+@given(
+    amount=st.decimals(min_value=D("0.01"), max_value=D("99999999.99"), places=2),
+    fees=st.decimals(min_value=D("0"), max_value=D("9999.99"), places=2),
+    usd=st.decimals(min_value=D("0.01"), max_value=D("9999999.99"), places=2),
+)
+def test_any_exchange_gives_a_balanced_voucher_with_its_usd(amount, fees, usd):
+    nok = BrokerAccount(pk=1, company_id=1, broker="nordnet", number=TWO, cash_account=1921)
+    dollars = BrokerAccount(
+        pk=2, company_id=1, broker="nordnet", number=TWO, cash_account=1925, currency="USD"
+    )
+    txn = Transaction(
+        company_id=1, kind="currency_exchange", trade_date=date(2026, 3, 2), amount=amount,
+        fees=fees, currency="NOK", to_currency="USD", to_amount_currency=usd,
+        broker_account=nok, to_broker_account=dollars,
+    )  # fmt: skip
+    lines = build_lines(txn=txn, gl=GLAccountSettings())
+    assert sum((line.amount for line in lines), D("0")) == 0
+    got = {
+        line.account_number: (line.amount, line.currency, line.amount_currency) for line in lines
+    }
+    assert got[1925] == (amount, "USD", usd)
+    assert got[1921] == (-(amount + fees), "", None)
+    assert got.get(8179, (D("0"),))[0] == fees
