@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from companies.models import Company
@@ -27,11 +28,21 @@ def broker_account_create(*, company: Company, form_data: dict[str, Any]) -> Bro
 
 
 def broker_accounts_list(*, company: Company) -> list[BrokerAccount]:
-    """The firm's broker accounts with how many transactions use each (`used`)."""
+    """The firm's broker accounts with how many transactions use each (`used`: those whose
+    money moves through it, and currency exchanges into it)."""
+    into = (
+        Transaction.objects.filter(company=company, to_broker_account=OuterRef("pk"))
+        .values("to_broker_account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return list(
         BrokerAccount.objects.filter(company=company)
-        .annotate(used=Count("transactions"))
-        .order_by("broker", "number")
+        .annotate(
+            used=Count("transactions")
+            + Coalesce(Subquery(into, output_field=IntegerField()), Value(0))
+        )
+        .order_by("broker", "number", "currency")
     )
 
 
@@ -39,7 +50,8 @@ def broker_accounts_list(*, company: Company) -> list[BrokerAccount]:
 def broker_account_delete(*, company: Company, account: BrokerAccount) -> bool:
     """Remove the account unless a transaction uses it; True when removed."""
     locked = BrokerAccount.objects.select_for_update().get(company=company, pk=account.pk)
-    if locked.transactions.exists():
+    exchanged_into = Transaction.objects.filter(company=company, to_broker_account=locked)
+    if locked.transactions.exists() or exchanged_into.exists():
         return False
     locked.delete()
     return True
@@ -53,6 +65,13 @@ def paid_through_text(*, company: Company, txn: Transaction) -> str:
     if account is None or txn.settle_via == Transaction.SettleVia.LOAN:
         return str(txn.get_settle_via_display())
     values = {"account": account.label, "number": account.cash_account}
+    into = txn.to_broker_account if txn.to_broker_account_id is not None else None
+    if txn.kind == Transaction.Kind.CURRENCY_EXCHANGE and into is not None:
+        values |= {"into": into.label, "into_number": into.cash_account}
+        return (
+            _("From %(account)s, GL account %(number)s, to %(into)s, GL account %(into_number)s")
+            % values
+        )
     if txn.kind in (Transaction.Kind.CASH_DEPOSIT, Transaction.Kind.CASH_WITHDRAWAL):
         values["bank"] = gl_settings_get(company=company).bank
         if txn.kind == Transaction.Kind.CASH_DEPOSIT:

@@ -320,6 +320,10 @@ def test_the_pages_show_the_exchange_and_the_pair_with_nothing_to_book(client, a
     assert page.status_code == 200
     html = page.content.decode()
     assert "Valutaveksling NOK → USD" in html
+    assert (
+        f'data-testid="paid-through">Fra Nordnet {TWO}, konto 1921, til Nordnet {TWO} USD, '
+        "konto 1925<"
+    ) in html
     assert '<span class="muted" data-testid="line-currency">USD 1\u00a0000,00</span>' in html
     _single(acme)
     rows = [
@@ -437,3 +441,15 @@ def test_any_exchange_gives_a_balanced_voucher_with_its_usd(amount, fees, usd):
     assert got[1925] == (amount, "USD", usd)
     assert got[1921] == (-(amount + fees), "", None)
     assert got.get(8179, (D("0"),))[0] == fees
+
+
+def test_an_account_exchanged_into_counts_as_used_and_is_not_removed(acme):
+    from ledger.imports.accounts import broker_account_delete, broker_accounts_list
+
+    nok, usd = _accounts(acme)
+    with scope(company=acme):
+        file_import(company=acme, content=nordnet_30(ROWS[1:3]), by=None)
+        used = {a.currency: a.used for a in broker_accounts_list(company=acme)}
+        assert used == {"NOK": 1, "USD": 1}
+        assert broker_account_delete(company=acme, account=usd) is False
+        assert BrokerAccount.objects.filter(pk=usd.pk).exists()
