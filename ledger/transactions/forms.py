@@ -54,7 +54,11 @@ class NorwegianDecimalField(forms.Field):
             raise forms.ValidationError(str(exc)) from None
 
 
-SECURITIES_KINDS = [(k, label) for k, label in Transaction.Kind.choices if k != "journal"]
+# A currency exchange moves money between two broker accounts of one portfolio: it comes from a
+# broker file (ledger/imports/nordnet.py), never from this form, which names at most one account.
+SECURITIES_KINDS = [
+    (k, label) for k, label in Transaction.Kind.choices if k not in ("journal", "currency_exchange")
+]
 
 
 class SecuritiesForm(ConfirmFarDates, forms.Form):

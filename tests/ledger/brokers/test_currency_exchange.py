@@ -453,3 +453,20 @@ def test_an_account_exchanged_into_counts_as_used_and_is_not_removed(acme):
         assert used == {"NOK": 1, "USD": 1}
         assert broker_account_delete(company=acme, account=usd) is False
         assert BrokerAccount.objects.filter(pk=usd.pk).exists()
+
+
+def test_the_transaction_form_does_not_offer_a_currency_exchange(client, alice, acme):
+    from django.urls import reverse
+
+    client.force_login(alice)
+    page = client.get(reverse("ledger:transaction_new", kwargs={"company_slug": acme.slug}))
+    assert page.status_code == 200
+    assert 'value="currency_exchange"' not in page.content.decode()
+    assert 'value="cash_deposit"' in page.content.decode()
+    _accounts(acme)
+    with scope(company=acme):
+        file_import(company=acme, content=nordnet_30(ROWS[1:3]), by=None)
+    exchange = _by_id(acme)["4002"]
+    url = reverse("ledger:transaction_edit", kwargs={"company_slug": acme.slug, "pk": exchange.pk})
+    # Its edit form opens (the type is not offered: a saved change is refused as an invalid type).
+    assert client.get(url).status_code == 200
