@@ -14,9 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from companies.models import Role
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.imports import inbox as svc
+from ledger.imports.base import COMPENSATION, FEE_REFUND
 from ledger.imports.forms import FileImportForm
 from ledger.imports.inbox_pages import batch_page, row_form_initial, row_problems
-from ledger.models import ImportBatch, InboxRow
+from ledger.models import ImportBatch, InboxRow, Transaction
 from ledger.transactions.forms import SecuritiesForm
 
 
@@ -90,12 +91,17 @@ def inbox_batch(request: CompanyRequest, company_slug: str, batch_id: int) -> Ht
     return render(request, "ledger/imports/inbox_batch.html", context)
 
 
+# Rows the securities form cannot hold: a refund of fees (a journal entry), a compensation (its
+# account is chosen on its own page, inbox_row_account) and a currency exchange (two accounts).
+NOT_ON_THE_FORM = (FEE_REFUND, COMPENSATION, Transaction.Kind.CURRENCY_EXCHANGE)
+
+
 @company_role_required(Role.FINANCE)
 @require_http_methods(["GET", "POST"])
 def inbox_row(request: CompanyRequest, company_slug: str, row_id: int) -> HttpResponse:
     """Correct one row with the transaction form's own validation."""
     row = _row_or_404(request, row_id)
-    if row.transaction_id is not None or not row.batch.is_open or row.kind == "fee_refund":
+    if row.transaction_id is not None or not row.batch.is_open or row.kind in NOT_ON_THE_FORM:
         messages.error(request, _("This row cannot be changed here."))
         return redirect(_batch_url(request, row.batch_id, f"row-{row.pk}"))
     form = SecuritiesForm(request.POST or None, initial=row_form_initial(row))

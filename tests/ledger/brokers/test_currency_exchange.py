@@ -470,3 +470,34 @@ def test_the_transaction_form_does_not_offer_a_currency_exchange(client, alice, 
     url = reverse("ledger:transaction_edit", kwargs={"company_slug": acme.slug, "pk": exchange.pk})
     # Its edit form opens (the type is not offered: a saved change is refused as an invalid type).
     assert client.get(url).status_code == 200
+
+
+def test_the_correction_form_refuses_an_exchange_and_a_compensation(client, alice, acme):
+    """Their rows have no "Correct" button; typed by address, the securities form is refused
+    (it cannot hold two broker accounts, nor a compensation's chosen account) and nothing
+    changes."""
+    from django.urls import reverse
+
+    _accounts(acme)
+    _single(acme)
+    with scope(company=acme):
+        for rows in (ROWS[:3], COMPENSATION_ROWS):
+            upload = inbox_upload(company=acme, content=nordnet_30(rows), file_name="f", by=None)
+            assert upload.batch is not None, upload.errors
+    client.force_login(alice)
+    for kind in ("currency_exchange", "compensation"):
+        with scope(company=acme):
+            inbox_row = InboxRow.objects.get(company=acme, kind=kind)
+        before = (dict(inbox_row.data), list(inbox_row.problems))
+        url = reverse(
+            "ledger:inbox_row", kwargs={"company_slug": acme.slug, "row_id": inbox_row.pk}
+        )
+        for response in (client.get(url), client.post(url, {"kind": "purchase"}, follow=True)):
+            if response.status_code == 302:
+                assert f"row-{inbox_row.pk}" in response["Location"]
+            else:
+                assert response.status_code == 200
+                assert "Denne raden kan ikke endres her." in response.content.decode()
+        with scope(company=acme):
+            inbox_row.refresh_from_db()
+        assert (inbox_row.data, inbox_row.problems) == before
