@@ -27,7 +27,7 @@ from ledger.transactions.vouchers import gl_settings_get
 from tests.ledger.support import purchase_data
 from tripletex.client import ClientStats
 from tripletex.errors import TripletexValidationError, ValidationMessage
-from tripletex.schemas import Voucher
+from tripletex.schemas import Account, Voucher
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -51,15 +51,18 @@ class RecordingTripletex:
 
     def accounts(self):
         return [
-            SimpleNamespace(
+            Account(
                 id=ACCOUNT_ID + n,
                 number=n,
                 name=f"Konto {n}",
+                type="ASSETS" if n < 3000 else "OPERATING_REVENUES",
                 is_inactive=False,
                 vat_locked=False,
                 vat_type_id=None,
                 requires_department=False,
                 requires_project=False,
+                ledger_type="GENERAL",
+                is_balance_account=n < 3000,
             )
             for n in sorted(self.numbers)
         ]
