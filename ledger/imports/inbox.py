@@ -83,7 +83,6 @@ from ledger.transactions.fifo import fifo_verdict
 from ledger.transactions.services import SECURITIES_FIELDS, transaction_unsaved
 from ledger.transactions.vouchers import (
     exchange_is_nothing,
-    gl_account_problem,
     gl_settings_get,
 )
 
@@ -416,7 +415,6 @@ def _check_rows(
     gl = gl_settings_get(company=company)
     included = [candidate(company, row) for row in rows if not row.excluded]
     taken = _taken_refs(company, [c.row for c in included if c.row.pk])
-    cash_problems: dict[int, str] = {}
     for item in included:
         lines = item.lines or []
         item.problems += entry_problems(
@@ -426,17 +424,6 @@ def _check_rows(
             ref=ref,
             gl=gl,
         )
-        account = item.txn.broker_account
-        if account is not None and ref.chart:
-            if account.pk not in cash_problems:
-                cash_problems[account.pk] = gl_account_problem(
-                    number=account.cash_account, chart=ref.chart
-                )
-            if cash_problems[account.pk]:
-                item.problems.append(
-                    _("The cash account of %(account)s: %(problem)s")
-                    % {"account": account.label, "problem": cash_problems[account.pk]}
-                )
         if item.row.broker_ref in taken:
             item.problems.append(_("This row was imported since (by another file or batch)."))
     securities = [c for c in included if c.lines is None]

@@ -347,9 +347,10 @@ def account_problems(
             if number is not None
             and (problem := gl_account_problem(number=number, chart=ref.chart))
         ]
+    problems = _cash_account_problems(txn, ref)
     roles = roles_for(txn.kind, txn.settle_via)
     if not roles:
-        return []
+        return problems
     gl = gl or gl_settings_get(company=company)
     checked = gl_settings_check(company=company, gl=gl, chart=ref.chart)
     return [
@@ -360,7 +361,30 @@ def account_problems(
         % {"role": role_label(role), "problem": checked[role]}
         for role in roles
         if checked[role]
-    ]
+    ] + problems
+
+
+def _cash_account_problems(txn: Transaction, ref: Reference) -> list[str]:
+    """The GL cash account of the transaction's broker account (and of the account a currency
+    exchange goes into) missing from the chart or inactive; [] when fine or the chart unknown.
+    The voucher posts the money against it instead of the bank (vouchers.payment_account)."""
+    if not ref.chart or txn.settle_via == Transaction.SettleVia.LOAN:
+        return []
+    accounts = [_broker_of(txn, ref)]
+    if txn.to_broker_account_id is not None:
+        if ref.brokers is None:
+            ref.brokers = BrokerAccount.objects.filter(company_id=txn.company_id).in_bulk()
+        accounts.append(ref.brokers.get(txn.to_broker_account_id))
+    problems = []
+    for account in accounts:
+        if account is not None and (
+            problem := gl_account_problem(number=account.cash_account, chart=ref.chart)
+        ):
+            problems.append(
+                _("The cash account of %(account)s: %(problem)s")
+                % {"account": account.label, "problem": problem}
+            )
+    return problems
 
 
 def _broker_of(txn: Transaction, ref: Reference) -> BrokerAccount | None:
