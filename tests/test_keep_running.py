@@ -56,7 +56,7 @@ def test_a_signal_stops_the_running_command_and_the_script(tmp_path, sig):
         wait_for(lambda: _lines(log), timeout=10, what="the command to start")
         child = int(_lines(log)[0].split()[1])
         proc.send_signal(sig)
-        assert proc.wait(5) == 0
+        assert proc.wait(15) == 0  # seconds on a quiet machine; CI's load can stretch them
     finally:
         stop_process_group(proc)
     assert _lines(log) == [f"start {child}", "stopped"]  # stopped by SIGTERM, not restarted

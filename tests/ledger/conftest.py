@@ -48,6 +48,12 @@ def sandbox_acme(acme, tripletex_sandbox, settings, local_cache, monkeypatch) ->
 
 
 @pytest.fixture
+def operating_acme(acme, tripletex_sandbox) -> Company:
+    """Acme connected to the sandbox's operating company (budgets, departments, projects)."""
+    return connect(acme, demo.OPERATING_TOKEN)
+
+
+@pytest.fixture
 def pnl_company(acme) -> Company:
     with scope(company=acme):
         seed_changes(acme, PNL_CHANGES, names=PNL_NAMES)

@@ -16,7 +16,6 @@ from ledger.budgets.selectors import budget_by_account, budget_by_account_month
 from ledger.budgets.sync import budgets_sync
 from ledger.models import Budget, BudgetYear, SyncRun
 from ledger.periods import FiscalYear
-from tests.ledger.support import connect
 from tripletex.errors import TripletexValidationError
 from tripletex.sandbox import demo
 
@@ -34,11 +33,6 @@ def _number(server, account_ref) -> int:
 def _period_start(server, period_ref) -> datetime.date:
     period = next(p for p in server.store.periods(OPERATING_ID) if p["id"] == period_ref.id)
     return datetime.date.fromisoformat(period["start"])
-
-
-@pytest.fixture
-def operating_acme(acme, tripletex_sandbox):
-    return connect(acme, demo.OPERATING_TOKEN)
 
 
 def test_sync_stores_every_level_as_tripletex_has_it(operating_acme, tripletex_sandbox):

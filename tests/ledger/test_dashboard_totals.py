@@ -25,9 +25,7 @@ from ledger.models import AccountBalance, Budget, BudgetTotal, MonthSync
 from ledger.periods import FiscalYear, fiscal_year_of, fiscal_year_start_month_of, month_start
 from ledger.sync.month_replace import balances_month_replace
 from tests.ledger.figures_data import seed_changes
-from tests.ledger.support import connect
 from tests.ledger.test_sync import run_sync
-from tripletex.sandbox import demo
 
 D = Decimal
 FY = FiscalYear(datetime.date(2026, 1, 1))
@@ -129,11 +127,6 @@ def test_writing_a_month_again_replaces_its_totals(acme):
     assert (month.net_result, month.current_assets, month.short_term_debt) == (0, 0, 0)
 
 
-@pytest.fixture
-def operating_acme(acme, tripletex_sandbox):
-    return connect(acme, demo.OPERATING_TOKEN)
-
-
 def test_budget_sync_stores_totals_equal_to_the_budget_rows(operating_acme, tripletex_sandbox):
     today = tripletex_sandbox.store.today()
     counts = budgets_sync(company=operating_acme, today=today)
@@ -160,7 +153,7 @@ def _workbook(rows) -> io.BytesIO:
 
 
 @pytest.fixture
-def charted_acme(acme):
+def budget_file_acme(acme):
     with scope(company=acme):
         seed_changes(
             acme,
@@ -170,11 +163,11 @@ def charted_acme(acme):
     return acme
 
 
-def test_upload_stores_totals_and_a_new_file_replaces_them(charted_acme, alice):
-    with scope(company=charted_acme):
+def test_upload_stores_totals_and_a_new_file_replaces_them(budget_file_acme, alice):
+    with scope(company=budget_file_acme):
         # Shown signs in the file: income positive, costs positive (stored with ledger signs).
         budget_upload(
-            company=charted_acme,
+            company=budget_file_acme,
             fiscal_year=FY,
             upload=_workbook(
                 [
@@ -186,23 +179,23 @@ def test_upload_stores_totals_and_a_new_file_replaces_them(charted_acme, alice):
             file_name="budsjett.xlsx",
             by=alice,
         )
-        stored = _stored_budget_totals(charted_acme)
+        stored = _stored_budget_totals(budget_file_acme)
         assert stored == {
             JAN: (D("-700.00"), 2),
             FEB: (D("-1100.00"), 1),
             MAR: (D("-700.00"), 2),
         }
-        assert stored == _budget_totals(charted_acme)
+        assert stored == _budget_totals(budget_file_acme)
 
         budget_upload(
-            company=charted_acme,
+            company=budget_file_acme,
             fiscal_year=FY,
             upload=_workbook([[3000, "Salg", 0, 2000]]),
             file_name="budsjett-2.xlsx",
             by=alice,
         )
-        assert _stored_budget_totals(charted_acme) == {FEB: (D("-2000.00"), 1)}
-        assert _stored_budget_totals(charted_acme) == _budget_totals(charted_acme)
+        assert _stored_budget_totals(budget_file_acme) == {FEB: (D("-2000.00"), 1)}
+        assert _stored_budget_totals(budget_file_acme) == _budget_totals(budget_file_acme)
 
 
 # ---- the migration ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ INACTIVE = "The cash account of Nordnet 12345678: Account 1921 is inactive in Tr
 
 
 @pytest.fixture
-def firm(acme):
+def nordnet_firm(acme):
     """Acme with a fresh chart of the GL defaults, and its Nordnet account on 1921."""
     at = timezone.now() - timedelta(hours=1)
     with scope(company=acme):
@@ -48,38 +48,40 @@ def firm(acme):
     return acme
 
 
-def test_a_cash_account_missing_from_the_chart_stops_the_direct_import(firm):
-    with scope(company=firm):
-        result = file_import(company=firm, content=nordnet_30(ROWS), by=None)
-        assert not Transaction.objects.filter(company=firm).exists()
+def test_a_cash_account_missing_from_the_chart_stops_the_direct_import(nordnet_firm):
+    with scope(company=nordnet_firm):
+        result = file_import(company=nordnet_firm, content=nordnet_30(ROWS), by=None)
+        assert not Transaction.objects.filter(company=nordnet_firm).exists()
     assert MISSING in [message for _line, message in result.errors]
 
 
-def test_an_inactive_cash_account_is_a_problem_of_the_inbox_row(firm):
-    with scope(company=firm):
+def test_an_inactive_cash_account_is_a_problem_of_the_inbox_row(nordnet_firm):
+    with scope(company=nordnet_firm):
         LedgerAccount.objects.create(
-            company=firm,
+            company=nordnet_firm,
             tripletex_id=301_921,
             number=1921,
             name="Nordnet",
             is_active=False,
             synced_at=timezone.now() - timedelta(hours=1),
         )
-        upload = inbox_upload(company=firm, content=nordnet_30(ROWS), file_name="f", by=None)
+        upload = inbox_upload(
+            company=nordnet_firm, content=nordnet_30(ROWS), file_name="f", by=None
+        )
         assert upload.batch is not None
-        (inbox_row,) = InboxRow.objects.filter(company=firm)
+        (inbox_row,) = InboxRow.objects.filter(company=nordnet_firm)
     assert INACTIVE in inbox_row.problems
 
 
-def test_with_the_cash_account_in_the_chart_the_deposit_is_imported(firm):
-    with scope(company=firm):
+def test_with_the_cash_account_in_the_chart_the_deposit_is_imported(nordnet_firm):
+    with scope(company=nordnet_firm):
         LedgerAccount.objects.create(
-            company=firm,
+            company=nordnet_firm,
             tripletex_id=301_921,
             number=1921,
             name="Nordnet",
             synced_at=timezone.now() - timedelta(hours=1),
         )
-        result = file_import(company=firm, content=nordnet_30(ROWS), by=None)
+        result = file_import(company=nordnet_firm, content=nordnet_30(ROWS), by=None)
         assert result.errors == []
-        assert Transaction.objects.filter(company=firm, kind="cash_deposit").count() == 1
+        assert Transaction.objects.filter(company=nordnet_firm, kind="cash_deposit").count() == 1
