@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from companies.models import Company
-from ledger.imports.base import IMPORT_KIND_LABELS
+from ledger.imports.base import COMPENSATION, FEE_REFUND, IMPORT_KIND_LABELS
 from ledger.imports.inbox import (
     batch_counts,
     candidate,
@@ -32,6 +32,9 @@ from ledger.transactions.vouchers import (
 )
 
 PAGE_SIZE = 100
+# Rows the securities form cannot hold: a refund of fees (a journal entry), a compensation (its
+# account is chosen on its own page, inbox_row_account) and a currency exchange (two accounts).
+NOT_ON_THE_FORM = (FEE_REFUND, COMPENSATION, Transaction.Kind.CURRENCY_EXCHANGE)
 
 
 @dataclass
@@ -42,6 +45,11 @@ class ShownRow:
     kind_label: str
     values: dict[str, Any]
     preview: VoucherPreview
+
+    @property
+    def correctable(self) -> bool:
+        """The row can be corrected on the securities form (the batch page's "Correct")."""
+        return self.row.kind not in NOT_ON_THE_FORM
 
     @property
     def quantity_decimals(self) -> int:

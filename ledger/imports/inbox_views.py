@@ -14,10 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from companies.models import Role
 from companies.tenancy import CompanyRequest, company_role_required
 from ledger.imports import inbox as svc
-from ledger.imports.base import COMPENSATION, FEE_REFUND
 from ledger.imports.forms import FileImportForm
-from ledger.imports.inbox_pages import batch_page, row_form_initial, row_problems
-from ledger.models import ImportBatch, InboxRow, Transaction
+from ledger.imports.inbox_pages import NOT_ON_THE_FORM, batch_page, row_form_initial, row_problems
+from ledger.models import ImportBatch, InboxRow
 from ledger.transactions.forms import SecuritiesForm
 
 
@@ -89,11 +88,6 @@ def inbox_batch(request: CompanyRequest, company_slug: str, batch_id: int) -> Ht
         only_problems=request.GET.get("vis") == "problemer",
     )
     return render(request, "ledger/imports/inbox_batch.html", context)
-
-
-# Rows the securities form cannot hold: a refund of fees (a journal entry), a compensation (its
-# account is chosen on its own page, inbox_row_account) and a currency exchange (two accounts).
-NOT_ON_THE_FORM = (FEE_REFUND, COMPENSATION, Transaction.Kind.CURRENCY_EXCHANGE)
 
 
 @company_role_required(Role.FINANCE)
