@@ -372,9 +372,7 @@ def _cash_account_problems(txn: Transaction, ref: Reference) -> list[str]:
         return []
     accounts = [_broker_of(txn, ref)]
     if txn.to_broker_account_id is not None:
-        if ref.brokers is None:
-            ref.brokers = BrokerAccount.objects.filter(company_id=txn.company_id).in_bulk()
-        accounts.append(ref.brokers.get(txn.to_broker_account_id))
+        accounts.append(_firm_brokers(txn, ref).get(txn.to_broker_account_id))
     problems = []
     for account in accounts:
         if account is not None and (
@@ -393,9 +391,14 @@ def _broker_of(txn: Transaction, ref: Reference) -> BrokerAccount | None:
         return None
     if Transaction.broker_account.is_cached(txn):
         return txn.broker_account
+    return _firm_brokers(txn, ref).get(txn.broker_account_id)
+
+
+def _firm_brokers(txn: Transaction, ref: Reference) -> dict[int, BrokerAccount]:
+    """The firm's broker accounts by id, read once per Reference."""
     if ref.brokers is None:
         ref.brokers = BrokerAccount.objects.filter(company_id=txn.company_id).in_bulk()
-    return ref.brokers.get(txn.broker_account_id)
+    return ref.brokers
 
 
 def currency_problems(
