@@ -97,7 +97,6 @@ TYPES: dict[str, str] = {
     "UTTAK": "cash",
     "UTTAK INTERNET": "cash",
 }
-MANUAL_TYPES: tuple[str, ...] = ()
 # The two legs of an exchange between a portfolio's currency accounts (Valutaveksling).
 EXCHANGE_TYPES = ("SALG VALUTA", "KJØP VALUTA")
 REQUIRED = ("id", "transaksjonstype", "beløp")
@@ -390,12 +389,14 @@ def _type_of(values: dict[str, str]) -> str:
     return " ".join(values.get("transaksjonstype", "").upper().split())
 
 
+def _note(type_text: str, values: dict[str, str]) -> str:
+    """A row's note: which Nordnet type and Id it came from."""
+    return _("Nordnet %(type)s, Id %(id)s") % {"type": type_text, "id": values.get("id")}
+
+
 def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | None:
     type_text = _type_of(values)
     amount = _number(values, "beløp") or Decimal(0)
-    if type_text in MANUAL_TYPES:
-        parsed.manual_types[type_text] += 1
-        return None
     if type_text == "ERSTATNING":
         return _compensation_row(line, values, type_text, amount)
     kind = _kind(type_text, amount)
@@ -442,7 +443,7 @@ def _row(line: int, values: dict[str, str], parsed: ParsedFile) -> ParsedRow | N
         # mapping (debit interest as a fee, a platform fee, a deposit's text).
         "description": "" if securities else text[:200],
         "settle_via": Transaction.SettleVia.BANK,
-        "note": _("Nordnet %(type)s, Id %(id)s") % {"type": type_text, "id": values.get("id")},
+        "note": _note(type_text, values),
     }
     if kind == Kind.FEE:
         data["amount"] = cash
@@ -629,7 +630,7 @@ def _unpaired_row(leg: dict[str, Any]) -> ParsedRow:
         "to_currency": "",
         "to_amount_currency": None,
         "settle_via": Transaction.SettleVia.BANK,
-        "note": _("Nordnet %(type)s, Id %(id)s") % {"type": leg["type"], "id": values.get("id")},
+        "note": _note(leg["type"], values),
         "exchange_problem": problem,
     }
     return ParsedRow(
@@ -661,7 +662,7 @@ def _compensation_row(
         "description": text[:200],
         "amount": abs(_to_nok(amount, cash_currency, fx)),
         "currency": cash_currency,
-        "note": _("Nordnet %(type)s, Id %(id)s") % {"type": type_text, "id": values.get("id")},
+        "note": _note(type_text, values),
         "counter_account": None,
     }
     if amount <= 0:
