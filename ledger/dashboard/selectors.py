@@ -144,8 +144,7 @@ def office_dashboard(
         result_last_year = sum(
             (m.net_result for m in firm_months if last_first <= m.month <= last_current), ZERO
         )
-        synced = [m for m in firm_months if m.month <= current]
-        last = synced[-1] if synced else None
+        last = next((m for m in reversed(firm_months) if m.month <= current), None)
         budget = budgets.get(pk)
         rows.append(
             DashboardRow(

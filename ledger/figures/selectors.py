@@ -569,10 +569,13 @@ def _pnl_chart(
         [group_months[s.key] for s in in_result if s.nature == COST and s.key in group_months],
         n_months,
     )
-    ly = dict(ly_result)
     return [
         ChartMonth(
-            m, -income[i], costs[i], -(income[i] + costs[i]), ly.get(add_months(m, -12), ZERO)
+            m,
+            -income[i],
+            costs[i],
+            -(income[i] + costs[i]),
+            ly_result.get(add_months(m, -12), ZERO),
         )
         for i, m in enumerate(months)
     ]

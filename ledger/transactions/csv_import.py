@@ -410,7 +410,6 @@ def transactions_import(
     for index, messages in problems.items():
         result.errors.extend((entries[index].line, m) for m in messages)
     if not result.errors:
-        transactions_save_ready(company=company, rows=rows, by=by)
-        result.created = [row.txn for row in rows]
+        result.created = transactions_save_ready(company=company, rows=rows, by=by)
     result.errors.sort()
     return result
